@@ -1,0 +1,3 @@
+/** @medbloc/core — the pure domain shared by every MedBloc process. No I/O. */
+export * from './eip712.ts';
+export * from './anchor.ts';
