@@ -1,0 +1,114 @@
+/**
+ * The `medbloc` command line. Every command runs unattended when asked to (passphrase from MEDBLOC_PASSPHRASE or
+ * --passphrase-file, `--json` for machines); every failure is one line on stderr and a non-zero exit.
+ */
+import { Command, Option } from 'commander';
+import * as account from './commands/account.ts';
+import * as authority from './commands/authority.ts';
+import { demo } from './commands/demo.ts';
+import { init } from './commands/init.ts';
+import { nodeStart } from './commands/node.ts';
+import * as record from './commands/record.ts';
+import type { GlobalOptions } from './context.ts';
+
+const program = new Command('medbloc')
+  .description('MedBloc: patient-controlled medical records, encrypted on your device and anchored on chain')
+  .version('0.1.0')
+  .option('--node <url>', 'MedBloc node URL (env MEDBLOC_NODE, default http://127.0.0.1:7400)')
+  .option('--id <name>', 'identity name (keystore ~/.medbloc/keys/<name>.json)')
+  .option('--keystore <file>', 'keystore file (env MEDBLOC_KEYSTORE)')
+  .option('--passphrase-file <file>', 'read the keystore passphrase from a file (or env MEDBLOC_PASSPHRASE)')
+  .option('--json', 'machine-readable output')
+  .showHelpAfterError();
+
+const g = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
+
+program
+  .command('init')
+  .description('create an identity (mnemonic shown once) and its passphrase-encrypted keystore')
+  .option('--mnemonic-file <file>', 'restore from a recovery phrase instead of creating one')
+  .option('--force', 'replace an existing keystore')
+  .action((_o, cmd: Command) => init(g(cmd)));
+
+const nodeCmd = program.command('node').description('run a MedBloc node');
+nodeCmd
+  .command('start')
+  .description('start a node with embedded defaults (local chain, disk blobs, SQLite)')
+  .option('--home <dir>', 'data directory (env MEDBLOC_HOME, default ./.medbloc)')
+  .option('--port <port>', 'HTTP port (env MEDBLOC_PORT, default 7400)')
+  .option('--host <host>', 'HTTP host (env MEDBLOC_HOST, default 127.0.0.1)')
+  .action((_o, cmd: Command) => nodeStart(g(cmd)));
+
+const accountCmd = program.command('account').description('your on-chain account');
+accountCmd
+  .command('register')
+  .description('register this identity and its encryption key on chain (gasless)')
+  .addOption(new Option('--role <role...>', 'declared roles').choices(['patient', 'provider', 'researcher']))
+  .action((_o, cmd: Command) => account.register(g(cmd)));
+accountCmd
+  .command('show [address]')
+  .description('registration, roles and certifications of an account')
+  .action((address: string | undefined, _o, cmd: Command) => account.show(address, g(cmd)));
+
+const authorityCmd = program.command('authority').description('certification by a trusted authority');
+authorityCmd
+  .command('certify <address>')
+  .description('certify a provider or researcher (signed by your authority identity)')
+  .option('--role <role>', 'provider | researcher', 'provider')
+  .option('--expires <date>', 'expiry date (default: one year)')
+  .option('--credential <file|text>', 'credential evidence; only its hash goes on chain')
+  .action((address: string, _o, cmd: Command) => authority.certify(address, g(cmd)));
+authorityCmd
+  .command('revoke <address>')
+  .description('revoke a certification')
+  .option('--role <role>', 'provider | researcher', 'provider')
+  .action((address: string, _o, cmd: Command) => authority.revoke(address, g(cmd)));
+
+program
+  .command('admin')
+  .description('node operator actions (run on the node machine)')
+  .command('add-authority <address>')
+  .description('grant the authority role with the deployment admin key')
+  .option('--home <dir>', 'node data directory')
+  .action((address: string, _o, cmd: Command) => authority.addAuthority(address, g(cmd)));
+
+const recordCmd = program.command('record').description('medical records');
+recordCmd
+  .command('add <file>')
+  .description('seal and anchor a FHIR resource (a Bundle becomes one record per entry, in one batch) or any file')
+  .option('--owner <address>', 'the patient who owns it (certified providers only; default: yourself)')
+  .option('--supersedes <recordId>', 'this record corrects an earlier one')
+  .option('--whole', 'store a FHIR Bundle as a single record')
+  .option('--raw', 'store the file as opaque bytes, even if it is JSON')
+  .action((file: string, _o, cmd: Command) => record.add(file, g(cmd)));
+recordCmd
+  .command('list')
+  .description('list your records (or --owner)')
+  .option('--owner <address>', 'whose records')
+  .action((_o, cmd: Command) => record.list(g(cmd)));
+recordCmd
+  .command('get <recordId>')
+  .description('fetch, verify and decrypt a record')
+  .option('-o, --output <file>', 'write the plaintext to a file (written only if every check passes)')
+  .action((id: string, _o, cmd: Command) => record.get(id, g(cmd)));
+recordCmd
+  .command('verify <recordId>')
+  .description('verify a record against the chain without keeping it')
+  .action((id: string, _o, cmd: Command) => record.verify(id, g(cmd)));
+
+program
+  .command('demo')
+  .description('the guided scenario, unattended, on a fresh embedded node')
+  .option('--bundle <file>', 'Synthea bundle to use')
+  .option('--keep', 'keep the demo data directory')
+  .action((_o, cmd: Command) => demo(g(cmd)));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  const e = err as { message?: string; code?: string; shortMessage?: string };
+  const message = (e.shortMessage || e.message || String(err)).split('\n')[0];
+  process.stderr.write(`medbloc: error: ${message}${e.code && !/^ERR_/.test(e.code) ? ` (${e.code})` : ''}\n`);
+  if (process.env.MEDBLOC_DEBUG) console.error(err);
+  process.exitCode = 1;
+}

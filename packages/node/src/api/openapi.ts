@@ -1,0 +1,96 @@
+/** The OpenAPI 3.1 description of the node's HTTP API, served at /openapi.json. */
+const problem = { $ref: '#/components/responses/Problem' };
+const bearer = [{ session: [] }];
+const json = (schema: Record<string, unknown>) => ({ content: { 'application/json': { schema } } });
+const obj = (required: string[], extra: Record<string, unknown> = {}) => ({
+  type: 'object',
+  required,
+  properties: Object.fromEntries(required.map((k) => [k, { type: 'string' }])),
+  ...extra,
+});
+const signed = ['nonce', 'deadline', 'signature'];
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'MedBloc node API',
+    version: '1.0.0',
+    description:
+      'Patient-controlled medical records: clients seal records locally and upload ciphertext; the node stores it, relays EIP-712 signed anchors to the chain (users pay no gas) and serves ciphertext with the caller\'s key envelope. Errors are RFC 9457 problems with a stable `code`.',
+  },
+  components: {
+    securitySchemes: { session: { type: 'http', scheme: 'bearer', description: 'token from POST /v1/auth/login (SIWE)' } },
+    responses: {
+      Problem: {
+        description: 'error',
+        content: {
+          'application/problem+json': {
+            schema: obj(['type', 'title', 'status', 'code', 'detail'], { properties: { status: { type: 'integer' } } }),
+          },
+        },
+      },
+    },
+  },
+  paths: {
+    '/health': { get: { summary: 'Chain id, block height, contract addresses', responses: { 200: { description: 'ok' } } } },
+    '/v1/auth/nonce': { post: { summary: 'A single-use SIWE nonce', responses: { 200: json(obj(['nonce'])) } } },
+    '/v1/auth/login': {
+      post: {
+        summary: 'Exchange a signed SIWE (EIP-4361) message for a session token',
+        requestBody: json(obj(['message', 'signature'])),
+        responses: { 200: json(obj(['token', 'address', 'expiresAt'])), 400: problem, 401: problem },
+      },
+    },
+    '/v1/accounts': {
+      post: {
+        summary: 'Relay a signed self-registration (EIP-712 Register)',
+        requestBody: json(obj(['account', 'encryptionKey', 'roles', ...signed])),
+        responses: { 201: { description: 'registered' }, 400: problem, 409: problem },
+      },
+    },
+    '/v1/accounts/{address}': { get: { summary: 'Registration, roles and certifications, read from the chain', responses: { 200: { description: 'ok' }, 404: problem } } },
+    '/v1/accounts/{address}/nonces': { get: { summary: 'Next EIP-712 nonces per contract', responses: { 200: json(obj(['accounts', 'records'])) } } },
+    '/v1/accounts/{address}/usage': { get: { security: bearer, summary: 'Storage used and quota', responses: { 200: { description: 'ok' } } } },
+    '/v1/certifications': {
+      post: {
+        summary: 'Relay an authority-signed certification (EIP-712 Certify)',
+        requestBody: json(obj(['account', 'role', 'credentialHash', 'expiresAt', 'authority', ...signed])),
+        responses: { 201: { description: 'certified' }, 403: problem },
+      },
+    },
+    '/v1/certifications/revoke': {
+      post: {
+        summary: 'Relay an authority-signed revocation',
+        requestBody: json(obj(['account', 'role', 'authority', ...signed])),
+        responses: { 200: { description: 'revoked' }, 403: problem },
+      },
+    },
+    '/v1/blobs': {
+      post: {
+        security: bearer,
+        summary: 'Upload ciphertext (streamed; size-limited; counted against the quota)',
+        requestBody: { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+        responses: { 201: json(obj(['cid', 'size'])), 413: problem, 507: problem },
+      },
+    },
+    '/v1/records': {
+      get: { security: bearer, summary: "List the caller's records (paged with `after`, `limit`)", responses: { 200: { description: 'ok' } } },
+      post: {
+        security: bearer,
+        summary: 'Anchor one record (EIP-712 AnchorRecord signed by the creator) with the owner\'s key envelope',
+        requestBody: json(obj(['owner', 'creator', 'digest', 'keyCommitment', 'supersedes', 'envelope', ...signed])),
+        responses: { 201: { description: 'anchored' }, 400: problem, 403: problem, 409: problem },
+      },
+    },
+    '/v1/records/batch': {
+      post: {
+        security: bearer,
+        summary: 'Anchor many records under one Merkle root (EIP-712 AnchorBatch); one transaction',
+        requestBody: json(obj(['creator', 'root', 'manifest', 'records', ...signed])),
+        responses: { 201: { description: 'anchored' }, 400: problem, 403: problem },
+      },
+    },
+    '/v1/records/{id}': { get: { security: bearer, summary: "Anchor, authorisation proof and the caller's key envelope", responses: { 200: { description: 'ok' }, 403: problem, 404: problem } } },
+    '/v1/records/{id}/content': { get: { security: bearer, summary: 'The ciphertext, verified against its digest', responses: { 200: { description: 'ciphertext' }, 403: problem, 404: problem } } },
+  },
+} as const;

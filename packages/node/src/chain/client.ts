@@ -1,0 +1,102 @@
+/**
+ * The node's view of the chain: read clients for both contracts and the relayer that submits users' signed
+ * authorisations (EIP-712) as the operator, so users need no gas. Writes are simulated first, so a contract's
+ * custom error comes back as a typed NodeError with a stable code, and nothing is sent that would revert.
+ */
+import { accountRegistryAbi, recordRegistryAbi } from '@medbloc/contracts';
+import {
+  type Abi,
+  type Address,
+  BaseError,
+  ContractFunctionRevertedError,
+  createPublicClient,
+  createWalletClient,
+  type Hex,
+  http,
+  type TransactionReceipt,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { NodeError } from '../errors.ts';
+
+export interface Deployment {
+  chainId: number;
+  accountRegistry: Address;
+  recordRegistry: Address;
+  deployBlock: string;
+  admin: Address;
+}
+
+/** Contract custom errors → our stable codes. */
+const REVERT_CODES: [RegExp, string][] = [
+  [/Expired/i, 'SIGNATURE_EXPIRED'],
+  [/InvalidSign|InvalidSigner|ECDSA/i, 'INVALID_SIGNATURE'],
+  [/NotCertified|Uncertified/i, 'NOT_CERTIFIED'],
+  [/NotAuthority|AccessControl/i, 'NOT_AUTHORITY'],
+  [/Exists|Already(Anchored|Exists)|Duplicate/i, 'RECORD_EXISTS'],
+  [/Supersede/i, 'SUPERSEDED_UNKNOWN'],
+  [/NotRegistered|Unregistered|UnknownAccount/i, 'NOT_REGISTERED'],
+];
+
+export function revertToError(err: unknown): NodeError {
+  if (err instanceof BaseError) {
+    const revert = err.walk((e) => e instanceof ContractFunctionRevertedError);
+    if (revert instanceof ContractFunctionRevertedError) {
+      const name = revert.data?.errorName ?? revert.reason ?? 'reverted';
+      const code = REVERT_CODES.find(([re]) => re.test(name))?.[1] ?? 'CHAIN_REVERTED';
+      return new NodeError(code, `the chain refused it: ${name}`, { contractError: name }, { cause: err });
+    }
+    return new NodeError('CHAIN_UNAVAILABLE', `chain request failed: ${err.shortMessage}`, undefined, { cause: err });
+  }
+  return new NodeError('CHAIN_UNAVAILABLE', `chain request failed: ${String(err)}`, undefined, { cause: err });
+}
+
+export type Chain = ReturnType<typeof createChain>;
+
+export function createChain(opts: { rpcUrl: string; operatorKey: Hex; deployment: Deployment }) {
+  const { deployment } = opts;
+  const transport = http(opts.rpcUrl, { batch: false, retryCount: 2 });
+  const publicClient = createPublicClient({ transport, pollingInterval: 50 });
+  const account = privateKeyToAccount(opts.operatorKey);
+  const walletClient = createWalletClient({ account, transport });
+  let sendQueue: Promise<unknown> = Promise.resolve();
+
+  /** Simulates, then sends (one at a time, so operator nonces stay in order), then waits for the receipt. */
+  async function relay(call: { address: Address; abi: Abi; functionName: string; args: readonly unknown[] }) {
+    let request: Parameters<typeof walletClient.writeContract>[0];
+    try {
+      const sim = await publicClient.simulateContract({ ...call, account } as never);
+      request = (sim as { request: typeof request }).request;
+    } catch (err) {
+      throw revertToError(err);
+    }
+    const send = sendQueue.then(() => walletClient.writeContract(request));
+    sendQueue = send.catch(() => undefined);
+    let hash: Hex;
+    try {
+      hash = await send;
+    } catch (err) {
+      throw revertToError(err);
+    }
+    const receipt: TransactionReceipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 20 });
+    if (receipt.status !== 'success') throw new NodeError('CHAIN_REVERTED', `transaction ${hash} reverted`);
+    return receipt;
+  }
+
+  const accounts = { address: deployment.accountRegistry, abi: accountRegistryAbi } as const;
+  const records = { address: deployment.recordRegistry, abi: recordRegistryAbi } as const;
+
+  return {
+    publicClient,
+    operator: account.address,
+    deployment,
+    relay,
+    contracts: { accounts, records },
+    read<T>(c: { address: Address; abi: Abi }, functionName: string, args: readonly unknown[] = []): Promise<T> {
+      return publicClient
+        .readContract({ address: c.address, abi: c.abi, functionName, args } as never)
+        .catch((err: unknown) => {
+          throw revertToError(err);
+        }) as Promise<T>;
+    },
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * Chain indexer: reads the contracts' events into SQLite, block range by block range, and remembers how far it got
+ * (the cursor is written in the same transaction as the rows), so a restart resumes exactly where it stopped.
+ * Batch anchors are expanded into their records from the leaves this node stored before relaying, or from the
+ * batch manifest blob when another node relayed the batch.
+ */
+import { accountRegistryAbi, recordRegistryAbi } from '@medbloc/contracts';
+import { recordIdOf } from '@medbloc/core';
+import { type Hex, parseEventLogs } from 'viem';
+import type { Db } from '../db/sqlite.ts';
+import type { Chain } from './client.ts';
+
+const CURSOR = 'indexer.block';
+
+export interface ManifestSource {
+  /** Loads a batch manifest blob by its sha-256 digest; undefined if this node doesn't hold it. */
+  manifest(digest: Hex): Promise<ManifestLeaf[] | undefined>;
+}
+export interface ManifestLeaf {
+  owner: Hex;
+  digest: Hex;
+  keyCommitment: Hex;
+  supersedes: Hex;
+}
+
+export type Indexer = ReturnType<typeof createIndexer>;
+
+export function createIndexer(opts: { chain: Chain; db: Db; manifests: ManifestSource; onError?: (e: unknown) => void }) {
+  const { chain, db } = opts;
+  const start = BigInt(chain.deployment.deployBlock);
+  let running: Promise<bigint> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const blockTimes = new Map<bigint, number>();
+
+  const indexed = (): bigint => {
+    const v = db.meta.get(CURSOR);
+    return v === undefined ? start - 1n : BigInt(v);
+  };
+
+  async function timeOf(block: bigint): Promise<number> {
+    let t = blockTimes.get(block);
+    if (t === undefined) {
+      t = Number((await chain.publicClient.getBlock({ blockNumber: block })).timestamp);
+      if (blockTimes.size > 1000) blockTimes.clear();
+      blockTimes.set(block, t);
+    }
+    return t;
+  }
+
+  async function step(to: bigint): Promise<bigint> {
+    let from = indexed() + 1n;
+    while (from <= to) {
+      const until = from + 1999n < to ? from + 1999n : to;
+      const raw = await chain.publicClient.getLogs({
+        address: [chain.deployment.accountRegistry, chain.deployment.recordRegistry],
+        fromBlock: from,
+        toBlock: until,
+      });
+      const logs = parseEventLogs({ abi: [...accountRegistryAbi, ...recordRegistryAbi], logs: raw });
+      // Gather what needs I/O first, then apply everything in one transaction with the cursor.
+      const times = new Map<bigint, number>();
+      const manifests = new Map<string, ManifestLeaf[] | undefined>();
+      for (const log of logs) {
+        times.set(log.blockNumber, await timeOf(log.blockNumber));
+        if (log.eventName === 'BatchAnchored') {
+          const a = log.args as { root: Hex; manifest: Hex };
+          if (db.batches.leaves(a.root).length === 0) manifests.set(a.root, await opts.manifests.manifest(a.manifest));
+        }
+      }
+      db.tx(() => {
+        for (const log of logs) apply(log as unknown as IndexedLog, times.get(log.blockNumber) ?? 0, manifests);
+        db.meta.set(CURSOR, until.toString());
+      });
+      from = until + 1n;
+    }
+    return to;
+  }
+
+  interface IndexedLog {
+    eventName: string;
+    args: Record<string, unknown>;
+    blockNumber: bigint;
+    transactionHash: Hex;
+  }
+
+  function apply(log: IndexedLog, time: number, manifests: Map<string, ManifestLeaf[] | undefined>) {
+    const a = log.args as Record<string, never>;
+    const block = Number(log.blockNumber);
+    switch (log.eventName) {
+      case 'AccountRegistered':
+        db.accounts.upsert(lower(a.account), a.encryptionKey, Number(a.roles), block);
+        break;
+      case 'Certified':
+        db.accounts.certify(lower(a.account), Number(a.role), lower(a.issuer), a.credentialHash, Number(a.expiresAt));
+        break;
+      case 'CertificationRevoked':
+        db.accounts.revoke(lower(a.account), Number(a.role));
+        break;
+      case 'RecordAnchored':
+        db.records.insertAnchored({
+          recordId: a.recordId,
+          owner: lower(a.owner),
+          creator: lower(a.creator),
+          digest: a.digest,
+          keyCommitment: a.keyCommitment,
+          supersedes: a.supersedes,
+          anchoredAt: time,
+          blockNumber: block,
+          txHash: log.transactionHash,
+        });
+        break;
+      case 'BatchAnchored': {
+        const root = a.root as Hex;
+        const creator = lower(a.creator);
+        db.batches.markAnchored(root, {
+          creator,
+          count: Number(a.count),
+          manifest: a.manifest,
+          anchoredAt: time,
+          blockNumber: block,
+          txHash: log.transactionHash,
+        });
+        const stored = db.batches.leaves(root);
+        const leaves =
+          stored.length > 0
+            ? stored.map((l) => ({ ...l, keyCommitment: l.key_commitment }))
+            : (manifests.get(root) ?? []).map((l, i) => ({
+                leaf_index: i,
+                record_id: recordIdOf({ owner: l.owner, creator: creator as Hex, digest: l.digest }),
+                owner: l.owner.toLowerCase(),
+                digest: l.digest,
+                keyCommitment: l.keyCommitment,
+                supersedes: l.supersedes,
+              }));
+        for (const l of leaves) {
+          db.records.insertAnchored({
+            recordId: l.record_id,
+            owner: l.owner,
+            creator,
+            digest: l.digest,
+            keyCommitment: l.keyCommitment,
+            supersedes: l.supersedes,
+            anchoredAt: time,
+            blockNumber: block,
+            txHash: log.transactionHash,
+            batchRoot: root,
+            leafIndex: l.leaf_index,
+          });
+        }
+        break;
+      }
+    }
+  }
+
+  /** Indexes up to `block` (default: the chain head). Concurrent calls share one pass. */
+  async function sync(block?: bigint): Promise<bigint> {
+    const target = block ?? (await chain.publicClient.getBlockNumber());
+    while (running) {
+      const done = await running.catch(() => -1n);
+      if (done >= target) return done;
+    }
+    if (indexed() >= target) return indexed();
+    running = step(target).finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  return {
+    sync,
+    indexedBlock: indexed,
+    start(intervalMs: number) {
+      const tick = () => {
+        sync()
+          .catch((e) => opts.onError?.(e))
+          .finally(() => {
+            if (timer) timer = setTimeout(tick, intervalMs);
+          });
+      };
+      timer = setTimeout(tick, intervalMs);
+    },
+    async stop() {
+      const t = timer;
+      timer = undefined;
+      if (t) clearTimeout(t);
+      await running?.catch(() => undefined);
+    },
+  };
+}
+
+function lower(v: unknown): string {
+  return String(v).toLowerCase();
+}

@@ -1,0 +1,288 @@
+/**
+ * The node's index in SQLite (node:sqlite): what the chain says (accounts, certifications, record anchors, batches)
+ * plus what only this node holds (key envelopes, encrypted record metadata, pending batches, blob accounting,
+ * sessions). Everything here is ciphertext, addresses and hashes — never plaintext medical data or user keys.
+ *
+ * Records become visible only when the indexer has seen their anchor on chain; the data a client sent with a write
+ * (envelopes, encrypted metadata, batch leaves) is stored *before* the anchor is relayed, so an acknowledged record
+ * is never listed without what is needed to read it.
+ */
+import { DatabaseSync } from 'node:sqlite';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS accounts (
+  address TEXT PRIMARY KEY, encryption_key TEXT NOT NULL, roles INTEGER NOT NULL, block_number INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS certifications (
+  address TEXT NOT NULL, role INTEGER NOT NULL, issuer TEXT NOT NULL, credential_hash TEXT NOT NULL,
+  expires_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (address, role)
+);
+CREATE TABLE IF NOT EXISTS records (
+  record_id TEXT PRIMARY KEY, owner TEXT NOT NULL, creator TEXT NOT NULL, digest TEXT NOT NULL,
+  key_commitment TEXT NOT NULL, supersedes TEXT NOT NULL, anchored_at INTEGER NOT NULL,
+  block_number INTEGER NOT NULL, tx_hash TEXT NOT NULL, batch_root TEXT, leaf_index INTEGER
+);
+CREATE INDEX IF NOT EXISTS records_owner ON records (owner, block_number, record_id);
+CREATE INDEX IF NOT EXISTS records_supersedes ON records (supersedes);
+CREATE TABLE IF NOT EXISTS record_writes (
+  record_id TEXT PRIMARY KEY, enc_meta TEXT, signature TEXT, nonce TEXT, deadline TEXT, created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS envelopes (
+  record_id TEXT NOT NULL, reader TEXT NOT NULL, envelope TEXT NOT NULL, kek_id TEXT,
+  PRIMARY KEY (record_id, reader)
+);
+CREATE TABLE IF NOT EXISTS wrap_keys (
+  kek_id TEXT NOT NULL, reader TEXT NOT NULL, envelope TEXT NOT NULL, PRIMARY KEY (kek_id, reader)
+);
+CREATE TABLE IF NOT EXISTS batches (
+  root TEXT PRIMARY KEY, creator TEXT NOT NULL, count INTEGER NOT NULL, manifest TEXT NOT NULL,
+  signature TEXT, nonce TEXT, deadline TEXT, status TEXT NOT NULL, anchored_at INTEGER, block_number INTEGER,
+  tx_hash TEXT, created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batch_leaves (
+  root TEXT NOT NULL, leaf_index INTEGER NOT NULL, record_id TEXT NOT NULL, owner TEXT NOT NULL,
+  digest TEXT NOT NULL, key_commitment TEXT NOT NULL, supersedes TEXT NOT NULL, PRIMARY KEY (root, leaf_index)
+);
+CREATE TABLE IF NOT EXISTS blobs (
+  cid TEXT NOT NULL, uploader TEXT NOT NULL, size INTEGER NOT NULL, created_at INTEGER NOT NULL,
+  PRIMARY KEY (cid, uploader)
+);
+CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, address TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS auth_nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+`;
+
+export interface RecordRow {
+  record_id: string;
+  owner: string;
+  creator: string;
+  digest: string;
+  key_commitment: string;
+  supersedes: string;
+  anchored_at: number;
+  block_number: number;
+  tx_hash: string;
+  batch_root: string | null;
+  leaf_index: number | null;
+  enc_meta: string | null;
+  signature: string | null;
+  nonce: string | null;
+  deadline: string | null;
+  superseded_by: string | null;
+}
+
+export interface BatchRow {
+  root: string;
+  creator: string;
+  count: number;
+  manifest: string;
+  signature: string | null;
+  nonce: string | null;
+  deadline: string | null;
+  status: 'pending' | 'anchored' | 'failed';
+  anchored_at: number | null;
+  block_number: number | null;
+  tx_hash: string | null;
+  created_at: number;
+}
+
+export interface LeafRow {
+  root: string;
+  leaf_index: number;
+  record_id: string;
+  owner: string;
+  digest: string;
+  key_commitment: string;
+  supersedes: string;
+}
+
+const RECORD_SELECT = `
+  SELECT r.*, w.enc_meta, w.signature, w.nonce, w.deadline,
+    (SELECT s.record_id FROM records s WHERE s.supersedes = r.record_id LIMIT 1) AS superseded_by
+  FROM records r LEFT JOIN record_writes w ON w.record_id = r.record_id`;
+
+export type Db = ReturnType<typeof openDatabase>;
+
+/** Opens (creating if needed) the node's SQLite database at `file` (':memory:' for tests). */
+export function openDatabase(file: string) {
+  const db = new DatabaseSync(file);
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+  db.exec(SCHEMA);
+
+  const stmt = (sql: string) => db.prepare(sql);
+  const getMeta = stmt('SELECT value FROM meta WHERE key = ?');
+  const setMeta = stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+  const upsertAccount = stmt(`INSERT INTO accounts (address, encryption_key, roles, block_number) VALUES (?, ?, ?, ?)
+    ON CONFLICT(address) DO UPDATE SET encryption_key = excluded.encryption_key, roles = excluded.roles,
+    block_number = excluded.block_number`);
+  const upsertCert = stmt(`INSERT INTO certifications (address, role, issuer, credential_hash, expires_at, revoked)
+    VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT(address, role) DO UPDATE SET issuer = excluded.issuer,
+    credential_hash = excluded.credential_hash, expires_at = excluded.expires_at, revoked = 0`);
+  const revokeCert = stmt('UPDATE certifications SET revoked = 1 WHERE address = ? AND role = ?');
+  const insertRecord = stmt(`INSERT OR IGNORE INTO records (record_id, owner, creator, digest, key_commitment,
+    supersedes, anchored_at, block_number, tx_hash, batch_root, leaf_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insertWrite = stmt(`INSERT INTO record_writes (record_id, enc_meta, signature, nonce, deadline, created_at)
+    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(record_id) DO UPDATE SET enc_meta = COALESCE(excluded.enc_meta, enc_meta),
+    signature = COALESCE(excluded.signature, signature), nonce = COALESCE(excluded.nonce, nonce),
+    deadline = COALESCE(excluded.deadline, deadline)`);
+  const insertEnvelope = stmt(`INSERT INTO envelopes (record_id, reader, envelope, kek_id) VALUES (?, ?, ?, ?)
+    ON CONFLICT DO UPDATE SET envelope = excluded.envelope, kek_id = excluded.kek_id`);
+  const insertWrapKey = stmt(
+    'INSERT INTO wrap_keys (kek_id, reader, envelope) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET envelope = excluded.envelope',
+  );
+  const getEnvelope = stmt('SELECT envelope, kek_id FROM envelopes WHERE record_id = ? AND reader = ?');
+  const getWrapKey = stmt('SELECT envelope FROM wrap_keys WHERE kek_id = ? AND reader = ?');
+  const getRecord = stmt(`${RECORD_SELECT} WHERE r.record_id = ?`);
+  const listByOwner = stmt(
+    `${RECORD_SELECT} WHERE r.owner = ? AND (r.block_number, r.record_id) > (?, ?) ORDER BY r.block_number, r.record_id LIMIT ?`,
+  );
+  const countByOwner = stmt('SELECT COUNT(*) AS n FROM records WHERE owner = ?');
+  const insertBatch = stmt(`INSERT INTO batches (root, creator, count, manifest, signature, nonce, deadline, status,
+    created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT(root) DO NOTHING`);
+  const insertLeaf = stmt(`INSERT OR IGNORE INTO batch_leaves (root, leaf_index, record_id, owner, digest,
+    key_commitment, supersedes) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+  const getBatch = stmt('SELECT * FROM batches WHERE root = ?');
+  const upsertAnchoredBatch = stmt(`INSERT INTO batches (root, creator, count, manifest, status, anchored_at,
+    block_number, tx_hash, created_at) VALUES (?, ?, ?, ?, 'anchored', ?, ?, ?, ?) ON CONFLICT(root) DO UPDATE SET
+    status = 'anchored', anchored_at = excluded.anchored_at, block_number = excluded.block_number,
+    tx_hash = excluded.tx_hash`);
+  const setBatchStatus = stmt('UPDATE batches SET status = ? WHERE root = ?');
+  const pendingBatches = stmt("SELECT * FROM batches WHERE status = 'pending' ORDER BY created_at");
+  const leavesOf = stmt('SELECT * FROM batch_leaves WHERE root = ? ORDER BY leaf_index');
+  const insertBlob = stmt('INSERT OR IGNORE INTO blobs (cid, uploader, size, created_at) VALUES (?, ?, ?, ?)');
+  const usageOf = stmt('SELECT COALESCE(SUM(size), 0) AS used FROM blobs WHERE uploader = ?');
+  const blobKnown = stmt('SELECT 1 AS x FROM blobs WHERE cid = ? LIMIT 1');
+  const insertSession = stmt('INSERT INTO sessions (token_hash, address, expires_at) VALUES (?, ?, ?)');
+  const getSession = stmt('SELECT address, expires_at FROM sessions WHERE token_hash = ?');
+  const insertNonce = stmt('INSERT INTO auth_nonces (nonce, expires_at) VALUES (?, ?)');
+  const takeNonce = stmt('DELETE FROM auth_nonces WHERE nonce = ? AND expires_at > ? RETURNING nonce');
+  const getAccount = stmt('SELECT * FROM accounts WHERE address = ?');
+  const certsOf = stmt('SELECT * FROM certifications WHERE address = ?');
+
+  function tx<T>(fn: () => T): T {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = fn();
+      db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  return {
+    raw: db,
+    tx,
+    close: () => db.close(),
+    meta: {
+      get: (key: string) => (getMeta.get(key) as { value: string } | undefined)?.value,
+      set: (key: string, value: string) => void setMeta.run(key, value),
+    },
+    accounts: {
+      upsert: (address: string, encryptionKey: string, roles: number, block: number) =>
+        void upsertAccount.run(address, encryptionKey, roles, block),
+      get: (address: string) =>
+        getAccount.get(address) as
+          | { address: string; encryption_key: string; roles: number; block_number: number }
+          | undefined,
+      certify: (address: string, role: number, issuer: string, credentialHash: string, expiresAt: number) =>
+        void upsertCert.run(address, role, issuer, credentialHash, expiresAt),
+      revoke: (address: string, role: number) => void revokeCert.run(address, role),
+      certifications: (address: string) =>
+        certsOf.all(address) as {
+          role: number;
+          issuer: string;
+          credential_hash: string;
+          expires_at: number;
+          revoked: number;
+        }[],
+    },
+    records: {
+      insertAnchored: (r: {
+        recordId: string;
+        owner: string;
+        creator: string;
+        digest: string;
+        keyCommitment: string;
+        supersedes: string;
+        anchoredAt: number;
+        blockNumber: number;
+        txHash: string;
+        batchRoot?: string;
+        leafIndex?: number;
+      }) =>
+        void insertRecord.run(
+          r.recordId,
+          r.owner,
+          r.creator,
+          r.digest,
+          r.keyCommitment,
+          r.supersedes,
+          r.anchoredAt,
+          r.blockNumber,
+          r.txHash,
+          r.batchRoot ?? null,
+          r.leafIndex ?? null,
+        ),
+      saveWrite: (
+        recordId: string,
+        w: { encMeta?: string | undefined; signature?: string; nonce?: string; deadline?: string },
+      ) =>
+        void insertWrite.run(
+          recordId,
+          w.encMeta ?? null,
+          w.signature ?? null,
+          w.nonce ?? null,
+          w.deadline ?? null,
+          Date.now(),
+        ),
+      get: (recordId: string) => getRecord.get(recordId) as RecordRow | undefined,
+      listByOwner: (owner: string, after: { block: number; id: string }, limit: number) =>
+        listByOwner.all(owner, after.block, after.id, limit) as unknown as RecordRow[],
+      countByOwner: (owner: string) => (countByOwner.get(owner) as { n: number }).n,
+    },
+    envelopes: {
+      put: (recordId: string, reader: string, envelope: string, kekId?: string) =>
+        void insertEnvelope.run(recordId, reader, envelope, kekId ?? null),
+      get: (recordId: string, reader: string) =>
+        getEnvelope.get(recordId, reader) as { envelope: string; kek_id: string | null } | undefined,
+      putWrapKey: (kekId: string, reader: string, envelope: string) =>
+        void insertWrapKey.run(kekId, reader, envelope),
+      getWrapKey: (kekId: string, reader: string) =>
+        (getWrapKey.get(kekId, reader) as { envelope: string } | undefined)?.envelope,
+    },
+    batches: {
+      insertPending: (
+        b: { root: string; creator: string; count: number; manifest: string; signature: string; nonce: string; deadline: string },
+        leaves: Omit<LeafRow, 'root'>[],
+      ) => {
+        insertBatch.run(b.root, b.creator, b.count, b.manifest, b.signature, b.nonce, b.deadline, Date.now());
+        for (const l of leaves) {
+          insertLeaf.run(b.root, l.leaf_index, l.record_id, l.owner, l.digest, l.key_commitment, l.supersedes);
+        }
+      },
+      get: (root: string) => getBatch.get(root) as BatchRow | undefined,
+      markAnchored: (
+        root: string,
+        b: { creator: string; count: number; manifest: string; anchoredAt: number; blockNumber: number; txHash: string },
+      ) =>
+        void upsertAnchoredBatch.run(root, b.creator, b.count, b.manifest, b.anchoredAt, b.blockNumber, b.txHash, Date.now()),
+      setStatus: (root: string, status: BatchRow['status']) => void setBatchStatus.run(status, root),
+      pending: () => pendingBatches.all() as unknown as BatchRow[],
+      leaves: (root: string) => leavesOf.all(root) as unknown as LeafRow[],
+    },
+    blobs: {
+      record: (cid: string, uploader: string, size: number) => void insertBlob.run(cid, uploader, size, Date.now()),
+      usage: (uploader: string) => Number((usageOf.get(uploader) as { used: number }).used),
+      known: (cid: string) => blobKnown.get(cid) !== undefined,
+    },
+    sessions: {
+      create: (tokenHash: string, address: string, expiresAt: number) =>
+        void insertSession.run(tokenHash, address, expiresAt),
+      get: (tokenHash: string) => getSession.get(tokenHash) as { address: string; expires_at: number } | undefined,
+      createNonce: (nonce: string, expiresAt: number) => void insertNonce.run(nonce, expiresAt),
+      takeNonce: (nonce: string) => takeNonce.get(nonce, Date.now()) !== undefined,
+    },
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * The composition root of a MedBloc node: wires the chain (embedded anvil or an external JSON-RPC endpoint), the
+ * contracts (deployed on first start), the disk blob store, the SQLite index, the indexer, the services and the
+ * HTTP server, from one parsed NodeConfig. `startNode` resumes from whatever the data directory already holds.
+ */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { serve } from '@hono/node-server';
+import { createDiskBlobStore } from '@medbloc/storage';
+import { createPublicClient, createWalletClient, getAddress, type Hex, http } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { createApp } from './api/app.ts';
+import { type AnvilProcess, killStaleAnvil, startAnvil } from './chain/anvil.ts';
+import { createChain, type Deployment } from './chain/client.ts';
+import { deployMedBloc, grantAuthority } from './chain/deploy.ts';
+import { createIndexer } from './chain/indexer.ts';
+import type { NodeConfig } from './config.ts';
+import { openDatabase } from './db/sqlite.ts';
+import { NodeError } from './errors.ts';
+import { createAccountsService } from './service/accounts.ts';
+import { createAuthService } from './service/auth.ts';
+import { createBlobsService } from './service/blobs.ts';
+import { createRecordsService } from './service/records.ts';
+
+/** anvil's first well-known development account: the embedded chain's admin and relayer. Never for real chains. */
+const EMBEDDED_OPERATOR_KEY: Hex = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+
+export interface RunningNode {
+  url: string;
+  rpcUrl: string;
+  home: string;
+  deployment: Deployment;
+  operator: Hex;
+  /** Grants the authority role (admin action; the embedded chain's admin is the operator). */
+  addAuthority(address: Hex): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface NodeFiles {
+  deployment: string;
+  database: string;
+  blobs: string;
+  chainState: string;
+  chainPid: string;
+  info: string;
+}
+
+export function nodeFiles(home: string): NodeFiles {
+  return {
+    deployment: path.join(home, 'deployment.json'),
+    database: path.join(home, 'index.sqlite'),
+    blobs: path.join(home, 'storage'),
+    chainState: path.join(home, 'chain', 'state.json'),
+    chainPid: path.join(home, 'chain', 'anvil.pid'),
+    info: path.join(home, 'node.json'),
+  };
+}
+
+export async function startNode(config: NodeConfig, log: (msg: string) => void = () => {}): Promise<RunningNode> {
+  const files = nodeFiles(config.home);
+  await mkdir(path.dirname(files.chainState), { recursive: true });
+
+  let anvil: AnvilProcess | undefined;
+  let rpcUrl = config.rpcUrl;
+  let operatorKey = config.operatorKey;
+  if (!rpcUrl) {
+    await killStaleAnvil(files.chainPid);
+    anvil = await startAnvil({ port: config.chainPort, statePath: files.chainState, pidFile: files.chainPid });
+    rpcUrl = anvil.rpcUrl;
+    operatorKey ??= EMBEDDED_OPERATOR_KEY;
+  }
+  if (!operatorKey) throw new NodeError('BAD_REQUEST', 'MEDBLOC_OPERATOR_KEY is required with MEDBLOC_RPC_URL');
+
+  try {
+    const operator = privateKeyToAccount(operatorKey);
+    const transport = http(rpcUrl);
+    const publicClient = createPublicClient({ transport, pollingInterval: 50 });
+    const walletClient = createWalletClient({ account: operator, transport });
+    const deployment = await loadOrDeploy(files.deployment, publicClient, walletClient, log);
+
+    // The index belongs to one deployment; a new deployment starts a new index.
+    let db = openDatabase(files.database);
+    if (db.meta.get('deployment') !== deployment.recordRegistry) {
+      db.close();
+      for (const f of [files.database, `${files.database}-wal`, `${files.database}-shm`]) await rm(f, { force: true });
+      db = openDatabase(files.database);
+      db.meta.set('deployment', deployment.recordRegistry);
+    }
+
+    const blobs = await createDiskBlobStore({ dir: files.blobs });
+    const chain = createChain({ rpcUrl, operatorKey, deployment });
+    const records = { current: undefined as undefined | ReturnType<typeof createRecordsService> };
+    const indexer = createIndexer({
+      chain,
+      db,
+      manifests: { manifest: (d) => records.current!.readManifest(d) },
+      onError: (e) => log(`indexer: ${(e as Error).message}`),
+    });
+    records.current = createRecordsService({ db, chain, indexer, blobs });
+    const accounts = createAccountsService({ chain, indexer });
+    const auth = createAuthService({ db, chainId: deployment.chainId });
+    const blobService = createBlobsService({
+      db,
+      blobs,
+      maxUploadBytes: config.maxUploadBytes,
+      freeQuotaBytes: config.freeQuotaBytes,
+    });
+
+    await records.current.recoverPending(log);
+    indexer.start(config.pollIntervalMs);
+
+    const addAuthority = async (address: Hex) => {
+      await grantAuthority({ walletClient, publicClient, accountRegistry: deployment.accountRegistry, authority: getAddress(address) });
+    };
+    for (const a of config.authorities) await addAuthority(a);
+
+    const app = createApp({
+      auth,
+      accounts,
+      records: records.current,
+      blobs: blobService,
+      log,
+      health: async () => ({
+        status: 'ok',
+        chainId: deployment.chainId,
+        blockNumber: Number(await publicClient.getBlockNumber()),
+        indexedBlock: Number(indexer.indexedBlock()),
+        rpcUrl,
+        operator: operator.address,
+        contracts: { accountRegistry: deployment.accountRegistry, recordRegistry: deployment.recordRegistry },
+      }),
+    });
+
+    const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', (err) => reject(new NodeError('BAD_REQUEST', `cannot listen on ${config.host}:${config.port}: ${err.message}`)));
+    });
+    const port = (server.address() as AddressInfo).port;
+    const url = `http://${config.host}:${port}`;
+    await writeFile(files.info, `${JSON.stringify({ url, rpcUrl, pid: process.pid, ...deployment }, null, 2)}\n`);
+
+    return {
+      url,
+      rpcUrl,
+      home: config.home,
+      deployment,
+      operator: operator.address,
+      addAuthority,
+      async stop() {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        });
+        await indexer.stop();
+        db.close();
+        await anvil?.stop();
+      },
+    };
+  } catch (err) {
+    await anvil?.stop();
+    throw err;
+  }
+}
+
+async function loadOrDeploy(
+  file: string,
+  publicClient: Parameters<typeof deployMedBloc>[0]['publicClient'],
+  walletClient: Parameters<typeof deployMedBloc>[0]['walletClient'],
+  log: (msg: string) => void,
+): Promise<Deployment> {
+  const chainId = await publicClient.getChainId();
+  try {
+    const saved = JSON.parse(await readFile(file, 'utf8')) as Deployment;
+    const code = await publicClient.getCode({ address: saved.recordRegistry });
+    if (saved.chainId === chainId && code && code !== '0x') return saved;
+    log('the saved deployment is not on this chain; deploying the contracts again');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const d = await deployMedBloc({ publicClient, walletClient });
+  const deployment: Deployment = {
+    chainId: d.chainId,
+    accountRegistry: d.accountRegistry,
+    recordRegistry: d.recordRegistry,
+    deployBlock: d.deployBlock.toString(),
+    admin: d.admin,
+  };
+  await writeFile(file, `${JSON.stringify(deployment, null, 2)}\n`);
+  log(`deployed AccountRegistry at ${deployment.accountRegistry} and RecordRegistry at ${deployment.recordRegistry}`);
+  return deployment;
+}

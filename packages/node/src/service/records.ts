@@ -1,0 +1,364 @@
+/**
+ * Records service — transport-agnostic: plain inputs in, values or NodeErrors out. Stores ciphertext, relays signed
+ * anchors (one by one, or many under one Merkle root), lists a caller's records and hands out ciphertext with the
+ * caller's key envelope. The node never holds a data key: envelopes and record metadata arrive encrypted.
+ */
+import {
+  type AnchorFields,
+  batchLeafOf,
+  buildMerkleTree,
+  digestHexToCid,
+  Role,
+  recordIdOf,
+  ZERO_HASH,
+} from '@medbloc/core';
+import type { BlobStore } from '@medbloc/storage';
+import { type Address, getAddress, type Hex } from 'viem';
+import type { Chain } from '../chain/client.ts';
+import type { Indexer, ManifestLeaf } from '../chain/indexer.ts';
+import type { Db, RecordRow } from '../db/sqlite.ts';
+import { NodeError } from '../errors.ts';
+
+export interface AnchorInput {
+  owner: Address;
+  creator: Address;
+  digest: Hex;
+  keyCommitment: Hex;
+  supersedes: Hex;
+  nonce: bigint;
+  deadline: bigint;
+  signature: Hex;
+  /** The owner's key envelope (opaque to the node). */
+  envelope: string;
+  kekId?: string | undefined;
+  /** Record metadata (type, date, file name…) sealed by the client; opaque to the node. */
+  encMeta?: string | undefined;
+}
+
+export interface BatchInput {
+  creator: Address;
+  root: Hex;
+  manifest: Hex;
+  nonce: bigint;
+  deadline: bigint;
+  signature: Hex;
+  records: { owner: Address; digest: Hex; keyCommitment: Hex; supersedes: Hex; envelope: string; kekId?: string | undefined; encMeta?: string | undefined }[];
+  wrapKeys: { kekId: string; reader: Address; envelope: string }[];
+}
+
+export interface RecordView {
+  recordId: Hex;
+  owner: Address;
+  creator: Address;
+  cid: string;
+  digest: Hex;
+  keyCommitment: Hex;
+  supersedes: Hex;
+  supersededBy: Hex | null;
+  anchoredAt: number;
+  blockNumber: number;
+  txHash: Hex;
+  encMeta: string | null;
+  authorisation:
+    | { kind: 'single'; nonce: string; deadline: string; signature: Hex }
+    | { kind: 'batch'; root: Hex; leafIndex: number; count: number; manifest: Hex; proof: Hex[]; nonce: string | null; deadline: string | null; signature: Hex | null }
+    | null;
+}
+
+export type RecordsService = ReturnType<typeof createRecordsService>;
+
+export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Indexer; blobs: BlobStore }) {
+  const { db, chain, indexer, blobs } = deps;
+  const trees = new Map<string, ReturnType<typeof buildMerkleTree>>();
+
+  async function checkSignatureWindow(signer: Address, nonce: bigint, deadline: bigint, contract: 'accounts' | 'records') {
+    if (deadline <= BigInt(Math.floor(Date.now() / 1000))) {
+      throw new NodeError('SIGNATURE_EXPIRED', `the signature expired at ${new Date(Number(deadline) * 1000).toISOString()}`);
+    }
+    const current = await chain.read<bigint>(chain.contracts[contract], 'nonces', [signer]);
+    if (nonce < current) throw new NodeError('SIGNATURE_REPLAYED', `nonce ${nonce} of ${signer} was already used`);
+    if (nonce > current) throw new NodeError('INVALID_SIGNATURE', `nonce ${nonce} is ahead of ${signer}'s next nonce ${current}`);
+  }
+
+  async function checkParties(owner: Address, creator: Address) {
+    const registered = await chain.read<boolean>(chain.contracts.accounts, 'isRegistered', [owner]);
+    if (!registered) throw new NodeError('NOT_REGISTERED', `owner ${owner} is not a registered account`);
+    if (owner !== creator) {
+      const certified = await chain.read<boolean>(chain.contracts.accounts, 'isCertified', [creator, Role.provider]);
+      if (!certified) {
+        throw new NodeError('NOT_CERTIFIED', `${creator} is not a currently certified provider, so it cannot write records for ${owner}`);
+      }
+    }
+  }
+
+  function checkSupersedes(owner: Address, supersedes: Hex) {
+    if (supersedes === ZERO_HASH) return;
+    const prev = db.records.get(supersedes);
+    if (!prev || prev.owner !== owner.toLowerCase()) {
+      throw new NodeError('SUPERSEDED_UNKNOWN', `record ${supersedes} does not exist for owner ${owner}`);
+    }
+  }
+
+  async function requireBlob(digest: Hex) {
+    const cid = digestHexToCid(digest);
+    if (!(await blobs.has(cid))) {
+      throw new NodeError('BLOB_NOT_FOUND', `no ciphertext ${cid.toString()} has been uploaded; upload it before anchoring`);
+    }
+  }
+
+  async function anchor(caller: Address, input: AnchorInput): Promise<RecordView> {
+    if (caller !== input.creator) throw new NodeError('FORBIDDEN', 'only the creator may submit its anchor');
+    const recordId = recordIdOf(input);
+    if (db.records.get(recordId)) throw new NodeError('RECORD_EXISTS', `record ${recordId} is already anchored`);
+    await checkSignatureWindow(input.creator, input.nonce, input.deadline, 'records');
+    await checkParties(input.owner, input.creator);
+    checkSupersedes(input.owner, input.supersedes);
+    await requireBlob(input.digest);
+    // What a reader needs is stored before the anchor exists, so an anchored record is always readable.
+    db.tx(() => {
+      db.envelopes.put(recordId, input.owner.toLowerCase(), input.envelope, input.kekId);
+      db.records.saveWrite(recordId, {
+        encMeta: input.encMeta,
+        signature: input.signature,
+        nonce: input.nonce.toString(),
+        deadline: input.deadline.toString(),
+      });
+    });
+    const receipt = await chain.relay({
+      ...chain.contracts.records,
+      functionName: 'anchorBySig',
+      args: [input.owner, input.creator, input.digest, input.keyCommitment, input.supersedes, input.deadline, input.signature],
+    });
+    await indexer.sync(receipt.blockNumber);
+    return view(requireRow(recordId));
+  }
+
+  async function readManifest(digest: Hex): Promise<ManifestLeaf[] | undefined> {
+    const cid = digestHexToCid(digest);
+    if (!(await blobs.has(cid))) return undefined;
+    const parts: Uint8Array[] = [];
+    for await (const chunk of blobs.get(cid)) parts.push(chunk);
+    return parseManifest(Buffer.concat(parts).toString('utf8'));
+  }
+
+  async function anchorBatch(caller: Address, input: BatchInput) {
+    if (caller !== input.creator) throw new NodeError('FORBIDDEN', 'only the creator may submit its batch');
+    const manifest = await readManifest(input.manifest);
+    if (!manifest) throw new NodeError('BLOB_NOT_FOUND', 'upload the batch manifest before anchoring the batch');
+    if (manifest.length !== input.records.length) {
+      throw new NodeError('BATCH_MISMATCH', `the manifest lists ${manifest.length} records but ${input.records.length} were sent`);
+    }
+    const fields: AnchorFields[] = input.records.map((r, i) => {
+      const m = manifest[i]!;
+      if (m.owner.toLowerCase() !== r.owner.toLowerCase() || m.digest !== r.digest || m.keyCommitment !== r.keyCommitment || m.supersedes !== r.supersedes) {
+        throw new NodeError('BATCH_MISMATCH', `record ${i} differs from the manifest`);
+      }
+      return { owner: r.owner, creator: input.creator, digest: r.digest, keyCommitment: r.keyCommitment, supersedes: r.supersedes };
+    });
+    const tree = buildMerkleTree(fields.map(batchLeafOf));
+    if (tree.root !== input.root) throw new NodeError('BATCH_MISMATCH', 'the Merkle root does not match the records');
+    if (db.batches.get(input.root)?.status === 'anchored') throw new NodeError('RECORD_EXISTS', `batch ${input.root} is already anchored`);
+    await checkSignatureWindow(input.creator, input.nonce, input.deadline, 'records');
+    const owners = [...new Set(fields.map((f) => f.owner))];
+    for (const owner of owners) await checkParties(owner, input.creator);
+    const ids = fields.map((f) => recordIdOf(f));
+    const seen = new Set<string>();
+    for (const [i, f] of fields.entries()) {
+      if (seen.has(ids[i]!) || db.records.get(ids[i]!)) throw new NodeError('RECORD_EXISTS', `record ${ids[i]} is already anchored`);
+      seen.add(ids[i]!);
+      checkSupersedes(f.owner, f.supersedes);
+    }
+    for (const digest of new Set(fields.map((f) => f.digest))) await requireBlob(digest);
+
+    db.tx(() => {
+      for (const k of input.wrapKeys) db.envelopes.putWrapKey(k.kekId, k.reader.toLowerCase(), k.envelope);
+      for (const [i, r] of input.records.entries()) {
+        db.envelopes.put(ids[i]!, r.owner.toLowerCase(), r.envelope, r.kekId);
+        db.records.saveWrite(ids[i]!, { encMeta: r.encMeta });
+      }
+      db.batches.insertPending(
+        {
+          root: input.root,
+          creator: input.creator.toLowerCase(),
+          count: fields.length,
+          manifest: input.manifest,
+          signature: input.signature,
+          nonce: input.nonce.toString(),
+          deadline: input.deadline.toString(),
+        },
+        fields.map((f, i) => ({
+          leaf_index: i,
+          record_id: ids[i]!,
+          owner: f.owner.toLowerCase(),
+          digest: f.digest,
+          key_commitment: f.keyCommitment,
+          supersedes: f.supersedes,
+        })),
+      );
+    });
+    const receipt = await relayBatch(input.root);
+    await indexer.sync(receipt.blockNumber);
+    return { root: input.root, recordIds: ids, txHash: receipt.transactionHash, blockNumber: Number(receipt.blockNumber) };
+  }
+
+  function relayBatch(root: Hex) {
+    const b = db.batches.get(root)!;
+    return chain.relay({
+      ...chain.contracts.records,
+      functionName: 'anchorBatchBySig',
+      args: [getAddress(b.creator), root, b.count, b.manifest, BigInt(b.deadline!), b.signature],
+    });
+  }
+
+  /**
+   * After a restart: a batch stored but not seen on chain is relayed again while its signature is valid; otherwise it
+   * is marked failed (its records were never acknowledged and are never listed).
+   */
+  async function recoverPending(log: (msg: string) => void = () => {}) {
+    await indexer.sync();
+    for (const b of db.batches.pending()) {
+      if (BigInt(b.deadline ?? '0') <= BigInt(Math.floor(Date.now() / 1000))) {
+        db.batches.setStatus(b.root, 'failed');
+        continue;
+      }
+      try {
+        const receipt = await relayBatch(b.root as Hex);
+        await indexer.sync(receipt.blockNumber);
+        log(`recovered pending batch ${b.root} (${b.count} records)`);
+      } catch (err) {
+        if ((err as NodeError).code === 'RECORD_EXISTS') continue;
+        db.batches.setStatus(b.root, 'failed');
+        log(`dropped pending batch ${b.root}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  function requireRow(recordId: string): RecordRow {
+    const row = db.records.get(recordId.toLowerCase());
+    if (!row) throw new NodeError('RECORD_NOT_FOUND', `no record ${recordId}`);
+    return row;
+  }
+
+  function treeOf(root: string) {
+    let tree = trees.get(root);
+    if (!tree) {
+      const leaves = db.batches.leaves(root);
+      const b = db.batches.get(root)!;
+      tree = buildMerkleTree(
+        leaves.map((l) =>
+          batchLeafOf({ owner: getAddress(l.owner), creator: getAddress(b.creator), digest: l.digest as Hex, keyCommitment: l.key_commitment as Hex, supersedes: l.supersedes as Hex }),
+        ),
+      );
+      if (trees.size > 64) trees.clear();
+      trees.set(root, tree);
+    }
+    return tree;
+  }
+
+  function view(row: RecordRow): RecordView {
+    let authorisation: RecordView['authorisation'] = null;
+    if (row.batch_root) {
+      const b = db.batches.get(row.batch_root)!;
+      authorisation = {
+        kind: 'batch',
+        root: row.batch_root as Hex,
+        leafIndex: row.leaf_index!,
+        count: b.count,
+        manifest: b.manifest as Hex,
+        proof: treeOf(row.batch_root).proof(row.leaf_index!),
+        nonce: b.nonce,
+        deadline: b.deadline,
+        signature: b.signature as Hex | null,
+      };
+    } else if (row.signature) {
+      authorisation = { kind: 'single', nonce: row.nonce!, deadline: row.deadline!, signature: row.signature as Hex };
+    }
+    return {
+      recordId: row.record_id as Hex,
+      owner: getAddress(row.owner),
+      creator: getAddress(row.creator),
+      cid: digestHexToCid(row.digest as Hex).toString(),
+      digest: row.digest as Hex,
+      keyCommitment: row.key_commitment as Hex,
+      supersedes: row.supersedes as Hex,
+      supersededBy: (row.superseded_by as Hex | null) ?? null,
+      anchoredAt: row.anchored_at,
+      blockNumber: row.block_number,
+      txHash: row.tx_hash as Hex,
+      encMeta: row.enc_meta,
+      authorisation,
+    };
+  }
+
+  /** Read access. The owner reads their records; grants (consent) extend this. */
+  function authorise(caller: Address, row: RecordRow) {
+    if (row.owner !== caller.toLowerCase()) throw new NodeError('FORBIDDEN', `you may not read record ${row.record_id}`);
+  }
+
+  return {
+    anchor,
+    anchorBatch,
+    recoverPending,
+    readManifest,
+    list(caller: Address, owner: Address, page: { after?: string | undefined; limit?: number | undefined }) {
+      if (caller !== owner) throw new NodeError('FORBIDDEN', "you may only list your own records");
+      const limit = Math.min(Math.max(page.limit ?? 100, 1), 1000);
+      const [block, id] = page.after ? decodeCursor(page.after) : [-1, ''];
+      const rows = db.records.listByOwner(owner.toLowerCase(), { block, id }, limit);
+      const last = rows.at(-1);
+      const reader = caller.toLowerCase();
+      return {
+        records: rows.map((row) => {
+          const env = db.envelopes.get(row.record_id, reader);
+          const wrapKey = env?.kek_id ? db.envelopes.getWrapKey(env.kek_id, reader) : undefined;
+          return { ...view(row), envelope: env?.envelope ?? null, kekId: env?.kek_id ?? null, wrapKeyEnvelope: wrapKey ?? null };
+        }),
+        total: db.records.countByOwner(owner.toLowerCase()),
+        next: rows.length === limit && last ? encodeCursor(last.block_number, last.record_id) : null,
+      };
+    },
+    get(caller: Address, recordId: string) {
+      const row = requireRow(recordId);
+      authorise(caller, row);
+      const env = db.envelopes.get(row.record_id, caller.toLowerCase());
+      if (!env) throw new NodeError('ENVELOPE_NOT_FOUND', `there is no key envelope for you on record ${recordId}`);
+      const wrapKey = env.kek_id ? db.envelopes.getWrapKey(env.kek_id, caller.toLowerCase()) : undefined;
+      return { ...view(row), envelope: env.envelope, kekId: env.kek_id, wrapKeyEnvelope: wrapKey ?? null };
+    },
+    content(caller: Address, recordId: string) {
+      const row = requireRow(recordId);
+      authorise(caller, row);
+      const cid = digestHexToCid(row.digest as Hex);
+      return { cid, stream: blobs.get(cid) };
+    },
+  };
+}
+
+function encodeCursor(block: number, id: string) {
+  return Buffer.from(`${block}:${id}`).toString('base64url');
+}
+function decodeCursor(cursor: string): [number, string] {
+  const [b, id] = Buffer.from(cursor, 'base64url').toString().split(':');
+  const block = Number(b);
+  if (!Number.isSafeInteger(block) || !id) throw new NodeError('BAD_REQUEST', 'invalid "after" cursor');
+  return [block, id];
+}
+
+/** A batch manifest: `{ version: 1, leaves: [{ owner, digest, keyCommitment, supersedes }] }`. */
+export function parseManifest(text: string): ManifestLeaf[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new NodeError('BATCH_MISMATCH', 'the batch manifest is not JSON');
+  }
+  const leaves = (doc as { leaves?: unknown })?.leaves;
+  if (!Array.isArray(leaves)) throw new NodeError('BATCH_MISMATCH', 'the batch manifest has no leaves');
+  return leaves.map((l: Record<string, string>) => ({
+    owner: l.owner as Hex,
+    digest: l.digest as Hex,
+    keyCommitment: l.keyCommitment as Hex,
+    supersedes: (l.supersedes ?? ZERO_HASH) as Hex,
+  }));
+}
+
