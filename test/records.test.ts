@@ -1,0 +1,242 @@
+/**
+ * The spine through the SDK against a real node and chain: certified writes, bulk batches, verified reads, and every
+ * way a record can be attacked or mis-sent being refused without leaving anything half-written.
+ */
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { anchorRecordTypes, domainFor, ZERO_HASH } from '@medbloc/core';
+import { createClient, MedblocApiError, RecordVerificationError } from '@medbloc/sdk';
+import { DatabaseSync } from 'node:sqlite';
+import { cast, FIXTURES, newIdentity, startTestNode } from './support/harness.ts';
+
+const observation = {
+  resourceType: 'Observation',
+  status: 'final',
+  code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] },
+  valueQuantity: { value: 72, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
+};
+
+async function blobFiles(home: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string) => {
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else out.push(p);
+    }
+  };
+  await walk(path.join(home, 'storage', 'blobs'));
+  return out;
+}
+
+async function blobFileOf(home: string, cid: string) {
+  const f = (await blobFiles(home)).find((p) => p.endsWith(cid));
+  assert.ok(f, `blob ${cid} is on disk`);
+  return f;
+}
+
+describe('records through the SDK', () => {
+  let t: Awaited<ReturnType<typeof startTestNode>>;
+  let c: Awaited<ReturnType<typeof cast>>;
+  before(async () => {
+    t = await startTestNode();
+    c = await cast(t.node);
+  });
+  after(() => t.stop());
+
+  test('a patient adds a record, lists it and reads it back verified', async () => {
+    const rec = await c.patient.addRecord({ resource: observation });
+    assert.equal(rec.owner, c.patient.address);
+    assert.equal(rec.creator, c.patient.address);
+    const listed = await c.patient.listRecords();
+    const mine = listed.find((r) => r.recordId === rec.recordId);
+    assert.ok(mine);
+    assert.equal(mine.meta?.resourceType, 'Observation');
+    const got = await c.patient.getRecord(rec.recordId);
+    assert.deepEqual(got.resource, observation);
+    assert.ok(got.verification.checks.includes('anchor (on chain)'));
+    assert.ok(got.verification.checks.includes('creator signature'));
+  });
+
+  test('a certified provider writes a Synthea bundle for a patient in one batch; every record verifies', async () => {
+    const dir = path.join(FIXTURES, 'fhir/synthea');
+    const file = (await readdir(dir)).filter((f) => f.endsWith('.json') && !/hospital|practitioner/i.test(f)).sort()[1]!;
+    const bundle = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as { entry: { resource: Record<string, unknown> }[] };
+    const resources = bundle.entry.map((e) => e.resource);
+    const out = await c.provider.addRecords(resources.map((resource) => ({ resource })), { owner: c.patient.address });
+    assert.equal(out.recordIds.length, resources.length);
+    const listed = await c.patient.listRecords();
+    const ids = new Set(listed.map((r) => r.recordId));
+    for (const id of out.recordIds) assert.ok(ids.has(id), `record ${id} is listed`);
+    // One chain transaction for the whole bundle.
+    const batched = listed.filter((r) => r.authorisation?.kind === 'batch' && r.authorisation.root === out.root);
+    assert.equal(batched.length, resources.length);
+    assert.equal(new Set(batched.map((r) => r.txHash)).size, 1);
+    for (const [i, id] of out.recordIds.entries()) {
+      if (i % 25 !== 0) continue;
+      const got = await c.patient.getRecord(id);
+      assert.deepEqual(got.resource, resources[i]);
+      assert.ok(got.verification.batched);
+      assert.ok(got.verification.checks.includes('merkle inclusion (on chain)'));
+    }
+    // The provider wrote them but holds no key: it cannot list or read the patient's records.
+    await assert.rejects(c.provider.listRecords({ owner: c.patient.address }), { code: 'FORBIDDEN' });
+  });
+
+  test('a correction supersedes the original; both stay readable', async () => {
+    const first = await c.patient.addRecord({ resource: observation });
+    const fixed = await c.patient.addRecord({ resource: { ...observation, valueQuantity: { ...observation.valueQuantity, value: 74 } }, supersedes: first.recordId });
+    assert.equal(fixed.supersedes, first.recordId);
+    const listed = await c.patient.listRecords();
+    assert.equal(listed.find((r) => r.recordId === first.recordId)?.supersededBy, fixed.recordId);
+    assert.equal(((await c.patient.getRecord(first.recordId)).resource as typeof observation).valueQuantity.value, 72);
+    await assert.rejects(c.patient.addRecord({ resource: observation, supersedes: `0x${'ab'.repeat(32)}` }), { code: 'SUPERSEDED_UNKNOWN' });
+  });
+
+  test('an uncertified provider cannot write for a patient, and nothing is left behind', async () => {
+    const rogue = createClient({ node: t.node.url, identity: newIdentity() });
+    await rogue.register({ roles: ['provider'] });
+    const before = (await c.patient.listRecords()).length;
+    const blobsBefore = (await blobFiles(t.home)).length;
+    await assert.rejects(rogue.addRecord({ resource: observation, owner: c.patient.address }), (err: unknown) => {
+      assert.ok(err instanceof MedblocApiError);
+      assert.equal(err.code, 'NOT_CERTIFIED');
+      return true;
+    });
+    await assert.rejects(rogue.addRecords([{ resource: observation }], { owner: c.patient.address }), { code: 'NOT_CERTIFIED' });
+    assert.equal((await c.patient.listRecords()).length, before);
+    assert.equal((await blobFiles(t.home)).length, blobsBefore, 'no orphan ciphertext remains');
+  });
+
+  test('revoking a certification stops further writes', async () => {
+    const doc = createClient({ node: t.node.url, identity: newIdentity() });
+    await doc.register({ roles: ['provider'] });
+    await c.authority.certify(doc.address);
+    await doc.addRecord({ resource: observation, owner: c.patient.address });
+    await c.authority.revokeCertification(doc.address);
+    assert.equal((await doc.account()).certifications[0]?.certified, false);
+    await assert.rejects(doc.addRecord({ resource: observation, owner: c.patient.address }), { code: 'NOT_CERTIFIED' });
+  });
+
+  test('a non-authority cannot certify', async () => {
+    await assert.rejects(c.patient.certify(c.patient.address), { code: 'NOT_AUTHORITY' });
+  });
+
+  test('a flipped byte in a stored blob is detected and never served as data', async () => {
+    const rec = await c.patient.addRecord({ resource: observation });
+    const file = await blobFileOf(t.home, rec.cid);
+    const bytes = await readFile(file);
+    bytes[bytes.length - 5]! ^= 0x01;
+    await writeFile(file, bytes);
+    await assert.rejects(c.patient.getRecord(rec.recordId), (err: unknown) => {
+      assert.ok(err instanceof MedblocApiError || err instanceof RecordVerificationError, String(err));
+      return true;
+    });
+    await assert.rejects(c.patient.verifyRecord(rec.recordId));
+  });
+
+  test('a swapped blob (another record\'s ciphertext under this CID) is refused', async () => {
+    const a = await c.patient.addRecord({ resource: observation });
+    const b = await c.patient.addRecord({ resource: { ...observation, id: 'other' } });
+    await writeFile(await blobFileOf(t.home, a.cid), await readFile(await blobFileOf(t.home, b.cid)));
+    await assert.rejects(c.patient.getRecord(a.recordId));
+  });
+
+  test('a wrong key envelope is refused', async () => {
+    const a = await c.patient.addRecord({ resource: observation });
+    const b = await c.patient.addRecord({ resource: { ...observation, id: 'b' } });
+    const db = new DatabaseSync(path.join(t.home, 'index.sqlite'));
+    db.prepare('UPDATE envelopes SET envelope = (SELECT envelope FROM envelopes WHERE record_id = ?) WHERE record_id = ?').run(b.recordId, a.recordId);
+    db.close();
+    await assert.rejects(c.patient.getRecord(a.recordId), { code: 'ENVELOPE_INVALID' });
+  });
+
+  test('replayed and expired signatures are refused by the node', async () => {
+    const info = await c.patient.nodeInfo();
+    const anchor = async (deadline: bigint, nonce: bigint) => {
+      const fields = { owner: c.patient.address, creator: c.patient.address, digest: `0x${'11'.repeat(32)}` as const, keyCommitment: `0x${'22'.repeat(32)}` as const, supersedes: ZERO_HASH };
+      const signature = await c.ids.patient.account.signTypedData({
+        domain: domainFor(info.chainId, info.contracts.recordRegistry),
+        types: anchorRecordTypes,
+        primaryType: 'AnchorRecord',
+        message: { ...fields, nonce, deadline },
+      });
+      const token = await c.patient.login();
+      const res = await fetch(`${t.node.url}/v1/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ ...fields, nonce: nonce.toString(), deadline: deadline.toString(), signature, envelope: 'x' }),
+      });
+      return (await res.json()) as { code: string };
+    };
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    const nonces = (await (await fetch(`${t.node.url}/v1/accounts/${c.patient.address}/nonces`)).json()) as { records: string };
+    assert.equal((await anchor(now - 10n, BigInt(nonces.records))).code, 'SIGNATURE_EXPIRED');
+    assert.equal((await anchor(now + 600n, BigInt(nonces.records) - 1n)).code, 'SIGNATURE_REPLAYED');
+  });
+
+  test('unknown records and missing sessions get specific problems', async () => {
+    await assert.rejects(c.patient.getRecord(`0x${'cd'.repeat(32)}`), { code: 'RECORD_NOT_FOUND' });
+    const res = await fetch(`${t.node.url}/v1/records`);
+    assert.equal(res.status, 401);
+    assert.equal(res.headers.get('content-type'), 'application/problem+json');
+    assert.equal(((await res.json()) as { code: string }).code, 'UNAUTHENTICATED');
+    const bad = await fetch(`${t.node.url}/v1/accounts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"account": ' });
+    assert.equal(((await bad.json()) as { code: string }).code, 'INVALID_JSON');
+  });
+
+  test('health reports the chain and contracts; the OpenAPI document is served', async () => {
+    const h = (await (await fetch(`${t.node.url}/health`)).json()) as { chainId: number; blockNumber: number; contracts: Record<string, string> };
+    assert.equal(h.chainId, t.node.deployment.chainId);
+    assert.ok(h.blockNumber > 0);
+    assert.equal(h.contracts.recordRegistry, t.node.deployment.recordRegistry);
+    const doc = (await (await fetch(`${t.node.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    assert.equal(doc.openapi, '3.1.0');
+    assert.ok(doc.paths['/v1/records/batch']);
+  });
+});
+
+describe('quota and upload limits', () => {
+  test('an oversized upload is refused and leaves nothing; the quota counts per account', async () => {
+    const t = await startTestNode({ MEDBLOC_MAX_UPLOAD_BYTES: String(256 * 1024), MEDBLOC_FREE_QUOTA_BYTES: String(600 * 1024) });
+    try {
+      const p = createClient({ node: t.node.url, identity: newIdentity() });
+      await p.register();
+      const big = new Uint8Array(300 * 1024).fill(7);
+      await assert.rejects(p.addRecord({ content: big }), { code: 'UPLOAD_TOO_LARGE' });
+      assert.equal((await blobFiles(t.home)).length, 0);
+      await p.addRecord({ content: new Uint8Array(250 * 1024).fill(1) });
+      await p.addRecord({ content: new Uint8Array(250 * 1024).fill(2) });
+      await assert.rejects(p.addRecord({ content: new Uint8Array(250 * 1024).fill(3) }), { code: 'QUOTA_EXCEEDED' });
+      const usage = await p.usage();
+      assert.ok(usage.used > 500 * 1024 && usage.used <= 600 * 1024);
+      assert.equal((await p.listRecords()).length, 2);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('restart', () => {
+  test('a node restarted on the same data directory resumes with accounts, records and anchors intact', async () => {
+    const t = await startTestNode();
+    const c = await cast(t.node);
+    const rec = await c.patient.addRecord({ resource: observation });
+    const batch = await c.provider.addRecords([{ resource: observation }, { resource: { ...observation, id: 'x' } }], { owner: c.patient.address });
+    await t.node.stop();
+    const again = await startTestNode({}, t.home);
+    try {
+      const patient = createClient({ node: again.node.url, identity: c.ids.patient });
+      const listed = await patient.listRecords();
+      assert.deepEqual(new Set(listed.map((r) => r.recordId)), new Set([rec.recordId, ...batch.recordIds]));
+      for (const r of listed) await patient.verifyRecord(r.recordId);
+      assert.equal(again.node.deployment.recordRegistry, t.node.deployment.recordRegistry);
+      const provider = createClient({ node: again.node.url, identity: c.ids.provider });
+      assert.equal((await provider.account()).certifications[0]?.certified, true);
+    } finally {
+      await again.stop();
+    }
+  });
+});

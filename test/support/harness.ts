@@ -1,0 +1,121 @@
+/**
+ * Integration-test harness: real nodes (embedded anvil, disk blobs, SQLite) in temporary data directories, run
+ * in-process or as a separate `medbloc node start` process, and a runner for the `medbloc` CLI as a user runs it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateMnemonic, identityFromMnemonic } from '@medbloc/core';
+import { loadConfig, type RunningNode, startNode } from '@medbloc/node';
+import { createClient } from '@medbloc/sdk';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const FIXTURES = path.resolve(ROOT, '../shared/fixtures');
+export const BIN = path.join(ROOT, 'packages/cli/bin/medbloc.js');
+
+export async function tempDir(prefix = 'medbloc-test-'): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+/** Starts an in-process node on free ports in a fresh (or given) data directory. */
+export async function startTestNode(env: Record<string, string> = {}, home?: string) {
+  const dir = home ?? (await tempDir());
+  const node: RunningNode = await startNode(
+    loadConfig({ MEDBLOC_HOME: dir, MEDBLOC_PORT: '0', MEDBLOC_CHAIN_PORT: '0', MEDBLOC_POLL_MS: '200', ...env }),
+  );
+  return {
+    node,
+    home: dir,
+    async stop({ keep = false } = {}) {
+      await node.stop();
+      if (!keep) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function newIdentity() {
+  return identityFromMnemonic(generateMnemonic());
+}
+
+/** An authority, a certified provider and a patient, registered on `url`. */
+export async function cast(node: RunningNode) {
+  const ids = { authority: newIdentity(), provider: newIdentity(), patient: newIdentity() };
+  const authority = createClient({ node: node.url, identity: ids.authority });
+  const provider = createClient({ node: node.url, identity: ids.provider });
+  const patient = createClient({ node: node.url, identity: ids.patient });
+  await node.addAuthority(authority.address);
+  await authority.register({ roles: ['patient'] });
+  await provider.register({ roles: ['provider'] });
+  await patient.register({ roles: ['patient'] });
+  await authority.certify(provider.address, { role: 'provider' });
+  return { ids, authority, provider, patient };
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Peak resident set size of the CLI process, bytes (sampled from /proc). */
+  peakRss: number;
+}
+
+/** Runs `medbloc <args>` as a separate process, with the project's Node, as a user would. */
+export function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, CI: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let peakRss = 0;
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, hwm(child.pid));
+    }, 50);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(sampler);
+      resolve({ code: code ?? -1, stdout, stderr, peakRss });
+    });
+  });
+}
+
+function hwm(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /VmHWM:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Starts `medbloc node start` as its own process; resolves once it serves /health. */
+export async function spawnNode(home: string, env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [BIN, 'node', 'start'], {
+    env: { ...process.env, MEDBLOC_HOME: home, MEDBLOC_PORT: '0', MEDBLOC_CHAIN_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stderr!.on('data', (d) => {
+    out += d;
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /API\s+(http:\/\/[^\s]+)/.exec(out);
+      if (m) resolve({ url: m[1]!, child });
+    });
+    child.on('exit', (code) => reject(new Error(`node exited with ${code}: ${out}`)));
+  });
+}
