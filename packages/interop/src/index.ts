@@ -1,0 +1,1 @@
+/** @medbloc/interop — converters from the formats hospitals send into FHIR R4. */
