@@ -1,0 +1,232 @@
+/**
+ * Local-disk blob store, the embedded default.
+ *
+ * Layout: `dir/blobs/<shard>/<cid>` where `<shard>` is the next-to-last two characters of the base32 CID (the
+ * IPFS flatfs `next-to-last/2` scheme: every CID begins with `bafkrei`, and its last character carries only 3
+ * bits, so those would not spread files). Writes stream into `dir/tmp/<random>` while sha-256 is computed,
+ * then the file is fsynced, renamed under its CID and the directory fsynced: a blob is visible under its CID
+ * only once complete and durable, even across a crash mid-write. Stale tmp files are removed at open, so a
+ * directory must be opened by one store (one process) at a time.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CID } from 'multiformats/cid';
+import { blobCid, isBlobCid } from './cid.ts';
+import { BlobDigestMismatchError, BlobTooLargeError } from './errors.ts';
+import type { BlobStore, GetOptions, PutOptions, PutResult } from './port.ts';
+import { DEFAULT_VERIFY_FIRST_BELOW } from './port.ts';
+import { checkPutOptions } from './put.ts';
+import type { OpenBlob } from './read.ts';
+import { verifiedGet, verifyBlob } from './read.ts';
+
+export interface DiskBlobStoreOptions {
+  /** Data directory; created if missing. */
+  dir: string;
+  /** Whole reads up to this size are verified before yielding (default 8 MiB). */
+  verifyFirstBelow?: number;
+}
+
+/** Small source chunks are coalesced into writes of this size; reads are issued in chunks of this size. */
+const IO_CHUNK = 1024 * 1024;
+
+/** Shard directory name for a CID string (flatfs next-to-last/2). */
+export function shardOf(cidString: string): string {
+  return cidString.slice(-3, -1);
+}
+
+/**
+ * Opens (creating if needed) a blob store in `dir`, removing tmp files left by an interrupted write.
+ *
+ * @example
+ * const store = await createDiskBlobStore({ dir: '/var/lib/medbloc' });
+ * const { cid, size } = await store.put(request.body, { maxBytes: quotaLeft });
+ */
+export async function createDiskBlobStore(options: DiskBlobStoreOptions): Promise<BlobStore> {
+  const blobsDir = join(options.dir, 'blobs');
+  const tmpDir = join(options.dir, 'tmp');
+  const verifyFirstBelow = options.verifyFirstBelow ?? DEFAULT_VERIFY_FIRST_BELOW;
+  await mkdir(blobsDir, { recursive: true });
+  await rm(tmpDir, { recursive: true, force: true });
+  await mkdir(tmpDir, { recursive: true });
+
+  const pathOf = (cid: CID): { shard: string; file: string } => {
+    const s = cid.toString();
+    const shard = join(blobsDir, shardOf(s));
+    return { shard, file: join(shard, s) };
+  };
+
+  const openBlob = async (cid: CID): Promise<OpenBlob | undefined> => {
+    let fh: FileHandle;
+    try {
+      fh = await open(pathOf(cid).file, 'r');
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    const { size } = await fh.stat();
+    return {
+      size,
+      readAll: () => fh.readFile(),
+      stream: (start, end) => readChunks(fh, start, end),
+      close: () => fh.close(),
+    };
+  };
+
+  const statBlob = async (cid: CID): Promise<{ size: number } | undefined> => {
+    if (!isBlobCid(cid)) return undefined;
+    try {
+      return { size: (await stat(pathOf(cid).file)).size };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  };
+
+  return {
+    async put(source, opts: PutOptions = {}): Promise<PutResult> {
+      checkPutOptions(opts);
+      const tmp = join(tmpDir, randomUUID());
+      const fh = await open(tmp, 'wx');
+      let closed = false;
+      let kept = false;
+      try {
+        const hash = createHash('sha256');
+        const pending = Buffer.allocUnsafe(IO_CHUNK);
+        let buffered = 0;
+        let size = 0;
+        // Hash while the write runs on the thread pool; each write is awaited before the next chunk is pulled,
+        // so memory stays constant and a producer may safely reuse its buffer.
+        const flush = async (bytes: Uint8Array): Promise<void> => {
+          const w = writeAll(fh, bytes);
+          hash.update(bytes);
+          await w;
+        };
+        for await (const chunk of source) {
+          opts.signal?.throwIfAborted();
+          size += chunk.byteLength;
+          if (opts.maxBytes !== undefined && size > opts.maxBytes) throw new BlobTooLargeError(opts.maxBytes);
+          if (buffered > 0 && buffered + chunk.byteLength > IO_CHUNK) {
+            await flush(pending.subarray(0, buffered));
+            buffered = 0;
+          }
+          if (chunk.byteLength >= IO_CHUNK) {
+            await flush(chunk);
+            continue;
+          }
+          // Coalesce small chunks: one write syscall per MiB instead of one per network packet.
+          pending.set(chunk, buffered);
+          buffered += chunk.byteLength;
+          if (buffered === IO_CHUNK) {
+            await flush(pending);
+            buffered = 0;
+          }
+        }
+        if (buffered > 0) await flush(pending.subarray(0, buffered));
+        opts.signal?.throwIfAborted();
+        const cid = blobCid(hash.digest());
+        if (opts.expected !== undefined && !opts.expected.equals(cid)) {
+          throw new BlobDigestMismatchError(opts.expected, cid);
+        }
+        await fh.sync();
+        await fh.close();
+        closed = true;
+        const { shard, file } = pathOf(cid);
+        if ((await mkdir(shard, { recursive: true })) !== undefined) await fsyncDir(blobsDir);
+        // rename is atomic: concurrent puts of the same bytes race harmlessly, and a corrupted copy is replaced.
+        await rename(tmp, file);
+        kept = true;
+        await fsyncDir(shard);
+        return { cid, size };
+      } finally {
+        if (!closed) await fh.close().catch(() => {});
+        if (!kept) await rm(tmp, { force: true });
+      }
+    },
+
+    get: (cid: CID, opts: GetOptions = {}) => verifiedGet(cid, () => openBlob(cid), opts, verifyFirstBelow),
+
+    stat: statBlob,
+    has: async (cid) => (await statBlob(cid)) !== undefined,
+
+    verify: (cid) => verifyBlob(cid, () => openBlob(cid)),
+
+    async delete(cid) {
+      if (!isBlobCid(cid)) return;
+      // Not fsynced: if a crash undoes a delete the blob merely reappears, which is harmless.
+      await unlink(pathOf(cid).file).catch((err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      });
+    },
+
+    async *list() {
+      for (const shard of await readdir(blobsDir)) {
+        let names: string[];
+        try {
+          names = await readdir(join(blobsDir, shard));
+        } catch (err) {
+          if (isNotFound(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') continue;
+          throw err;
+        }
+        for (const name of names) {
+          const cid = parseBlobCid(name);
+          if (cid !== undefined && shardOf(name) === shard) yield cid;
+        }
+      }
+    },
+  };
+}
+
+/** Reads [start, end) in fresh IO_CHUNK buffers, keeping one read in flight while the consumer works. */
+async function* readChunks(fh: FileHandle, start: number, end: number): AsyncGenerator<Uint8Array> {
+  const readAt = async (pos: number): Promise<Uint8Array> => {
+    const buf = Buffer.allocUnsafe(Math.min(IO_CHUNK, end - pos));
+    const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+    return buf.subarray(0, bytesRead);
+  };
+  let pos = start;
+  let next = pos < end ? readAt(pos) : undefined;
+  try {
+    while (next !== undefined) {
+      const chunk = await next;
+      if (chunk.length === 0) return; // the file shrank under us; the digest check reports it
+      pos += chunk.length;
+      next = pos < end ? readAt(pos) : undefined;
+      yield chunk;
+    }
+  } finally {
+    // Never close the handle under a read still in flight (consumer stopped early).
+    await next?.catch(() => {});
+  }
+}
+
+async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < bytes.length) {
+    const { bytesWritten } = await fh.write(bytes, at, bytes.length - at);
+    at += bytesWritten;
+  }
+}
+
+async function fsyncDir(path: string): Promise<void> {
+  const dh = await open(path, 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
+}
+
+function parseBlobCid(name: string): CID | undefined {
+  try {
+    const cid = CID.parse(name);
+    return isBlobCid(cid) && cid.toString() === name ? cid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
