@@ -55,7 +55,8 @@ export function createMemoryBlobStore(options: MemoryBlobStoreOptions = {}): Blo
         size += chunk.byteLength;
         if (opts.maxBytes !== undefined && size > opts.maxBytes) throw new BlobTooLargeError(opts.maxBytes);
         hash.update(chunk);
-        chunks.push(chunk.slice());
+        // new Uint8Array(x) copies; Buffer#slice would only make a view of the caller's memory.
+        chunks.push(new Uint8Array(chunk));
       }
       const cid = blobCid(hash.digest());
       if (opts.expected !== undefined && !opts.expected.equals(cid)) {
