@@ -1,0 +1,76 @@
+/**
+ * Byte helpers used across core. Hex, utf-8 and concatenation come from viem and noble (re-exported, not
+ * re-implemented); this module adds what they lack: base64url, constant-time comparison, strict input checks
+ * and synchronous access to node:crypto for the throughput-critical paths.
+ */
+import type * as NodeCrypto from 'node:crypto';
+import { concatBytes, randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { base64url } from 'multiformats/bases/base64';
+import { bytesToHex, type Hex, hexToBytes, isHex } from 'viem';
+import { InvalidArgumentError } from './errors.ts';
+
+export { bytesToHex, concatBytes, hexToBytes, randomBytes, utf8ToBytes };
+
+/** Unpadded base64url (RFC 4648 §5), JSON- and URL-safe. */
+export function toBase64Url(bytes: Uint8Array): string {
+  return base64url.baseEncode(bytes);
+}
+
+/** Inverse of {@link toBase64Url}; throws InvalidArgumentError on characters outside the alphabet. */
+export function fromBase64Url(text: string): Uint8Array {
+  try {
+    return base64url.baseDecode(text);
+  } catch (cause) {
+    throw new InvalidArgumentError('Invalid base64url', { cause });
+  }
+}
+
+/** Compares two byte arrays in time independent of their contents (lengths are not secret). */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/** Throws InvalidArgumentError unless `value` is a Uint8Array of `length` bytes (any length when omitted). */
+export function assertBytes(value: unknown, length: number | undefined, what: string): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new InvalidArgumentError(`${what} must be a Uint8Array`);
+  if (length !== undefined && value.length !== length) {
+    throw new InvalidArgumentError(`${what} must be ${length} bytes`, { details: `got ${value.length}` });
+  }
+}
+
+/** Parses a 0x-prefixed 32-byte hex string; throws InvalidArgumentError otherwise. */
+export function bytes32FromHex(value: Hex, what = 'value'): Uint8Array {
+  if (typeof value !== 'string' || value.length !== 66 || !isHex(value, { strict: true })) {
+    throw new InvalidArgumentError(`${what} must be 0x-prefixed 32-byte hex`);
+  }
+  return hexToBytes(value);
+}
+
+/** A view of a Buffer (or any view) as a plain Uint8Array, without copying. */
+export function asUint8Array(view: ArrayBufferView): Uint8Array {
+  return view.constructor === Uint8Array
+    ? (view as Uint8Array)
+    : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+let nodeCryptoCache: typeof NodeCrypto | null | undefined;
+
+/**
+ * node:crypto when running on Node (synchronously, via process.getBuiltinModule, so bundlers for the browser see no
+ * import), otherwise undefined. Callers fall back to WebCrypto or noble. Internal: not exported from the package.
+ */
+export function nodeCrypto(): typeof NodeCrypto | undefined {
+  if (nodeCryptoCache === undefined) {
+    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    nodeCryptoCache = (proc?.getBuiltinModule?.('node:crypto') as typeof NodeCrypto | undefined) ?? null;
+  }
+  return nodeCryptoCache ?? undefined;
+}
+
+/** WebCrypto's SubtleCrypto (Node 22 and every current browser). */
+export function subtle(): SubtleCrypto {
+  return globalThis.crypto.subtle;
+}
