@@ -34,7 +34,11 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Throws InvalidArgumentError unless `value` is a Uint8Array of `length` bytes (any length when omitted). */
-export function assertBytes(value: unknown, length: number | undefined, what: string): asserts value is Uint8Array {
+export function assertBytes(
+  value: unknown,
+  length: number | undefined,
+  what: string,
+): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) throw new InvalidArgumentError(`${what} must be a Uint8Array`);
   if (length !== undefined && value.length !== length) {
     throw new InvalidArgumentError(`${what} must be ${length} bytes`, { details: `got ${value.length}` });
@@ -73,4 +77,9 @@ export function nodeCrypto(): typeof NodeCrypto | undefined {
 /** WebCrypto's SubtleCrypto (Node 22 and every current browser). */
 export function subtle(): SubtleCrypto {
   return globalThis.crypto.subtle;
+}
+
+/** Types a Uint8Array as a WebCrypto BufferSource (TypeScript's lib cannot rule out SharedArrayBuffer). No copy. */
+export function bufferSource(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes as Uint8Array<ArrayBuffer>;
 }

@@ -49,7 +49,10 @@ test('swapping the address, salt or ciphertext fails to decrypt', async () => {
   const other = identityFromMnemonic(MNEMONIC, { addressIndex: 1 }).address;
   await assert.rejects(decryptKeystore({ ...ks, address: other }, 'pw'), WrongPassphraseError);
   const flip = (hex: string) => `${hex.slice(0, -1)}${hex.endsWith('0') ? '1' : '0'}` as `0x${string}`;
-  await assert.rejects(decryptKeystore({ ...ks, kdf: { ...ks.kdf, salt: flip(ks.kdf.salt) } }, 'pw'), WrongPassphraseError);
+  await assert.rejects(
+    decryptKeystore({ ...ks, kdf: { ...ks.kdf, salt: flip(ks.kdf.salt) } }, 'pw'),
+    WrongPassphraseError,
+  );
   await assert.rejects(
     decryptKeystore({ ...ks, cipher: { ...ks.cipher, ciphertext: flip(ks.cipher.ciphertext) } }, 'pw'),
     WrongPassphraseError,

@@ -5,7 +5,7 @@
  */
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { type Address, getAddress, type Hex, isAddress, isHex } from 'viem';
-import { bytesToHex, hexToBytes, randomBytes, subtle, utf8ToBytes } from './bytes.ts';
+import { bufferSource as bs, bytesToHex, hexToBytes, randomBytes, subtle, utf8ToBytes } from './bytes.ts';
 import { InvalidArgumentError, InvalidKeystoreError, WrongPassphraseError } from './errors.ts';
 import { identityFromMnemonic } from './identity.ts';
 
@@ -39,7 +39,12 @@ function aadFor(address: Address): Uint8Array {
   return utf8ToBytes(`medbloc keystore v1\n${address.toLowerCase()}`);
 }
 
-async function deriveKey(passphrase: string, salt: Uint8Array, N: number, usage: KeyUsage): Promise<CryptoKey> {
+async function deriveKey(
+  passphrase: string,
+  salt: Uint8Array,
+  N: number,
+  usage: KeyUsage,
+): Promise<CryptoKey> {
   const raw = await scryptAsync(utf8ToBytes(passphrase.normalize('NFKC')), salt, {
     N,
     r: R,
@@ -47,7 +52,7 @@ async function deriveKey(passphrase: string, salt: Uint8Array, N: number, usage:
     dkLen: 32,
     maxmem: 128 * R * MAX_SCRYPT_N + 1024 * 1024,
   });
-  const key = await subtle().importKey('raw', raw, 'AES-GCM', false, [usage]);
+  const key = await subtle().importKey('raw', bs(raw), 'AES-GCM', false, [usage]);
   raw.fill(0);
   return key;
 }
@@ -76,9 +81,9 @@ export async function encryptKeystore(
   const key = await deriveKey(passphrase, salt, N, 'encrypt');
   const ciphertext = new Uint8Array(
     await subtle().encrypt(
-      { name: 'AES-GCM', iv, additionalData: aadFor(identity.address) },
+      { name: 'AES-GCM', iv: bs(iv), additionalData: bs(aadFor(identity.address)) },
       key,
-      utf8ToBytes(identity.mnemonic),
+      bs(utf8ToBytes(identity.mnemonic)),
     ),
   );
   return {
@@ -101,9 +106,9 @@ export async function decryptKeystore(keystore: Keystore | string, passphrase: s
   let plaintext: ArrayBuffer;
   try {
     plaintext = await subtle().decrypt(
-      { name: 'AES-GCM', iv: hexToBytes(ks.cipher.iv), additionalData: aadFor(ks.address) },
+      { name: 'AES-GCM', iv: bs(hexToBytes(ks.cipher.iv)), additionalData: bs(aadFor(ks.address)) },
       key,
-      hexToBytes(ks.cipher.ciphertext),
+      bs(hexToBytes(ks.cipher.ciphertext)),
     );
   } catch (cause) {
     throw new WrongPassphraseError({ cause });
@@ -116,7 +121,8 @@ export async function decryptKeystore(keystore: Keystore | string, passphrase: s
   } catch (cause) {
     throw new InvalidKeystoreError({ details: 'decrypted content is not a recovery phrase', cause });
   }
-  if (address !== ks.address) throw new InvalidKeystoreError({ details: 'address does not match the phrase' });
+  if (address !== ks.address)
+    throw new InvalidKeystoreError({ details: 'address does not match the phrase' });
   return mnemonic;
 }
 
@@ -142,9 +148,12 @@ export function parseKeystore(input: unknown): Keystore {
   if (typeof kdf !== 'object' || kdf === null || kdf.name !== 'scrypt') return fail('unsupported kdf');
   if (!isValidN(kdf.N) || kdf.r !== R || kdf.p !== P) return fail('unsupported scrypt parameters');
   const hexOf = (x: unknown, bytes?: number): x is Hex =>
-    typeof x === 'string' && isHex(x, { strict: true }) && (bytes === undefined || x.length === 2 + 2 * bytes);
+    typeof x === 'string' &&
+    isHex(x, { strict: true }) &&
+    (bytes === undefined || x.length === 2 + 2 * bytes);
   if (!hexOf(kdf.salt, 16)) return fail('bad salt');
-  if (typeof cipher !== 'object' || cipher === null || cipher.name !== 'aes-256-gcm') return fail('unsupported cipher');
+  if (typeof cipher !== 'object' || cipher === null || cipher.name !== 'aes-256-gcm')
+    return fail('unsupported cipher');
   if (!hexOf(cipher.iv, 12)) return fail('bad iv');
   if (!hexOf(cipher.ciphertext) || cipher.ciphertext.length < 2 + 2 * 17) return fail('bad ciphertext');
   return {
