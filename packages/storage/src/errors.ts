@@ -1,64 +1,88 @@
 /**
- * Typed failures of a blob store. Each has a stable `code` (safe to map to HTTP status or a FHIR
- * OperationOutcome at the edge), a one-line `shortMessage` and structured `details`.
+ * Typed failures of a blob store. Each class has a stable static `code` (never reworded: the HTTP and FHIR
+ * edges map codes to statuses), a one-line `shortMessage`, `details` for logs and the CIDs involved as fields.
+ *
+ * Same shape and constructor as `MedblocError` in @medbloc/core (`code` from the class, `shortMessage`,
+ * `details`, `cause`). Core does not export it from its entry point yet; once it does, `BlobStoreError`
+ * should extend it instead of `Error` — nothing else changes.
  */
 import type { CID } from 'multiformats/cid';
 
-/** Base of every blob-store failure; same shape as the project-wide domain error (`code`, `shortMessage`, `details`). */
+export interface BlobStoreErrorOptions {
+  /** Extra technical detail for logs. */
+  details?: string;
+  /** The lower-level error that caused this one. */
+  cause?: unknown;
+}
+
+/** Base of every blob-store failure. */
 export class BlobStoreError extends Error {
+  static readonly code: string = 'BLOB_STORE_ERROR';
   override name = 'BlobStoreError';
   readonly code: string;
   readonly shortMessage: string;
-  readonly details: Readonly<Record<string, unknown>>;
+  readonly details: string | undefined;
 
-  constructor(
-    code: string,
-    shortMessage: string,
-    opts: { details?: Record<string, unknown>; cause?: unknown } = {},
-  ) {
-    super(shortMessage, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.code = code;
+  constructor(shortMessage: string, options: BlobStoreErrorOptions = {}) {
+    super(
+      options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.code = (new.target as typeof BlobStoreError).code;
     this.shortMessage = shortMessage;
-    this.details = opts.details ?? {};
+    this.details = options.details;
   }
 }
 
 /** No blob is stored under this CID. */
 export class BlobNotFoundError extends BlobStoreError {
-  static readonly code = 'BLOB_NOT_FOUND';
+  static override readonly code = 'BLOB_NOT_FOUND';
   override name = 'BlobNotFoundError';
+  readonly cid: string;
   constructor(cid: CID) {
-    super(BlobNotFoundError.code, `blob ${cid} not found`, { details: { cid: cid.toString() } });
+    super('Blob not found', { details: `cid ${cid}` });
+    this.cid = cid.toString();
   }
 }
 
 /** The stored bytes no longer hash to their CID (bit rot, truncation, substitution). */
 export class BlobCorruptedError extends BlobStoreError {
-  static readonly code = 'BLOB_CORRUPTED';
+  static override readonly code = 'BLOB_CORRUPTED';
   override name = 'BlobCorruptedError';
+  readonly cid: string;
+  readonly actual: string;
   constructor(cid: CID, actual: CID) {
-    super(BlobCorruptedError.code, `blob ${cid} is corrupted: its bytes hash to ${actual}`, {
-      details: { cid: cid.toString(), actual: actual.toString() },
-    });
+    super('Stored blob is corrupted', { details: `cid ${cid}, stored bytes hash to ${actual}` });
+    this.cid = cid.toString();
+    this.actual = actual.toString();
   }
 }
 
 /** `put` was told which CID to expect and the uploaded bytes hash to another one. */
 export class BlobDigestMismatchError extends BlobStoreError {
-  static readonly code = 'BLOB_DIGEST_MISMATCH';
+  static override readonly code = 'BLOB_DIGEST_MISMATCH';
   override name = 'BlobDigestMismatchError';
+  readonly expected: string;
+  readonly actual: string;
   constructor(expected: CID, actual: CID) {
-    super(BlobDigestMismatchError.code, `uploaded bytes hash to ${actual}, expected ${expected}`, {
-      details: { expected: expected.toString(), actual: actual.toString() },
-    });
+    super('Uploaded bytes do not match the expected CID', { details: `expected ${expected}, got ${actual}` });
+    this.expected = expected.toString();
+    this.actual = actual.toString();
   }
 }
 
 /** `put` received more than `maxBytes`. */
 export class BlobTooLargeError extends BlobStoreError {
-  static readonly code = 'BLOB_TOO_LARGE';
+  static override readonly code = 'BLOB_TOO_LARGE';
   override name = 'BlobTooLargeError';
+  readonly maxBytes: number;
   constructor(maxBytes: number) {
-    super(BlobTooLargeError.code, `blob exceeds the limit of ${maxBytes} bytes`, { details: { maxBytes } });
+    super('Blob is larger than allowed', { details: `limit ${maxBytes} bytes` });
+    this.maxBytes = maxBytes;
   }
+}
+
+/** True for any blob-store error; narrows to one code when `code` is given. */
+export function isBlobStoreError(error: unknown, code?: string): error is BlobStoreError {
+  return error instanceof BlobStoreError && (code === undefined || error.code === code);
 }

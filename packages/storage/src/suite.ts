@@ -75,6 +75,7 @@ function isError(ctor: new (...args: never[]) => BlobStoreError, code: string) {
   return (err: unknown) => {
     assert.ok(err instanceof ctor, `expected ${ctor.name}, got ${String(err)}`);
     assert.equal(err.code, code);
+    assert.equal((ctor as unknown as { code: string }).code, code, 'the class carries its code statically');
     assert.equal(typeof err.shortMessage, 'string');
     return true;
   };
@@ -302,7 +303,7 @@ export function blobStoreSuite(name: string, make: () => Promise<BlobStoreHarnes
 
             const r = await collect(store.get(cid));
             corrupted(r.error);
-            assert.equal((r.error as BlobCorruptedError).details.cid, cid.toString());
+            assert.equal((r.error as BlobCorruptedError).cid, cid.toString());
             if (h.verifyFirstBelow === undefined || size <= h.verifyFirstBelow) {
               assert.equal(r.chunks, 0, 'a small corrupted blob yields nothing at all');
             } else {
