@@ -1,1 +1,2 @@
 /** @medbloc/interop — converters from the formats hospitals send into FHIR R4. */
+export * from './dicom/index.ts';

@@ -1,28 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { DicomError } from './errors.ts';
+import { dicomFixtures, expectedJson, fixtures } from './fixtures.test-helpers.ts';
 import { parseDicom } from './parse.ts';
 import type { DicomJson, DicomValue } from './values.ts';
 import { dicomString, toDicomJson } from './values.ts';
 
-const fixtures = new URL('../../../../../shared/fixtures/dicom/', import.meta.url);
-const files = ['dev', 'more'].flatMap((dir) =>
-  readdirSync(new URL(`${dir}/`, fixtures)).map((name) => ({
-    dir,
-    name,
-    url: new URL(`${dir}/${name}`, fixtures),
-  })),
-);
-/** no_meta.dcm is CT_small.dcm's data set without preamble and meta header (pydicom test files README). */
-const referenceOf = (dir: string, name: string) =>
-  name === 'no_meta.dcm' ? 'dev-CT_small' : `${dir}-${name.replace(/\.dcm$/, '')}`;
-const expectedJson = (dir: string, name: string) => {
-  const url = new URL(`expected/dcmtk/${referenceOf(dir, name)}.json`, fixtures);
-  if (!existsSync(url)) return undefined;
-  // dcm2json leaves a trailing comma where it skips encapsulated pixel data.
-  return JSON.parse(readFileSync(url, 'utf8').replace(/,(\s*})/g, '$1')) as DicomJson;
-};
+const files = dicomFixtures;
 
 /** Compare our JSON model with dcm2json's, element by element, recursing into sequences; returns mismatches. */
 function compare(
@@ -83,8 +68,7 @@ function compare(
   return compared;
 }
 
-for (const { dir, name, url } of files) {
-  const bytes = new Uint8Array(readFileSync(url));
+for (const { dir, name, bytes } of files) {
   if (name === 'MR_truncated.dcm') {
     test(`${dir}/${name}: truncated file fails with a DicomError naming the tag and offset`, () => {
       assert.throws(
