@@ -147,7 +147,7 @@ describe('medbloc CLI', () => {
       ...mnemonics.map((m) => m.split(' ').slice(0, 4).join(' ')),
       ...mnemonics.map((m) => identityFromMnemonic(m)).flatMap((id) => [
         Buffer.from(id.encryption.privateKey).toString('hex'),
-        id.signingKey instanceof Uint8Array ? Buffer.from(id.signingKey).toString('hex') : String(id.signingKey).slice(2),
+        id.signingKey.slice(2),
       ]),
     ].filter((s) => s && s.length >= 5);
     const files: string[] = [];

@@ -37,7 +37,7 @@ nodeCmd
   .option('--home <dir>', 'data directory (env MEDBLOC_HOME, default ./.medbloc)')
   .option('--port <port>', 'HTTP port (env MEDBLOC_PORT, default 7400)')
   .option('--host <host>', 'HTTP host (env MEDBLOC_HOST, default 127.0.0.1)')
-  .action((_o, cmd: Command) => nodeStart(g(cmd)));
+  .action((_o, cmd: Command) => nodeStart(g(cmd) as { home?: string; port?: string; host?: string }));
 
 const accountCmd = program.command('account').description('your on-chain account');
 accountCmd

@@ -71,10 +71,11 @@ export async function startNode(config: NodeConfig, log: (msg: string) => void =
     operatorKey ??= EMBEDDED_OPERATOR_KEY;
   }
   if (!operatorKey) throw new NodeError('BAD_REQUEST', 'MEDBLOC_OPERATOR_KEY is required with MEDBLOC_RPC_URL');
+  const chainUrl: string = rpcUrl;
 
   try {
     const operator = privateKeyToAccount(operatorKey);
-    const transport = http(rpcUrl);
+    const transport = http(chainUrl);
     const publicClient = createPublicClient({ transport, pollingInterval: 50 });
     const walletClient = createWalletClient({ account: operator, transport });
     const deployment = await loadOrDeploy(files.deployment, publicClient, walletClient, log);
@@ -89,7 +90,7 @@ export async function startNode(config: NodeConfig, log: (msg: string) => void =
     }
 
     const blobs = await createDiskBlobStore({ dir: files.blobs });
-    const chain = createChain({ rpcUrl, operatorKey, deployment });
+    const chain = createChain({ rpcUrl: chainUrl, operatorKey, deployment });
     const records = { current: undefined as undefined | ReturnType<typeof createRecordsService> };
     const indexer = createIndexer({
       chain,
@@ -126,7 +127,7 @@ export async function startNode(config: NodeConfig, log: (msg: string) => void =
         chainId: deployment.chainId,
         blockNumber: Number(await publicClient.getBlockNumber()),
         indexedBlock: Number(indexer.indexedBlock()),
-        rpcUrl,
+        rpcUrl: chainUrl,
         operator: operator.address,
         contracts: { accountRegistry: deployment.accountRegistry, recordRegistry: deployment.recordRegistry },
       }),
@@ -139,11 +140,11 @@ export async function startNode(config: NodeConfig, log: (msg: string) => void =
     });
     const port = (server.address() as AddressInfo).port;
     const url = `http://${config.host}:${port}`;
-    await writeFile(files.info, `${JSON.stringify({ url, rpcUrl, pid: process.pid, ...deployment }, null, 2)}\n`);
+    await writeFile(files.info, `${JSON.stringify({ url, rpcUrl: chainUrl, pid: process.pid, ...deployment }, null, 2)}\n`);
 
     return {
       url,
-      rpcUrl,
+      rpcUrl: chainUrl,
       home: config.home,
       deployment,
       operator: operator.address,

@@ -76,6 +76,26 @@ export function createIndexer(opts: { chain: Chain; db: Db; manifests: ManifestS
     return to;
   }
 
+  /** The union of the arguments of every event the indexer reads (each event uses its own subset). */
+  interface EventArgs {
+    account: Hex;
+    encryptionKey: Hex;
+    roles: number;
+    role: number;
+    issuer: Hex;
+    credentialHash: Hex;
+    expiresAt: bigint;
+    recordId: Hex;
+    owner: Hex;
+    creator: Hex;
+    digest: Hex;
+    keyCommitment: Hex;
+    supersedes: Hex;
+    root: Hex;
+    count: number;
+    manifest: Hex;
+  }
+
   interface IndexedLog {
     eventName: string;
     args: Record<string, unknown>;
@@ -84,7 +104,7 @@ export function createIndexer(opts: { chain: Chain; db: Db; manifests: ManifestS
   }
 
   function apply(log: IndexedLog, time: number, manifests: Map<string, ManifestLeaf[] | undefined>) {
-    const a = log.args as Record<string, never>;
+    const a = log.args as unknown as EventArgs;
     const block = Number(log.blockNumber);
     switch (log.eventName) {
       case 'AccountRegistered':
@@ -110,7 +130,7 @@ export function createIndexer(opts: { chain: Chain; db: Db; manifests: ManifestS
         });
         break;
       case 'BatchAnchored': {
-        const root = a.root as Hex;
+        const root = a.root;
         const creator = lower(a.creator);
         db.batches.markAnchored(root, {
           creator,

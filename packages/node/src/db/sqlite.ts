@@ -152,6 +152,10 @@ export function openDatabase(file: string) {
   const insertBlob = stmt('INSERT OR IGNORE INTO blobs (cid, uploader, size, created_at) VALUES (?, ?, ?, ?)');
   const usageOf = stmt('SELECT COALESCE(SUM(size), 0) AS used FROM blobs WHERE uploader = ?');
   const blobKnown = stmt('SELECT 1 AS x FROM blobs WHERE cid = ? LIMIT 1');
+  const digestReferenced = stmt(`SELECT 1 AS x FROM records WHERE digest = ?1 UNION ALL
+    SELECT 1 FROM batch_leaves WHERE digest = ?1 UNION ALL SELECT 1 FROM batches WHERE manifest = ?1 LIMIT 1`);
+  const forgetBlob = stmt('DELETE FROM blobs WHERE cid = ?');
+  const uploaders = stmt('SELECT uploader FROM blobs WHERE cid = ?');
   const insertSession = stmt('INSERT INTO sessions (token_hash, address, expires_at) VALUES (?, ?, ?)');
   const getSession = stmt('SELECT address, expires_at FROM sessions WHERE token_hash = ?');
   const insertNonce = stmt('INSERT INTO auth_nonces (nonce, expires_at) VALUES (?, ?)');
@@ -276,6 +280,10 @@ export function openDatabase(file: string) {
       record: (cid: string, uploader: string, size: number) => void insertBlob.run(cid, uploader, size, Date.now()),
       usage: (uploader: string) => Number((usageOf.get(uploader) as { used: number }).used),
       known: (cid: string) => blobKnown.get(cid) !== undefined,
+      /** Whether any record, batch leaf or batch manifest refers to this ciphertext digest. */
+      referenced: (digest: string) => digestReferenced.get(digest) !== undefined,
+      forget: (cid: string) => void forgetBlob.run(cid),
+      uploaders: (cid: string) => (uploaders.all(cid) as { uploader: string }[]).map((r) => r.uploader),
     },
     sessions: {
       create: (tokenHash: string, address: string, expiresAt: number) =>

@@ -106,7 +106,37 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
     }
   }
 
+  /**
+   * A refused write must not leave its ciphertext behind: blobs it uploaded that nothing refers to are deleted
+   * (and leave the uploader's quota).
+   */
+  async function discardUnreferenced(caller: Address, digests: Hex[]) {
+    for (const digest of digests) {
+      if (db.blobs.referenced(digest)) continue;
+      const cid = digestHexToCid(digest);
+      const uploaders = db.blobs.uploaders(cid.toString());
+      // Only the caller's own, unshared uploads: a refused request can't delete anybody else's ciphertext.
+      if (uploaders.length !== 1 || uploaders[0] !== caller.toLowerCase()) continue;
+      await blobs.delete(cid).catch(() => undefined);
+      db.blobs.forget(cid.toString());
+    }
+  }
+
+  async function refusing<T>(caller: Address, digests: Hex[], fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== 'CHAIN_UNAVAILABLE' && code !== 'RECORD_EXISTS' && code !== 'INTERNAL') await discardUnreferenced(caller, digests);
+      throw err;
+    }
+  }
+
   async function anchor(caller: Address, input: AnchorInput): Promise<RecordView> {
+    return refusing(caller, [input.digest], () => anchorChecked(caller, input));
+  }
+
+  async function anchorChecked(caller: Address, input: AnchorInput): Promise<RecordView> {
     if (caller !== input.creator) throw new NodeError('FORBIDDEN', 'only the creator may submit its anchor');
     const recordId = recordIdOf(input);
     if (db.records.get(recordId)) throw new NodeError('RECORD_EXISTS', `record ${recordId} is already anchored`);
@@ -142,6 +172,10 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
   }
 
   async function anchorBatch(caller: Address, input: BatchInput) {
+    return refusing(caller, [input.manifest, ...input.records.map((r) => r.digest)], () => anchorBatchChecked(caller, input));
+  }
+
+  async function anchorBatchChecked(caller: Address, input: BatchInput) {
     if (caller !== input.creator) throw new NodeError('FORBIDDEN', 'only the creator may submit its batch');
     const manifest = await readManifest(input.manifest);
     if (!manifest) throw new NodeError('BLOB_NOT_FOUND', 'upload the batch manifest before anchoring the batch');

