@@ -2,10 +2,15 @@
  * The embedded chain: anvil (Foundry) as a child process on a local port, its state persisted to a file so records
  * survive restarts. anvil loads the file on start, dumps it every second and on SIGTERM, so `stop()` sends SIGTERM
  * and waits for the exit. A pid file lets the next start end an anvil left behind by a node that was SIGKILLed.
+ *
+ * anvil rewrites the state file in place (open with O_TRUNC, then write), so a SIGKILL or power loss during a dump
+ * leaves a truncated file, which anvil then refuses to load. After every clean stop the state is copied to
+ * `<statePath>.bak` (write + rename); a start that fails on an unreadable state file restores that copy, reports it
+ * through `onLog`, and starts again: the chain loses what happened since the last clean stop instead of being lost.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -76,6 +81,23 @@ function anvilCommand(binary?: string): { command: string; args: string[] } {
  * await anvil.stop();
  */
 export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilProcess> {
+  try {
+    return await launch(opts);
+  } catch (err) {
+    const statePath = opts.statePath;
+    if (!statePath || !/failed to parse json file/i.test((err as Error).message)) throw err;
+    const backup = `${statePath}.bak`;
+    if (!existsSync(backup)) throw err;
+    opts.onLog?.(
+      `medbloc: ${statePath} is unreadable (interrupted dump); restoring the copy from the last clean stop`,
+    );
+    await rename(statePath, `${statePath}.corrupt-${Date.now()}`);
+    await copyFile(backup, statePath);
+    return launch(opts);
+  }
+}
+
+async function launch(opts: StartAnvilOptions): Promise<AnvilProcess> {
   const host = opts.host ?? '127.0.0.1';
   const { command, args } = anvilCommand(opts.binary);
   args.push('--host', host, '--port', String(opts.port ?? 0));
@@ -114,6 +136,7 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilPro
         const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
         await exited;
         clearTimeout(timer);
+        if (opts.statePath && child.exitCode === 0) await backUpState(opts.statePath);
       }
       if (opts.pidFile) await removePidFile(opts.pidFile, child.pid);
     })();
@@ -138,6 +161,14 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilPro
     await stop();
     throw err;
   }
+}
+
+/** Copies a state file anvil has just completed to `<statePath>.bak`, atomically. */
+async function backUpState(statePath: string): Promise<void> {
+  if (!existsSync(statePath)) return;
+  const tmp = `${statePath}.bak.tmp`;
+  await copyFile(statePath, tmp);
+  await rename(tmp, `${statePath}.bak`);
 }
 
 function urlHost(host: string): string {

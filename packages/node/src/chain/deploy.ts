@@ -8,7 +8,16 @@ import {
   recordRegistryAbi,
   recordRegistryBytecode,
 } from '@medbloc/contracts';
-import type { Account, Address, Chain, Hash, PublicClient, Transport, WalletClient } from 'viem';
+import {
+  type Account,
+  type Address,
+  type Chain,
+  getAddress,
+  type Hash,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from 'viem';
 import { NodeError } from '../errors.ts';
 
 export interface DeployMedBlocParameters {
@@ -31,7 +40,7 @@ async function deployedAt(publicClient: PublicClient, hash: Hash, what: string) 
   if (receipt.status !== 'success' || !receipt.contractAddress) {
     throw new NodeError('CHAIN_REVERTED', `deploying ${what} failed in transaction ${hash}`);
   }
-  return { address: receipt.contractAddress, block: receipt.blockNumber };
+  return { address: getAddress(receipt.contractAddress), block: receipt.blockNumber };
 }
 
 /**
