@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
@@ -203,9 +204,15 @@ contract AccountRegistry is AccessControl, EIP712, Nonces {
         if (!hasRole(AUTHORITY_ROLE, authority)) revert AccountRegistryNotAuthority(authority);
     }
 
-    /// @dev EOAs by ECDSA, smart accounts by ERC-1271.
+    /**
+     * @dev ECDSA first, then ERC-1271 for accounts with code (smart accounts). Unlike SignatureChecker, which asks for
+     * the signer's code first, this spares EOAs a cold account access (2,600 gas) on every relayed call.
+     */
     function _checkSignature(address signer, bytes32 structHash, bytes calldata signature) private view {
-        if (!SignatureChecker.isValidSignatureNowCalldata(signer, _hashTypedDataV4(structHash), signature)) {
+        bytes32 digest = _hashTypedDataV4(structHash);
+        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (err == ECDSA.RecoverError.NoError && recovered == signer) return;
+        if (signer.code.length == 0 || !SignatureChecker.isValidERC1271SignatureNowCalldata(signer, digest, signature)) {
             revert AccountRegistryInvalidSignature(signer);
         }
     }

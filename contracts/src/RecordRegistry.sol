@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
@@ -143,8 +144,10 @@ contract RecordRegistry is EIP712, Nonces {
         _checkDeadline(deadline);
         if (count == 0) revert RecordRegistryEmptyBatch();
         if (_batches[root].creator != address(0)) revert RecordRegistryBatchExists(root);
-        if (!_accounts.isRegistered(creator)) revert RecordRegistryCreatorNotRegistered(creator);
+        // Certification implies registration (only registered accounts are certified; accounts are never removed),
+        // so a certified creator costs one registry call.
         bool creatorCertified = _accounts.isCertified(creator, _PROVIDER);
+        if (!creatorCertified && !_accounts.isRegistered(creator)) revert RecordRegistryCreatorNotRegistered(creator);
         bytes32 structHash =
             keccak256(abi.encode(_ANCHOR_BATCH_TYPEHASH, creator, root, count, manifest, _useNonce(creator), deadline));
         _checkSignature(creator, structHash, signature);
@@ -213,9 +216,15 @@ contract RecordRegistry is EIP712, Nonces {
         if (block.timestamp > deadline) revert RecordRegistryExpiredSignature(deadline);
     }
 
-    /// @dev EOAs by ECDSA, smart accounts by ERC-1271.
+    /**
+     * @dev ECDSA first, then ERC-1271 for accounts with code (smart accounts). Unlike SignatureChecker, which asks for
+     * the signer's code first, this spares EOAs a cold account access (2,600 gas) on every relayed call.
+     */
     function _checkSignature(address signer, bytes32 structHash, bytes calldata signature) private view {
-        if (!SignatureChecker.isValidSignatureNowCalldata(signer, _hashTypedDataV4(structHash), signature)) {
+        bytes32 digest = _hashTypedDataV4(structHash);
+        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (err == ECDSA.RecoverError.NoError && recovered == signer) return;
+        if (signer.code.length == 0 || !SignatureChecker.isValidERC1271SignatureNowCalldata(signer, digest, signature)) {
             revert RecordRegistryInvalidSignature(signer);
         }
     }

@@ -12,7 +12,7 @@ import {
   registerTypes,
   revokeCertificationTypes,
 } from '@medbloc/core';
-import { type AnvilProcess, deployMedBloc, grantAuthority, startAnvil } from '@medbloc/node';
+import { deployMedBloc, grantAuthority, startAnvil } from '@medbloc/node';
 import {
   type Abi,
   type Address,
@@ -43,7 +43,7 @@ export function randomHash(): Hex {
 }
 
 export async function setup() {
-  const anvil: AnvilProcess = await startAnvil();
+  const anvil = await startAnvil();
   const transport = http(anvil.rpcUrl);
   const publicClient = createPublicClient({ transport, pollingInterval: 20, cacheTime: 0 });
   const admin = privateKeyToAccount(ADMIN_KEY);
