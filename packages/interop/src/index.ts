@@ -2,3 +2,4 @@
 export * from './dicom/index.ts';
 export * from './vcf/index.ts';
 export * from './hl7v2/index.ts';
+export * from './fhir-xml/index.ts';
