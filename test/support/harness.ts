@@ -24,7 +24,13 @@ export async function tempDir(prefix = 'medbloc-test-'): Promise<string> {
 export async function startTestNode(env: Record<string, string> = {}, home?: string) {
   const dir = home ?? (await tempDir());
   const node: RunningNode = await startNode(
-    loadConfig({ MEDBLOC_HOME: dir, MEDBLOC_PORT: '0', MEDBLOC_CHAIN_PORT: '0', MEDBLOC_POLL_MS: '200', ...env }),
+    loadConfig({
+      MEDBLOC_HOME: dir,
+      MEDBLOC_PORT: '0',
+      MEDBLOC_CHAIN_PORT: '0',
+      MEDBLOC_POLL_MS: '200',
+      ...env,
+    }),
   );
   return {
     node,
@@ -65,8 +71,9 @@ export interface CliResult {
 /** Runs `medbloc <args>` as a separate process, with the project's Node, as a user would. */
 export function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, CI: '1', ...env },
+    // Run the bin itself, as `npx medbloc` does: its shebang picks the runtime flags.
+    const child = spawn(BIN, args, {
+      env: { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`, CI: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -101,7 +108,10 @@ function hwm(pid: number | undefined): number {
 }
 
 /** Starts `medbloc node start` as its own process; resolves once it serves /health. */
-export async function spawnNode(home: string, env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
+export async function spawnNode(
+  home: string,
+  env: Record<string, string> = {},
+): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [BIN, 'node', 'start'], {
     env: { ...process.env, MEDBLOC_HOME: home, MEDBLOC_PORT: '0', MEDBLOC_CHAIN_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

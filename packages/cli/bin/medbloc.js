@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
+// (A CLI streams gigabytes through small buffers: a small young generation keeps its memory flat.)
 // MedBloc CLI entry: checks the runtime, quiets node:sqlite's experimental notice, then loads the TypeScript CLI.
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {

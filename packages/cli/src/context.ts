@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { decryptKeystore, identityFromMnemonic, type Identity } from '@medbloc/core';
+import { decryptKeystore, type Identity, identityFromMnemonic } from '@medbloc/core';
 import { createClient, type MedblocClient } from '@medbloc/sdk';
 
 export interface GlobalOptions {
@@ -40,7 +40,10 @@ export async function passphrase(o: GlobalOptions, purpose: string): Promise<str
   if (o.passphraseFile) return (await readFile(o.passphraseFile, 'utf8')).replace(/\r?\n$/, '');
   if (process.env.MEDBLOC_PASSPHRASE) return process.env.MEDBLOC_PASSPHRASE;
   if (!process.stdin.isTTY) {
-    throw new CliError(`no passphrase to ${purpose}: set MEDBLOC_PASSPHRASE or pass --passphrase-file`, 'NO_PASSPHRASE');
+    throw new CliError(
+      `no passphrase to ${purpose}: set MEDBLOC_PASSPHRASE or pass --passphrase-file`,
+      'NO_PASSPHRASE',
+    );
   }
   const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
@@ -60,7 +63,10 @@ export async function loadIdentity(o: GlobalOptions): Promise<Identity> {
     json = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new CliError(`no identity at ${file}; create one with "medbloc init"${o.id ? ` --id ${o.id}` : ''}`, 'NO_IDENTITY');
+      throw new CliError(
+        `no identity at ${file}; create one with "medbloc init"${o.id ? ` --id ${o.id}` : ''}`,
+        'NO_IDENTITY',
+      );
     }
     throw new CliError(`cannot read keystore ${file}: ${(err as Error).message}`, 'INVALID_KEYSTORE');
   }
@@ -73,6 +79,9 @@ export async function clientFor(o: GlobalOptions): Promise<MedblocClient> {
 }
 
 export function print(o: GlobalOptions, json: unknown, text: string | (() => string)) {
-  if (o.json) process.stdout.write(`${JSON.stringify(json, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+  if (o.json)
+    process.stdout.write(
+      `${JSON.stringify(json, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`,
+    );
   else process.stdout.write(`${typeof text === 'function' ? text() : text}\n`);
 }

@@ -3,13 +3,12 @@
  * --passphrase-file, `--json` for machines); every failure is one line on stderr and a non-zero exit.
  */
 import { Command, Option } from 'commander';
-import * as account from './commands/account.ts';
-import * as authority from './commands/authority.ts';
-import { demo } from './commands/demo.ts';
-import { init } from './commands/init.ts';
-import { nodeStart } from './commands/node.ts';
-import * as record from './commands/record.ts';
 import type { GlobalOptions } from './context.ts';
+
+// Commands load on use: a record transfer shouldn't carry the node's server stack in memory.
+const account = () => import('./commands/account.ts');
+const authority = () => import('./commands/authority.ts');
+const record = () => import('./commands/record.ts');
 
 const program = new Command('medbloc')
   .description('MedBloc: patient-controlled medical records, encrypted on your device and anchored on chain')
@@ -28,7 +27,7 @@ program
   .description('create an identity (mnemonic shown once) and its passphrase-encrypted keystore')
   .option('--mnemonic-file <file>', 'restore from a recovery phrase instead of creating one')
   .option('--force', 'replace an existing keystore')
-  .action((_o, cmd: Command) => init(g(cmd)));
+  .action(async (_o, cmd: Command) => (await import('./commands/init.ts')).init(g(cmd)));
 
 const nodeCmd = program.command('node').description('run a MedBloc node');
 nodeCmd
@@ -37,18 +36,20 @@ nodeCmd
   .option('--home <dir>', 'data directory (env MEDBLOC_HOME, default ./.medbloc)')
   .option('--port <port>', 'HTTP port (env MEDBLOC_PORT, default 7400)')
   .option('--host <host>', 'HTTP host (env MEDBLOC_HOST, default 127.0.0.1)')
-  .action((_o, cmd: Command) => nodeStart(g(cmd) as { home?: string; port?: string; host?: string }));
+  .action(async (_o, cmd: Command) =>
+    (await import('./commands/node.ts')).nodeStart(g(cmd) as { home?: string; port?: string; host?: string }),
+  );
 
 const accountCmd = program.command('account').description('your on-chain account');
 accountCmd
   .command('register')
   .description('register this identity and its encryption key on chain (gasless)')
   .addOption(new Option('--role <role...>', 'declared roles').choices(['patient', 'provider', 'researcher']))
-  .action((_o, cmd: Command) => account.register(g(cmd)));
+  .action(async (_o, cmd: Command) => (await account()).register(g(cmd)));
 accountCmd
   .command('show [address]')
   .description('registration, roles and certifications of an account')
-  .action((address: string | undefined, _o, cmd: Command) => account.show(address, g(cmd)));
+  .action(async (address: string | undefined, _o, cmd: Command) => (await account()).show(address, g(cmd)));
 
 const authorityCmd = program.command('authority').description('certification by a trusted authority');
 authorityCmd
@@ -57,12 +58,12 @@ authorityCmd
   .option('--role <role>', 'provider | researcher', 'provider')
   .option('--expires <date>', 'expiry date (default: one year)')
   .option('--credential <file|text>', 'credential evidence; only its hash goes on chain')
-  .action((address: string, _o, cmd: Command) => authority.certify(address, g(cmd)));
+  .action(async (address: string, _o, cmd: Command) => (await authority()).certify(address, g(cmd)));
 authorityCmd
   .command('revoke <address>')
   .description('revoke a certification')
   .option('--role <role>', 'provider | researcher', 'provider')
-  .action((address: string, _o, cmd: Command) => authority.revoke(address, g(cmd)));
+  .action(async (address: string, _o, cmd: Command) => (await authority()).revoke(address, g(cmd)));
 
 program
   .command('admin')
@@ -70,45 +71,49 @@ program
   .command('add-authority <address>')
   .description('grant the authority role with the deployment admin key')
   .option('--home <dir>', 'node data directory')
-  .action((address: string, _o, cmd: Command) => authority.addAuthority(address, g(cmd)));
+  .action(async (address: string, _o, cmd: Command) => (await authority()).addAuthority(address, g(cmd)));
 
 const recordCmd = program.command('record').description('medical records');
 recordCmd
   .command('add <file>')
-  .description('seal and anchor a FHIR resource (a Bundle becomes one record per entry, in one batch) or any file')
+  .description(
+    'seal and anchor a FHIR resource (a Bundle becomes one record per entry, in one batch) or any file',
+  )
   .option('--owner <address>', 'the patient who owns it (certified providers only; default: yourself)')
   .option('--supersedes <recordId>', 'this record corrects an earlier one')
   .option('--whole', 'store a FHIR Bundle as a single record')
   .option('--raw', 'store the file as opaque bytes, even if it is JSON')
-  .action((file: string, _o, cmd: Command) => record.add(file, g(cmd)));
+  .action(async (file: string, _o, cmd: Command) => (await record()).add(file, g(cmd)));
 recordCmd
   .command('list')
   .description('list your records (or --owner)')
   .option('--owner <address>', 'whose records')
-  .action((_o, cmd: Command) => record.list(g(cmd)));
+  .action(async (_o, cmd: Command) => (await record()).list(g(cmd)));
 recordCmd
   .command('get <recordId>')
   .description('fetch, verify and decrypt a record')
   .option('-o, --output <file>', 'write the plaintext to a file (written only if every check passes)')
-  .action((id: string, _o, cmd: Command) => record.get(id, g(cmd)));
+  .action(async (id: string, _o, cmd: Command) => (await record()).get(id, g(cmd)));
 recordCmd
   .command('verify <recordId>')
   .description('verify a record against the chain without keeping it')
-  .action((id: string, _o, cmd: Command) => record.verify(id, g(cmd)));
+  .action(async (id: string, _o, cmd: Command) => (await record()).verify(id, g(cmd)));
 
 program
   .command('demo')
   .description('the guided scenario, unattended, on a fresh embedded node')
   .option('--bundle <file>', 'Synthea bundle to use')
   .option('--keep', 'keep the demo data directory')
-  .action((_o, cmd: Command) => demo(g(cmd)));
+  .action(async (_o, cmd: Command) => (await import('./commands/demo.ts')).demo(g(cmd)));
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   const e = err as { message?: string; code?: string; shortMessage?: string };
   const message = (e.shortMessage || e.message || String(err)).split('\n')[0];
-  process.stderr.write(`medbloc: error: ${message}${e.code && !/^ERR_/.test(e.code) ? ` (${e.code})` : ''}\n`);
+  process.stderr.write(
+    `medbloc: error: ${message}${e.code && !/^ERR_/.test(e.code) ? ` (${e.code})` : ''}\n`,
+  );
   if (process.env.MEDBLOC_DEBUG) console.error(err);
   process.exitCode = 1;
 }

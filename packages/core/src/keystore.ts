@@ -45,13 +45,18 @@ async function deriveKey(
   N: number,
   usage: KeyUsage,
 ): Promise<CryptoKey> {
-  const raw = await scryptAsync(utf8ToBytes(passphrase.normalize('NFKC')), salt, {
-    N,
-    r: R,
-    p: P,
-    dkLen: 32,
-    maxmem: 128 * R * MAX_SCRYPT_N + 1024 * 1024,
-  });
+  const password = utf8ToBytes(passphrase.normalize('NFKC'));
+  const maxmem = 128 * R * MAX_SCRYPT_N + 1024 * 1024;
+  // Node's native scrypt gives the same bytes as noble's, faster, and returns its 32 MiB work area at once
+  // (the JS version leaves it to the garbage collector, which inflates a CLI's resident memory).
+  const nodeCrypto = typeof process !== 'undefined' ? process.getBuiltinModule?.('node:crypto') : undefined;
+  const raw: Uint8Array = nodeCrypto
+    ? await new Promise((resolve, reject) =>
+        nodeCrypto.scrypt(password, salt, 32, { N, r: R, p: P, maxmem }, (err, key) =>
+          err ? reject(err) : resolve(new Uint8Array(key.buffer, key.byteOffset, key.byteLength)),
+        ),
+      )
+    : await scryptAsync(password, salt, { N, r: R, p: P, dkLen: 32, maxmem });
   const key = await subtle().importKey('raw', bs(raw), 'AES-GCM', false, [usage]);
   raw.fill(0);
   return key;

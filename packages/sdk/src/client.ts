@@ -10,6 +10,8 @@
  * const rec = await client.addRecord({ resource: { resourceType: 'Observation', ... } });
  * const { resource, verification } = await client.getRecord(rec.recordId);
  */
+
+import { recordRegistryAbi } from '@medbloc/contracts';
 import {
   type AnchorFields,
   anchorBatchTypes,
@@ -54,7 +56,6 @@ import {
   stringToBytes,
 } from 'viem';
 import { createSiweMessage } from 'viem/siwe';
-import { recordRegistryAbi } from '@medbloc/contracts';
 import { RecordVerificationError } from './errors.ts';
 import { createTransport, type Fetch } from './http.ts';
 
@@ -186,7 +187,8 @@ export function createClient(opts: ClientOptions) {
     return token;
   }
 
-  const authed = async <T>(method: string, path: string, body?: unknown) => transport.json<T>(method, path, body, await session());
+  const authed = async <T>(method: string, path: string, body?: unknown) =>
+    transport.json<T>(method, path, body, await session());
 
   async function nonces(address: Address = me) {
     return transport.json<{ accounts: string; records: string }>('GET', `/v1/accounts/${address}/nonces`);
@@ -214,7 +216,11 @@ export function createClient(opts: ClientOptions) {
   }
 
   /** Seals `source` and uploads the ciphertext; returns its digest and the key commitment. */
-  async function sealAndUpload(source: AsyncIterable<Uint8Array>, dek: Uint8Array, onProgress?: (n: number) => void) {
+  async function sealAndUpload(
+    source: AsyncIterable<Uint8Array>,
+    dek: Uint8Array,
+    onProgress?: (n: number) => void,
+  ) {
     const digester = createDigester();
     let header: Uint8Array | undefined;
     let plain = 0;
@@ -225,32 +231,27 @@ export function createClient(opts: ClientOptions) {
         yield chunk;
       }
     }
-    const sealed = sealStream(counted(), dek);
-    const it = sealed[Symbol.asyncIterator]();
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        try {
-          const next = await it.next();
-          if (next.done) return controller.close();
-          header ??= next.value.slice(0, 24);
-          digester.update(next.value);
-          controller.enqueue(next.value);
-        } catch (err) {
-          controller.error(err);
-        }
-      },
-      async cancel() {
-        await it.return?.();
-      },
-    });
-    const res = await transport.raw('POST', '/v1/blobs', {
-      body,
-      token: await session(),
-      headers: { 'content-type': 'application/octet-stream' },
-    });
-    const uploaded = (await res.json()) as { cid: string; size: number };
+    async function* sealedAndHashed() {
+      for await (const piece of sealStream(counted(), dek)) {
+        if (!header || header.byteLength < 24)
+          header = concat(header ?? new Uint8Array(0), piece.subarray(0, 24)).slice(0, 24);
+        digester.update(piece);
+        yield piece;
+      }
+    }
+    const uploaded = await transport.upload<{ cid: string; size: number }>(
+      '/v1/blobs',
+      sealedAndHashed(),
+      await session(),
+    );
     const digest = bytesToHex(digester.digest());
-    return { digest, cid: uploaded.cid, size: uploaded.size, commitment: keyCommitment(dek, header!), plainSize: plain };
+    return {
+      digest,
+      cid: uploaded.cid,
+      size: uploaded.size,
+      commitment: keyCommitment(dek, header!),
+      plainSize: plain,
+    };
   }
 
   async function uploadBytes(bytes: Uint8Array) {
@@ -265,7 +266,14 @@ export function createClient(opts: ClientOptions) {
   function describe(input: AddRecordInput, size: number): RecordMeta {
     if ('resource' in input) {
       const r = input.resource as { resourceType?: string; id?: string };
-      return { kind: 'fhir', resourceType: String(r.resourceType), ...(r.id ? { resourceId: r.id } : {}), contentType: 'application/fhir+json', size, ...input.meta };
+      return {
+        kind: 'fhir',
+        resourceType: String(r.resourceType),
+        ...(r.id ? { resourceId: r.id } : {}),
+        contentType: 'application/fhir+json',
+        size,
+        ...input.meta,
+      };
     }
     return { kind: 'file', contentType: 'application/octet-stream', size, ...input.meta };
   }
@@ -290,7 +298,10 @@ export function createClient(opts: ClientOptions) {
       supersedes: input.supersedes ?? ZERO_HASH,
     };
     const recordId = recordIdOf(fields);
-    const envelope = encodeEnvelope({ kind: 'hpke', data: await hpkeWrap(await encryptionKeyOf(owner), dek, hexToBytes(recordId)) });
+    const envelope = encodeEnvelope({
+      kind: 'hpke',
+      data: await hpkeWrap(await encryptionKeyOf(owner), dek, hexToBytes(recordId)),
+    });
     const encMeta = await sealMeta(meta, dek);
     return withAnchorLock(async () => {
       const nonce = BigInt((await nonces()).records);
@@ -301,7 +312,14 @@ export function createClient(opts: ClientOptions) {
         primaryType: 'AnchorRecord',
         message: { ...fields, nonce, deadline: dl },
       });
-      return authed<RecordSummary>('POST', '/v1/records', { ...fields, nonce, deadline: dl, signature, envelope, encMeta });
+      return authed<RecordSummary>('POST', '/v1/records', {
+        ...fields,
+        nonce,
+        deadline: dl,
+        signature,
+        envelope,
+        encMeta,
+      });
     });
   }
 
@@ -310,15 +328,26 @@ export function createClient(opts: ClientOptions) {
    * envelope carries a batch key for the owner; each record's data key is wrapped under it.
    */
   async function addRecords(
-    items: ({ supersedes?: Hex; meta?: Partial<RecordMeta> } & ({ resource: Record<string, unknown> } | { content: Uint8Array }))[],
-    options: { owner?: Address; onProgress?: (done: number, total: number) => void; concurrency?: number } = {},
+    items: ({ supersedes?: Hex; meta?: Partial<RecordMeta> } & (
+      | { resource: Record<string, unknown> }
+      | { content: Uint8Array }
+    ))[],
+    options: {
+      owner?: Address;
+      onProgress?: (done: number, total: number) => void;
+      concurrency?: number;
+    } = {},
   ) {
     const owner = getAddress(options.owner ?? me);
-    if (items.length === 0) return { root: ZERO_HASH, recordIds: [] as Hex[], txHash: ZERO_HASH, blockNumber: 0 };
+    if (items.length === 0)
+      return { root: ZERO_HASH, recordIds: [] as Hex[], txHash: ZERO_HASH, blockNumber: 0 };
     const batchKey = generateDataKey();
     const kekId = bytesToHex(crypto.getRandomValues(new Uint8Array(16)));
     const ownerKey = await encryptionKeyOf(owner);
-    const wrapKeyEnvelope = encodeEnvelope({ kind: 'hpke', data: await hpkeWrap(ownerKey, batchKey, te.encode(kekId)) });
+    const wrapKeyEnvelope = encodeEnvelope({
+      kind: 'hpke',
+      data: await hpkeWrap(ownerKey, batchKey, te.encode(kekId)),
+    });
 
     const prepared: { fields: AnchorFields; envelope: string; encMeta: string }[] = new Array(items.length);
     let done = 0;
@@ -340,7 +369,11 @@ export function createClient(opts: ClientOptions) {
           supersedes: item.supersedes ?? ZERO_HASH,
         };
         const recordId = recordIdOf(fields);
-        const envelope = encodeEnvelope({ kind: 'wrapped', kekId, data: await symWrap(batchKey, dek, hexToBytes(recordId)) });
+        const envelope = encodeEnvelope({
+          kind: 'wrapped',
+          kekId,
+          data: await symWrap(batchKey, dek, hexToBytes(recordId)),
+        });
         const encMeta = await sealMeta(describe(item as AddRecordInput, plain.byteLength), dek);
         prepared[i] = { fields, envelope, encMeta };
         options.onProgress?.(++done, items.length);
@@ -366,19 +399,30 @@ export function createClient(opts: ClientOptions) {
     return withAnchorLock(async () => {
       const nonce = BigInt((await nonces()).records);
       const dl = deadline();
-      const message = { creator: me, root: tree.root, count: prepared.length, manifest: manifestDigest, nonce, deadline: dl };
+      const message = {
+        creator: me,
+        root: tree.root,
+        count: prepared.length,
+        manifest: manifestDigest,
+        nonce,
+        deadline: dl,
+      };
       const signature = await identity.account.signTypedData({
         domain: await domain('recordRegistry'),
         types: anchorBatchTypes,
         primaryType: 'AnchorBatch',
         message,
       });
-      return authed<{ root: Hex; recordIds: Hex[]; txHash: Hex; blockNumber: number }>('POST', '/v1/records/batch', {
-        ...message,
-        signature,
-        records: prepared.map((p) => ({ ...p.fields, envelope: p.envelope, kekId, encMeta: p.encMeta })),
-        wrapKeys: [{ kekId, reader: owner, envelope: wrapKeyEnvelope }],
-      });
+      return authed<{ root: Hex; recordIds: Hex[]; txHash: Hex; blockNumber: number }>(
+        'POST',
+        '/v1/records/batch',
+        {
+          ...message,
+          signature,
+          records: prepared.map((p) => ({ ...p.fields, envelope: p.envelope, kekId, encMeta: p.encMeta })),
+          wrapKeys: [{ kekId, reader: owner, envelope: wrapKeyEnvelope }],
+        },
+      );
     });
   }
 
@@ -400,30 +444,58 @@ export function createClient(opts: ClientOptions) {
       keyCommitment: d.keyCommitment,
       supersedes: d.supersedes,
     };
-    if (recordIdOf(fields) !== d.recordId) throw new RecordVerificationError('RECORD_ID_MISMATCH', 'the record id does not match its anchor fields');
+    if (recordIdOf(fields) !== d.recordId)
+      throw new RecordVerificationError(
+        'RECORD_ID_MISMATCH',
+        'the record id does not match its anchor fields',
+      );
     checks.push('record id');
     const i = await nodeInfo();
     const client = await chain();
     const a = d.authorisation;
     if (a?.kind === 'batch') {
-      if (!verifyMerkleProof(batchLeafOf(fields), a.proof, a.root)) throw new RecordVerificationError('PROOF_INVALID', 'the Merkle inclusion proof does not lead to the batch root');
+      if (!verifyMerkleProof(batchLeafOf(fields), a.proof, a.root))
+        throw new RecordVerificationError(
+          'PROOF_INVALID',
+          'the Merkle inclusion proof does not lead to the batch root',
+        );
       const onChain = await client.readContract({
         address: i.contracts.recordRegistry,
         abi: recordRegistryAbi,
         functionName: 'verifyBatched',
-        args: [a.root, fields.owner, fields.creator, fields.digest, fields.keyCommitment, fields.supersedes, a.proof],
+        args: [
+          a.root,
+          fields.owner,
+          fields.creator,
+          fields.digest,
+          fields.keyCommitment,
+          fields.supersedes,
+          a.proof,
+        ],
       });
-      if (!onChain) throw new RecordVerificationError('ANCHOR_MISMATCH', 'the chain does not confirm this record in its batch');
+      if (!onChain)
+        throw new RecordVerificationError(
+          'ANCHOR_MISMATCH',
+          'the chain does not confirm this record in its batch',
+        );
       checks.push('merkle inclusion (on chain)');
       if (a.signature && a.nonce !== null && a.deadline !== null) {
         const signer = await recoverTypedDataAddress({
           domain: domainFor(i.chainId, i.contracts.recordRegistry),
           types: anchorBatchTypes,
           primaryType: 'AnchorBatch',
-          message: { creator: fields.creator, root: a.root, count: a.count, manifest: a.manifest, nonce: BigInt(a.nonce), deadline: BigInt(a.deadline) },
+          message: {
+            creator: fields.creator,
+            root: a.root,
+            count: a.count,
+            manifest: a.manifest,
+            nonce: BigInt(a.nonce),
+            deadline: BigInt(a.deadline),
+          },
           signature: a.signature,
         });
-        if (signer !== fields.creator) throw new RecordVerificationError('SIGNATURE_MISMATCH', 'the batch was not signed by its creator');
+        if (signer !== fields.creator)
+          throw new RecordVerificationError('SIGNATURE_MISMATCH', 'the batch was not signed by its creator');
         checks.push('creator signature (batch)');
       }
     } else {
@@ -432,14 +504,24 @@ export function createClient(opts: ClientOptions) {
         abi: recordRegistryAbi,
         functionName: 'anchorOf',
         args: [d.recordId],
-      })) as unknown as { owner: Address; creator: Address; digest: Hex; keyCommitment: Hex; supersedes: Hex };
+      })) as unknown as {
+        owner: Address;
+        creator: Address;
+        digest: Hex;
+        keyCommitment: Hex;
+        supersedes: Hex;
+      };
       const same =
         getAddress(anchor.owner) === fields.owner &&
         getAddress(anchor.creator) === fields.creator &&
         anchor.digest === fields.digest &&
         anchor.keyCommitment === fields.keyCommitment &&
         anchor.supersedes === fields.supersedes;
-      if (!same) throw new RecordVerificationError('ANCHOR_MISMATCH', 'the node reports an anchor that differs from the chain');
+      if (!same)
+        throw new RecordVerificationError(
+          'ANCHOR_MISMATCH',
+          'the node reports an anchor that differs from the chain',
+        );
       checks.push('anchor (on chain)');
       if (a?.kind === 'single') {
         const signer = await recoverTypedDataAddress({
@@ -449,7 +531,8 @@ export function createClient(opts: ClientOptions) {
           message: { ...fields, nonce: BigInt(a.nonce), deadline: BigInt(a.deadline) },
           signature: a.signature,
         });
-        if (signer !== fields.creator) throw new RecordVerificationError('SIGNATURE_MISMATCH', 'the anchor was not signed by its creator');
+        if (signer !== fields.creator)
+          throw new RecordVerificationError('SIGNATURE_MISMATCH', 'the anchor was not signed by its creator');
         checks.push('creator signature');
       }
     }
@@ -457,7 +540,14 @@ export function createClient(opts: ClientOptions) {
     checks.push('key envelope');
     return {
       dek,
-      verification: { recordId: d.recordId, creator: fields.creator, owner: fields.owner, anchoredAt: d.anchoredAt, checks, batched: a?.kind === 'batch' },
+      verification: {
+        recordId: d.recordId,
+        creator: fields.creator,
+        owner: fields.owner,
+        anchoredAt: d.anchoredAt,
+        checks,
+        batched: a?.kind === 'batch',
+      },
     };
   }
 
@@ -469,7 +559,8 @@ export function createClient(opts: ClientOptions) {
       if (env.kind === 'hpke') return await hpkeUnwrap(identity.encryption.privateKey, env.data, aad);
       const wrapped = d.wrapKeyEnvelope;
       if (!wrapped) throw new Error('the batch key envelope is missing');
-      const open = () => hpkeUnwrap(identity.encryption.privateKey, decodeEnvelope(wrapped).data, te.encode(env.kekId));
+      const open = () =>
+        hpkeUnwrap(identity.encryption.privateKey, decodeEnvelope(wrapped).data, te.encode(env.kekId));
       let batchKey = cache?.get(env.kekId);
       if (!batchKey) {
         batchKey = open();
@@ -477,7 +568,11 @@ export function createClient(opts: ClientOptions) {
       }
       return await symUnwrap(await batchKey, env.data, aad);
     } catch (err) {
-      throw new RecordVerificationError('ENVELOPE_INVALID', `cannot open the key envelope: ${(err as Error).message}`, { cause: err });
+      throw new RecordVerificationError(
+        'ENVELOPE_INVALID',
+        `cannot open the key envelope: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 
@@ -488,7 +583,9 @@ export function createClient(opts: ClientOptions) {
   async function openRecord(recordId: Hex) {
     const d = await authed<RecordDetail>('GET', `/v1/records/${recordId}`);
     const { dek, verification } = await verifyAnchor(d);
-    const meta = d.encMeta ? (JSON.parse(td.decode(await openBytes(fromBase64Url(d.encMeta), dek))) as RecordMeta) : undefined;
+    const meta = d.encMeta
+      ? (JSON.parse(td.decode(await openBytes(fromBase64Url(d.encMeta), dek))) as RecordMeta)
+      : undefined;
     const res = await transport.raw('GET', `/v1/records/${recordId}/content`, { token: await session() });
     const digester = createDigester();
     async function* checked(): AsyncIterable<Uint8Array> {
@@ -499,7 +596,10 @@ export function createClient(opts: ClientOptions) {
           headerBuf = concat(headerBuf, chunk);
           if (headerBuf.byteLength < 24) continue;
           if (keyCommitment(dek, headerBuf.subarray(0, 24)) !== d.keyCommitment) {
-            throw new RecordVerificationError('KEY_COMMITMENT_MISMATCH', 'the ciphertext is not bound to the anchored key');
+            throw new RecordVerificationError(
+              'KEY_COMMITMENT_MISMATCH',
+              'the ciphertext is not bound to the anchored key',
+            );
           }
           const all = headerBuf;
           headerBuf = undefined;
@@ -510,7 +610,10 @@ export function createClient(opts: ClientOptions) {
       }
       if (headerBuf) throw new RecordVerificationError('DIGEST_MISMATCH', 'the ciphertext is truncated');
       if (bytesToHex(digester.digest()) !== d.digest) {
-        throw new RecordVerificationError('DIGEST_MISMATCH', 'the ciphertext does not match the digest anchored on chain');
+        throw new RecordVerificationError(
+          'DIGEST_MISMATCH',
+          'the ciphertext does not match the digest anchored on chain',
+        );
       }
     }
     async function* plaintext(): AsyncIterable<Uint8Array> {
@@ -518,7 +621,11 @@ export function createClient(opts: ClientOptions) {
         yield* openStream(checked(), dek);
       } catch (err) {
         if (err instanceof RecordVerificationError) throw err;
-        throw new RecordVerificationError('DECRYPTION_FAILED', `the ciphertext failed authentication: ${(err as Error).message}`, { cause: err });
+        throw new RecordVerificationError(
+          'DECRYPTION_FAILED',
+          `the ciphertext failed authentication: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
     }
     verification.checks.push('key commitment', 'ciphertext digest', 'authenticated decryption');
@@ -534,14 +641,23 @@ export function createClient(opts: ClientOptions) {
     async register(o: { roles?: RoleName[] } = {}) {
       const roles = (o.roles ?? ['patient']).reduce((acc, r) => acc | Role[r], 0);
       const nonce = BigInt((await nonces()).accounts);
-      const message = { account: me, encryptionKey: encryptionKeyHex(identity), roles, nonce, deadline: deadline() };
+      const message = {
+        account: me,
+        encryptionKey: encryptionKeyHex(identity),
+        roles,
+        nonce,
+        deadline: deadline(),
+      };
       const signature = await identity.account.signTypedData({
         domain: await domain('accountRegistry'),
         types: registerTypes,
         primaryType: 'Register',
         message,
       });
-      return transport.json<{ txHash: Hex; blockNumber: number }>('POST', '/v1/accounts', { ...message, signature });
+      return transport.json<{ txHash: Hex; blockNumber: number }>('POST', '/v1/accounts', {
+        ...message,
+        signature,
+      });
     },
 
     account(address: Address = me) {
@@ -550,14 +666,26 @@ export function createClient(opts: ClientOptions) {
         encryptionKey: Hex;
         roles: number;
         authority: boolean;
-        certifications: { role: string; issuer: Address; credentialHash: Hex; expiresAt: number; revoked: boolean; certified: boolean }[];
+        certifications: {
+          role: string;
+          issuer: Address;
+          credentialHash: Hex;
+          expiresAt: number;
+          revoked: boolean;
+          certified: boolean;
+        }[];
       }>('GET', `/v1/accounts/${getAddress(address)}`);
     },
 
     /** As an authority: certifies `account` for a role, with a hash of the credential evidence and an expiry. */
-    async certify(account: Address, o: { role?: 'provider' | 'researcher'; credential?: string; expiresAt?: Date } = {}) {
+    async certify(
+      account: Address,
+      o: { role?: 'provider' | 'researcher'; credential?: string; expiresAt?: Date } = {},
+    ) {
       const nonce = BigInt((await nonces()).accounts);
-      const expiresAt = BigInt(Math.floor((o.expiresAt ?? new Date(Date.now() + 365 * 86_400_000)).getTime() / 1000));
+      const expiresAt = BigInt(
+        Math.floor((o.expiresAt ?? new Date(Date.now() + 365 * 86_400_000)).getTime() / 1000),
+      );
       const message = {
         account: getAddress(account),
         role: Role[o.role ?? 'provider'],
@@ -572,7 +700,11 @@ export function createClient(opts: ClientOptions) {
         primaryType: 'Certify',
         message,
       });
-      return transport.json<{ txHash: Hex }>('POST', '/v1/certifications', { ...message, authority: me, signature });
+      return transport.json<{ txHash: Hex }>('POST', '/v1/certifications', {
+        ...message,
+        authority: me,
+        signature,
+      });
     },
 
     async revokeCertification(account: Address, role: 'provider' | 'researcher' = 'provider') {
@@ -584,7 +716,11 @@ export function createClient(opts: ClientOptions) {
         primaryType: 'RevokeCertification',
         message,
       });
-      return transport.json<{ txHash: Hex }>('POST', '/v1/certifications/revoke', { ...message, authority: me, signature });
+      return transport.json<{ txHash: Hex }>('POST', '/v1/certifications/revoke', {
+        ...message,
+        authority: me,
+        signature,
+      });
     },
 
     addRecord,
@@ -601,7 +737,10 @@ export function createClient(opts: ClientOptions) {
       let after: string | null = null;
       do {
         const q: string = `/v1/records?owner=${owner}&limit=1000${after ? `&after=${after}` : ''}`;
-        const page: { records: (RecordDetail | (RecordSummary & { envelope: null }))[]; next: string | null } = await authed('GET', q);
+        const page: {
+          records: (RecordDetail | (RecordSummary & { envelope: null }))[];
+          next: string | null;
+        } = await authed('GET', q);
         for (const r of page.records) {
           let meta: RecordMeta | undefined;
           if (r.encMeta && r.envelope) {
@@ -628,7 +767,8 @@ export function createClient(opts: ClientOptions) {
       const parts: Uint8Array[] = [];
       for await (const chunk of r.stream) parts.push(chunk);
       const bytes = concat(...parts);
-      const resource = r.meta?.kind === 'fhir' ? (JSON.parse(td.decode(bytes)) as Record<string, unknown>) : undefined;
+      const resource =
+        r.meta?.kind === 'fhir' ? (JSON.parse(td.decode(bytes)) as Record<string, unknown>) : undefined;
       return { record: r.record, meta: r.meta, verification: r.verification, bytes, resource };
     },
 

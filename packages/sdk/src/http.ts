@@ -5,13 +5,23 @@ export type Fetch = typeof globalThis.fetch;
 
 export interface Transport {
   base: string;
+  /** Streams `source` as the request body with backpressure (constant memory); returns the JSON answer. */
+  upload<T>(path: string, source: AsyncIterable<Uint8Array>, token: string): Promise<T>;
   json<T>(method: string, path: string, body?: unknown, token?: string): Promise<T>;
-  raw(method: string, path: string, init: { body?: BodyInit | null; token?: string; headers?: Record<string, string> }): Promise<Response>;
+  raw(
+    method: string,
+    path: string,
+    init: { body?: BodyInit | null; token?: string; headers?: Record<string, string> },
+  ): Promise<Response>;
 }
 
 export function createTransport(node: string, fetchImpl: Fetch = globalThis.fetch): Transport {
   const base = node.replace(/\/+$/, '');
-  async function raw(method: string, path: string, init: { body?: BodyInit | null; token?: string; headers?: Record<string, string> }) {
+  async function raw(
+    method: string,
+    path: string,
+    init: { body?: BodyInit | null; token?: string; headers?: Record<string, string> },
+  ) {
     const headers: Record<string, string> = { ...init.headers };
     if (init.token) headers.authorization = `Bearer ${init.token}`;
     let res: Response;
@@ -28,11 +38,62 @@ export function createTransport(node: string, fetchImpl: Fetch = globalThis.fetc
     if (!res.ok) throw await problemOf(res);
     return res;
   }
+  /**
+   * Node's fetch reads a streamed request body as fast as it can produce it, whatever the socket takes, so a
+   * multi-gigabyte upload would be held in memory; in Node we stream through node:http, which honours backpressure.
+   */
+  async function upload<T>(path: string, source: AsyncIterable<Uint8Array>, token: string): Promise<T> {
+    const nodeHttp = typeof process !== 'undefined' ? process.getBuiltinModule?.('node:http') : undefined;
+    if (!nodeHttp || fetchImpl !== globalThis.fetch) {
+      const it = source[Symbol.asyncIterator]();
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const next = await it.next();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        },
+        async cancel() {
+          await it.return?.();
+        },
+      });
+      const res = await raw('POST', path, {
+        body,
+        token,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
+      return (await res.json()) as T;
+    }
+    const { Readable } = process.getBuiltinModule('node:stream');
+    return new Promise<T>((resolve, reject) => {
+      const req = nodeHttp.request(`${base}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+      });
+      req.on('error', (err) => reject(new NodeUnreachableError(base, err)));
+      req.on('response', async (res) => {
+        let text = '';
+        for await (const chunk of res) text += chunk;
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) resolve(JSON.parse(text) as T);
+        else reject(problemFromText(text, status, res.statusMessage ?? ''));
+      });
+      const body = Readable.from(source, { objectMode: false });
+      body.on('error', (err) => {
+        req.destroy(err);
+        reject(err);
+      });
+      body.pipe(req);
+    });
+  }
+
   return {
     base,
+    upload,
     raw,
     async json<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
-      const init: { body?: string; token?: string; headers: Record<string, string> } = { headers: { accept: 'application/json' } };
+      const init: { body?: string; token?: string; headers: Record<string, string> } = {
+        headers: { accept: 'application/json' },
+      };
       if (body !== undefined) {
         init.body = JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
         init.headers['content-type'] = 'application/json';
@@ -45,11 +106,14 @@ export function createTransport(node: string, fetchImpl: Fetch = globalThis.fetc
 }
 
 async function problemOf(res: Response): Promise<MedblocApiError> {
-  const text = await res.text().catch(() => '');
+  return problemFromText(await res.text().catch(() => ''), res.status, res.statusText);
+}
+
+function problemFromText(text: string, status: number, statusText: string): MedblocApiError {
   try {
     const p = JSON.parse(text) as { code?: string; detail?: string; details?: Record<string, unknown> };
-    return new MedblocApiError(p.code ?? 'HTTP_ERROR', res.status, p.detail ?? res.statusText, p.details);
+    return new MedblocApiError(p.code ?? 'HTTP_ERROR', status, p.detail ?? statusText, p.details);
   } catch {
-    return new MedblocApiError('HTTP_ERROR', res.status, `${res.status} ${res.statusText}`);
+    return new MedblocApiError('HTTP_ERROR', status, `${status} ${statusText}`);
   }
 }

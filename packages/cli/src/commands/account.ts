@@ -7,10 +7,16 @@ const ROLES: RoleName[] = ['patient', 'provider', 'researcher'];
 
 export async function register(o: GlobalOptions & { role?: string[] }) {
   const roles = (o.role?.length ? o.role : ['patient']) as RoleName[];
-  for (const r of roles) if (!ROLES.includes(r)) throw new CliError(`unknown role "${r}" (use ${ROLES.join(', ')})`, 'INVALID_ROLE');
+  for (const r of roles)
+    if (!ROLES.includes(r))
+      throw new CliError(`unknown role "${r}" (use ${ROLES.join(', ')})`, 'INVALID_ROLE');
   const client = await clientFor(o);
   const out = await client.register({ roles });
-  print(o, { address: client.address, roles, ...out }, `Registered ${client.address} as ${roles.join(', ')} (tx ${out.txHash})`);
+  print(
+    o,
+    { address: client.address, roles, ...out },
+    `Registered ${client.address} as ${roles.join(', ')} (tx ${out.txHash})`,
+  );
 }
 
 export async function show(address: string | undefined, o: GlobalOptions) {

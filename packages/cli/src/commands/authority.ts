@@ -2,7 +2,16 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { grantAuthority, loadConfig, nodeFiles } from '@medbloc/node';
-import { type Address, createPublicClient, createWalletClient, getAddress, type Hex, http, isAddress, keccak256 } from 'viem';
+import {
+  type Address,
+  createPublicClient,
+  createWalletClient,
+  getAddress,
+  type Hex,
+  http,
+  isAddress,
+  keccak256,
+} from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { CliError, clientFor, type GlobalOptions, print } from '../context.ts';
 
@@ -12,24 +21,33 @@ function addressArg(a: string): Address {
 }
 
 function roleArg(r = 'provider'): 'provider' | 'researcher' {
-  if (r !== 'provider' && r !== 'researcher') throw new CliError(`role must be provider or researcher, not "${r}"`, 'INVALID_ROLE');
+  if (r !== 'provider' && r !== 'researcher')
+    throw new CliError(`role must be provider or researcher, not "${r}"`, 'INVALID_ROLE');
   return r;
 }
 
-export async function certify(address: string, o: GlobalOptions & { role?: string; expires?: string; credential?: string }) {
+export async function certify(
+  address: string,
+  o: GlobalOptions & { role?: string; expires?: string; credential?: string },
+) {
   const account = addressArg(address);
   const role = roleArg(o.role);
   let expiresAt: Date | undefined;
   if (o.expires) {
     expiresAt = new Date(o.expires);
-    if (Number.isNaN(expiresAt.getTime()) || expiresAt <= new Date()) throw new CliError('--expires must be a future date (YYYY-MM-DD)', 'INVALID_DATE');
+    if (Number.isNaN(expiresAt.getTime()) || expiresAt <= new Date())
+      throw new CliError('--expires must be a future date (YYYY-MM-DD)', 'INVALID_DATE');
   }
   let credential = o.credential;
   if (credential && (await readFile(credential).catch(() => undefined))) {
     credential = keccak256(await readFile(credential));
   }
   const client = await clientFor(o);
-  const out = await client.certify(account, { role, ...(credential ? { credential } : {}), ...(expiresAt ? { expiresAt } : {}) });
+  const out = await client.certify(account, {
+    role,
+    ...(credential ? { credential } : {}),
+    ...(expiresAt ? { expiresAt } : {}),
+  });
   print(o, { account, role, ...out }, `Certified ${account} as ${role} (tx ${out.txHash})`);
 }
 
@@ -53,9 +71,13 @@ export async function addAuthority(address: string, o: GlobalOptions & { home?: 
   try {
     info = JSON.parse(await readFile(files.info, 'utf8'));
   } catch {
-    throw new CliError(`no running node found in ${config.home} (start it with "medbloc node start")`, 'NO_NODE');
+    throw new CliError(
+      `no running node found in ${config.home} (start it with "medbloc node start")`,
+      'NO_NODE',
+    );
   }
-  const key = (config.operatorKey ?? '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80') as Hex;
+  const key = (config.operatorKey ??
+    '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80') as Hex;
   const transport = http(info.rpcUrl);
   await grantAuthority({
     publicClient: createPublicClient({ transport }),

@@ -18,7 +18,9 @@ type AddOptions = GlobalOptions & { owner?: string; supersedes?: string; whole?:
 /** Files up to this size that look like JSON are parsed as FHIR; larger ones are always streamed as files. */
 const FHIR_MAX_BYTES = 64 * 1024 * 1024;
 
-function outcomeText(outcome: { issue?: { severity?: string; diagnostics?: string; expression?: string[] }[] }): string {
+function outcomeText(outcome: {
+  issue?: { severity?: string; diagnostics?: string; expression?: string[] }[];
+}): string {
   return (outcome.issue ?? [])
     .map((i) => `${i.expression?.[0] ? `${i.expression[0]}: ` : ''}${i.diagnostics ?? i.severity}`)
     .join('; ');
@@ -30,7 +32,12 @@ async function looksLikeJson(file: string, size: number): Promise<boolean> {
   const fh = await open(file, 'r');
   try {
     const { buffer, bytesRead } = await fh.read(Buffer.alloc(64), 0, 64, 0);
-    return /^\s*\{/.test(buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, ''));
+    return /^\s*\{/.test(
+      buffer
+        .subarray(0, bytesRead)
+        .toString('utf8')
+        .replace(/^\uFEFF/, ''),
+    );
   } finally {
     await fh.close();
   }
@@ -43,41 +50,76 @@ export async function add(file: string, o: AddOptions) {
   const supersedes = o.supersedes ? recordIdOf(o.supersedes) : undefined;
 
   if (!o.raw && (await looksLikeJson(file, info.size))) {
-    if (info.size > FHIR_MAX_BYTES) throw new CliError(`${file} is too large for a FHIR resource; use --raw to store it as a file`, 'FHIR_TOO_LARGE');
+    if (info.size > FHIR_MAX_BYTES)
+      throw new CliError(
+        `${file} is too large for a FHIR resource; use --raw to store it as a file`,
+        'FHIR_TOO_LARGE',
+      );
     const parsed = parseFhirJson(await readFile(file, 'utf8'));
     if (!parsed.ok) throw new CliError(`${file}: ${outcomeText(parsed.outcome)}`, 'INVALID_JSON');
-    const resource = parsed.resource as Record<string, unknown> & { resourceType: string; entry?: { resource?: unknown }[] };
+    const resource = parsed.resource as Record<string, unknown> & {
+      resourceType: string;
+      entry?: { resource?: unknown }[];
+    };
     if (resource.resourceType === 'Bundle' && !o.whole) return addBundle(file, resource, o, owner);
     const v = validateFhirResource(resource);
-    if (!v.ok) throw new CliError(`${file} is not a valid FHIR R4 resource: ${outcomeText(v.outcome)}`, 'FHIR_INVALID');
+    if (!v.ok)
+      throw new CliError(
+        `${file} is not a valid FHIR R4 resource: ${outcomeText(v.outcome)}`,
+        'FHIR_INVALID',
+      );
     const client = await clientFor(o);
-    const rec = await client.addRecord({ resource, ...(owner ? { owner } : {}), ...(supersedes ? { supersedes } : {}) });
-    return print(o, rec, `Added ${resource.resourceType} as record ${rec.recordId}\n  owner ${rec.owner}, cid ${rec.cid}, block ${rec.blockNumber}`);
+    const rec = await client.addRecord({
+      resource,
+      ...(owner ? { owner } : {}),
+      ...(supersedes ? { supersedes } : {}),
+    });
+    return print(
+      o,
+      rec,
+      `Added ${resource.resourceType} as record ${rec.recordId}\n  owner ${rec.owner}, cid ${rec.cid}, block ${rec.blockNumber}`,
+    );
   }
 
   const client = await clientFor(o);
   const bar = progressBar(`Sealing ${path.basename(file)}`, info.size, 'bytes');
   try {
     const rec = await client.addRecord({
-      content: createReadStream(file, { highWaterMark: 1 << 20 }),
+      content: createReadStream(file, { highWaterMark: 256 * 1024 }),
       meta: { name: path.basename(file), size: info.size },
       onProgress: (n) => bar.update(n),
       ...(owner ? { owner } : {}),
       ...(supersedes ? { supersedes } : {}),
     });
     bar.stop();
-    print(o, rec, `Added ${path.basename(file)} (${info.size} bytes) as record ${rec.recordId}\n  owner ${rec.owner}, cid ${rec.cid}`);
+    print(
+      o,
+      rec,
+      `Added ${path.basename(file)} (${info.size} bytes) as record ${rec.recordId}\n  owner ${rec.owner}, cid ${rec.cid}`,
+    );
   } finally {
     bar.stop();
   }
 }
 
-async function addBundle(file: string, bundle: { entry?: { resource?: unknown }[] }, o: AddOptions, owner?: Address) {
-  const resources = (bundle.entry ?? []).map((e) => e.resource).filter((r): r is Record<string, unknown> => !!r);
-  if (resources.length === 0) throw new CliError(`${file}: the Bundle has no entries with a resource`, 'FHIR_INVALID');
+async function addBundle(
+  file: string,
+  bundle: { entry?: { resource?: unknown }[] },
+  o: AddOptions,
+  owner?: Address,
+) {
+  const resources = (bundle.entry ?? [])
+    .map((e) => e.resource)
+    .filter((r): r is Record<string, unknown> => !!r);
+  if (resources.length === 0)
+    throw new CliError(`${file}: the Bundle has no entries with a resource`, 'FHIR_INVALID');
   for (const [i, r] of resources.entries()) {
     const v = validateFhirResource(r);
-    if (!v.ok) throw new CliError(`${file}: entry ${i} (${String(r.resourceType)}) is invalid: ${outcomeText(v.outcome)}`, 'FHIR_INVALID');
+    if (!v.ok)
+      throw new CliError(
+        `${file}: entry ${i} (${String(r.resourceType)}) is invalid: ${outcomeText(v.outcome)}`,
+        'FHIR_INVALID',
+      );
   }
   const client = await clientFor(o);
   const bar = progressBar(`Sealing ${resources.length} resources`, resources.length, 'items');
@@ -86,7 +128,11 @@ async function addBundle(file: string, bundle: { entry?: { resource?: unknown }[
     { ...(owner ? { owner } : {}), onProgress: (d) => bar.update(d) },
   );
   bar.stop();
-  print(o, out, `Added ${out.recordIds.length} records from ${path.basename(file)} in one batch (root ${out.root}, tx ${out.txHash})`);
+  print(
+    o,
+    out,
+    `Added ${out.recordIds.length} records from ${path.basename(file)} in one batch (root ${out.root}, tx ${out.txHash})`,
+  );
 }
 
 export async function list(o: GlobalOptions & { owner?: string }) {
@@ -106,7 +152,8 @@ export async function list(o: GlobalOptions & { owner?: string }) {
 
 function describe(meta: RecordMeta | undefined): string {
   if (!meta) return '(no key)';
-  if (meta.kind === 'fhir') return `${meta.resourceType}${meta.resourceId ? `/${meta.resourceId.slice(0, 12)}` : ''}`;
+  if (meta.kind === 'fhir')
+    return `${meta.resourceType}${meta.resourceId ? `/${meta.resourceId.slice(0, 12)}` : ''}`;
   return `${meta.name ?? 'file'} (${meta.size ?? '?'} B)`;
 }
 
@@ -135,16 +182,25 @@ export async function get(id: string, o: GlobalOptions & { output?: string }) {
     } finally {
       bar.stop();
     }
-    return print(o, { recordId, output: target, bytes: done, verification: r.verification }, `Wrote ${done} bytes to ${target} (verified: ${r.verification.checks.join(', ')})`);
+    return print(
+      o,
+      { recordId, output: target, bytes: done, verification: r.verification },
+      `Wrote ${done} bytes to ${target} (verified: ${r.verification.checks.join(', ')})`,
+    );
   }
   const parts: Buffer[] = [];
   for await (const chunk of r.stream) parts.push(Buffer.from(chunk));
   const bytes = Buffer.concat(parts);
   if (r.meta?.kind === 'fhir') {
     const resource = JSON.parse(bytes.toString('utf8'));
-    return print(o, { record: r.record, meta: r.meta, verification: r.verification, resource }, JSON.stringify(resource, null, 2));
+    return print(
+      o,
+      { record: r.record, meta: r.meta, verification: r.verification, resource },
+      JSON.stringify(resource, null, 2),
+    );
   }
-  if (process.stdout.isTTY) throw new CliError('this record is a file; write it with -o <file>', 'USE_OUTPUT');
+  if (process.stdout.isTTY)
+    throw new CliError('this record is a file; write it with -o <file>', 'USE_OUTPUT');
   process.stdout.write(bytes);
 }
 
@@ -167,6 +223,7 @@ function addressOf(a: string): Address {
 }
 
 function recordIdOf(id: string): Hex {
-  if (!isHex(id) || id.length !== 66) throw new CliError(`"${id}" is not a record id (0x + 64 hex digits)`, 'INVALID_RECORD_ID');
+  if (!isHex(id) || id.length !== 66)
+    throw new CliError(`"${id}" is not a record id (0x + 64 hex digits)`, 'INVALID_RECORD_ID');
   return id.toLowerCase() as Hex;
 }
