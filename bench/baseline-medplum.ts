@@ -14,19 +14,19 @@ function load() {
 }
 
 /** Ingests `bundles` into a fresh MemoryRepository through the router; returns resources per second. */
-export async function medplumIngest(bundles: Bundle[]): Promise<{ resources: number; seconds: number; perSecond: number }> {
+export async function medplumIngest(
+  bundles: Bundle[],
+): Promise<{ resources: number; seconds: number; perSecond: number }> {
   load();
   const router = new FhirRouter();
   const repo = new MemoryRepository();
   let resources = 0;
   const start = performance.now();
   for (const bundle of bundles) {
-    const res = await router.handleRequest(
-      makeSimpleRequest('POST', '/', bundle),
-      repo,
-    );
+    const res = await router.handleRequest(makeSimpleRequest('POST', '/', bundle), repo);
     const out = res[1] as Bundle | undefined;
-    if (!out || out.resourceType !== 'Bundle') throw new Error(`Medplum refused a bundle: ${JSON.stringify(res[0]).slice(0, 200)}`);
+    if (out?.resourceType !== 'Bundle')
+      throw new Error(`Medplum refused a bundle: ${JSON.stringify(res[0]).slice(0, 200)}`);
     resources += bundle.entry?.length ?? 0;
   }
   const seconds = (performance.now() - start) / 1000;

@@ -25,10 +25,14 @@ const line = (s: string) => process.stdout.write(`${s}\n`);
 
 function opensslAesGcmMBps(): number | undefined {
   try {
-    const out = execFileSync('openssl', ['speed', '-elapsed', '-seconds', '3', '-bytes', '16384', '-evp', 'aes-256-gcm'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    const out = execFileSync(
+      'openssl',
+      ['speed', '-elapsed', '-seconds', '3', '-bytes', '16384', '-evp', 'aes-256-gcm'],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
     const m = /AES-256-GCM\s+([\d.]+)k/i.exec(out);
     return m ? (Number(m[1]) * 1000) / 1e6 : undefined;
   } catch {
@@ -41,22 +45,32 @@ async function benchSeal() {
   const total = mb * 1e6;
   const block = new Uint8Array(1 << 20).map((_, i) => (i * 131) & 0xff);
   async function* source() {
-    for (let sent = 0; sent < total; sent += block.length) yield block.subarray(0, Math.min(block.length, total - sent));
+    for (let sent = 0; sent < total; sent += block.length)
+      yield block.subarray(0, Math.min(block.length, total - sent));
   }
   const dir = await tempDir('medbloc-bench-');
   const store = await createDiskBlobStore({ dir });
   // Seal only (in memory), then the whole path: seal + CID + atomic disk write.
   let t = performance.now();
   const digester = createDigester();
-  for await (const chunk of sealStream(source(), generateDataKey(), { chunkSize: 1 << 20 })) digester.update(chunk);
+  for await (const chunk of sealStream(source(), generateDataKey(), { chunkSize: 1 << 20 }))
+    digester.update(chunk);
   const sealOnly = total / 1e6 / ((performance.now() - t) / 1000);
   t = performance.now();
   await store.put(sealStream(source(), generateDataKey(), { chunkSize: 1 << 20 }));
   const endToEnd = total / 1e6 / ((performance.now() - t) / 1000);
   await rm(dir, { recursive: true, force: true });
   const openssl = opensslAesGcmMBps();
-  results.seal = { mb, sealAndHashMBps: sealOnly, endToEndMBps: endToEnd, opensslMBps: openssl, ratio: openssl ? endToEnd / openssl : null };
-  line(`seal ${mb} MB: seal+hash ${sealOnly.toFixed(0)} MB/s; seal+CID+disk ${endToEnd.toFixed(0)} MB/s; openssl aes-256-gcm ${openssl?.toFixed(0) ?? 'n/a'} MB/s; ratio ${openssl ? (endToEnd / openssl).toFixed(2) : 'n/a'}x`);
+  results.seal = {
+    mb,
+    sealAndHashMBps: sealOnly,
+    endToEndMBps: endToEnd,
+    opensslMBps: openssl,
+    ratio: openssl ? endToEnd / openssl : null,
+  };
+  line(
+    `seal ${mb} MB: seal+hash ${sealOnly.toFixed(0)} MB/s; seal+CID+disk ${endToEnd.toFixed(0)} MB/s; openssl aes-256-gcm ${openssl?.toFixed(0) ?? 'n/a'} MB/s; ratio ${openssl ? (endToEnd / openssl).toFixed(2) : 'n/a'}x`,
+  );
 }
 
 function syntheaBundles(): Bundle[] {
@@ -70,7 +84,10 @@ function syntheaBundles(): Bundle[] {
 async function startNodeWithCast() {
   const home = await tempDir('medbloc-bench-');
   const authorityId = newIdentity();
-  const { url, child } = await spawnNode(home, { MEDBLOC_AUTHORITIES: authorityId.address, MEDBLOC_FREE_QUOTA_BYTES: String(8 * 1024 ** 3) });
+  const { url, child } = await spawnNode(home, {
+    MEDBLOC_AUTHORITIES: authorityId.address,
+    MEDBLOC_FREE_QUOTA_BYTES: String(8 * 1024 ** 3),
+  });
   const authority = createClient({ node: url, identity: authorityId });
   const provider = createClient({ node: url, identity: newIdentity() });
   const patient = createClient({ node: url, identity: newIdentity() });
@@ -102,8 +119,12 @@ async function benchIngest() {
     const t = performance.now();
     for (const bundle of bundles) {
       const items = (bundle.entry ?? []).map((e) => e.resource as unknown as Record<string, unknown>);
-      for (const r of items) if (!validateFhirResource(r).ok) throw new Error(`invalid ${String(r.resourceType)}`);
-      const out = await n.provider.addRecords(items.map((resource) => ({ resource })), { owner: n.patient.address });
+      for (const r of items)
+        if (!validateFhirResource(r).ok) throw new Error(`invalid ${String(r.resourceType)}`);
+      const out = await n.provider.addRecords(
+        items.map((resource) => ({ resource })),
+        { owner: n.patient.address },
+      );
       resources += out.recordIds.length;
       batchGas += (await chain.getTransactionReceipt({ hash: out.txHash as Hex })).gasUsed;
     }
@@ -111,7 +132,9 @@ async function benchIngest() {
     // One transaction per record, for comparison.
     const singles = 20;
     let singleGas = 0n;
-    const sample = (bundles[0]!.entry ?? []).slice(0, singles).map((e) => e.resource as unknown as Record<string, unknown>);
+    const sample = (bundles[0]!.entry ?? [])
+      .slice(0, singles)
+      .map((e) => e.resource as unknown as Record<string, unknown>);
     for (const resource of sample) {
       const rec = await n.provider.addRecord({ resource, owner: n.patient.address });
       singleGas += (await chain.getTransactionReceipt({ hash: rec.txHash })).gasUsed;
@@ -132,7 +155,9 @@ async function benchIngest() {
     line(
       `ingest ${resources} resources from ${bundles.length} Synthea bundles: ${(resources / seconds).toFixed(0)} resources/s vs Medplum MemoryRepository ${baseline.perSecond.toFixed(0)}/s (ratio ${(resources / seconds / baseline.perSecond).toFixed(2)}x)`,
     );
-    line(`gas per record: batched ${perRecordBatched.toFixed(0)} vs one transaction per record ${perRecordSingle.toFixed(0)} (ratio ${(perRecordBatched / perRecordSingle).toFixed(3)})`);
+    line(
+      `gas per record: batched ${perRecordBatched.toFixed(0)} vs one transaction per record ${perRecordSingle.toFixed(0)} (ratio ${(perRecordBatched / perRecordSingle).toFixed(3)})`,
+    );
   } finally {
     await n.stop();
   }
@@ -143,7 +168,8 @@ async function benchRead() {
   try {
     const content = new Uint8Array(10 * 1024).map((_, i) => i & 0xff);
     const ids: Hex[] = [];
-    for (let i = 0; i < 20; i++) ids.push((await n.patient.addRecord({ content: content.map((b) => b ^ i) })).recordId);
+    for (let i = 0; i < 20; i++)
+      ids.push((await n.patient.addRecord({ content: content.map((b) => b ^ i) })).recordId);
     const rate = Number(process.env.BENCH_READ_RATE ?? 500);
     const seconds = Number(process.env.BENCH_READ_SECONDS ?? 10);
     const latencies: number[] = [];
@@ -171,9 +197,12 @@ async function benchRead() {
     await Promise.all(inflight);
     const achieved = latencies.length / ((performance.now() - start) / 1000);
     latencies.sort((a, b) => a - b);
-    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
+    const pct = (p: number) =>
+      latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
     results.read = { targetRate: rate, achievedRate: achieved, p50ms: pct(50), p99ms: pct(99), failures };
-    line(`read 10 KB with full verification at ${rate} req/s target (${achieved.toFixed(0)} achieved): p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms, ${failures} failures`);
+    line(
+      `read 10 KB with full verification at ${rate} req/s target (${achieved.toFixed(0)} achieved): p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms, ${failures} failures`,
+    );
   } finally {
     await n.stop();
   }

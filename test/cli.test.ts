@@ -14,7 +14,12 @@ describe('medbloc CLI', () => {
   let t: Awaited<ReturnType<typeof startTestNode>>;
   let keys: string;
   const pass = 'correct horse battery staple';
-  const env = () => ({ MEDBLOC_NODE: t.node.url, MEDBLOC_KEYS_DIR: keys, MEDBLOC_PASSPHRASE: pass, MEDBLOC_HOME: t.home });
+  const env = () => ({
+    MEDBLOC_NODE: t.node.url,
+    MEDBLOC_KEYS_DIR: keys,
+    MEDBLOC_PASSPHRASE: pass,
+    MEDBLOC_HOME: t.home,
+  });
   const run = (args: string[], extra: Record<string, string> = {}) => cli(args, { ...env(), ...extra });
   const ok = async (args: string[], extra: Record<string, string> = {}) => {
     const r = await run(args, extra);
@@ -39,7 +44,12 @@ describe('medbloc CLI', () => {
   before(async () => {
     t = await startTestNode();
     keys = await tempDir('medbloc-keys-');
-    bundleFile = path.join(bundleDir, (await readdir(bundleDir)).filter((f) => f.endsWith('.json') && !/hospital|practitioner/i.test(f)).sort()[2]!);
+    bundleFile = path.join(
+      bundleDir,
+      (await readdir(bundleDir))
+        .filter((f) => f.endsWith('.json') && !/hospital|practitioner/i.test(f))
+        .sort()[2]!,
+    );
   });
   after(() => t.stop());
 
@@ -51,7 +61,10 @@ describe('medbloc CLI', () => {
       mnemonics.push(out.mnemonic);
       assert.equal(identityFromMnemonic(out.mnemonic).address, out.address);
       const ks = await readFile(out.keystore, 'utf8');
-      assert.ok(!ks.includes(out.mnemonic.split(' ')[0]! + ' ' + out.mnemonic.split(' ')[1]!), 'keystore holds no mnemonic in the clear');
+      assert.ok(
+        !ks.includes(`${out.mnemonic.split(' ')[0]!} ${out.mnemonic.split(' ')[1]!}`),
+        'keystore holds no mnemonic in the clear',
+      );
       assert.equal(await decryptKeystore(JSON.parse(ks), pass), out.mnemonic);
     }
     await fails(['--id', 'patient', 'init'], 'IDENTITY_EXISTS');
@@ -67,18 +80,28 @@ describe('medbloc CLI', () => {
     const shown = JSON.parse((await ok(['--id', 'provider', '--json', 'account', 'show'])).stdout) as {
       certifications: { role: string; certified: boolean }[];
     };
-    assert.deepEqual(shown.certifications.map((c) => [c.role, c.certified]), [['provider', true]]);
+    assert.deepEqual(
+      shown.certifications.map((c) => [c.role, c.certified]),
+      [['provider', true]],
+    );
   });
 
   test('a provider adds a Synthea bundle for the patient; the patient lists, reads and verifies', async () => {
-    const bundle = JSON.parse(await readFile(bundleFile, 'utf8')) as { entry: { resource: { resourceType: string } }[] };
+    const bundle = JSON.parse(await readFile(bundleFile, 'utf8')) as {
+      entry: { resource: { resourceType: string } }[];
+    };
     const r = await ok(['--id', 'provider', '--json', 'record', 'add', bundleFile, '--owner', addr.patient!]);
     recordIds = (JSON.parse(r.stdout) as { recordIds: string[] }).recordIds;
     assert.equal(recordIds.length, bundle.entry.length);
-    const listed = JSON.parse((await ok(['--id', 'patient', '--json', 'record', 'list'])).stdout) as { recordId: string; meta: { resourceType: string } }[];
+    const listed = JSON.parse((await ok(['--id', 'patient', '--json', 'record', 'list'])).stdout) as {
+      recordId: string;
+      meta: { resourceType: string };
+    }[];
     assert.equal(listed.length, bundle.entry.length);
     const patientEntry = bundle.entry.findIndex((e) => e.resource.resourceType === 'Patient');
-    const got = JSON.parse((await ok(['--id', 'patient', '--json', 'record', 'get', recordIds[patientEntry]!])).stdout) as { resource: unknown };
+    const got = JSON.parse(
+      (await ok(['--id', 'patient', '--json', 'record', 'get', recordIds[patientEntry]!])).stdout,
+    ) as { resource: unknown };
     assert.deepEqual(got.resource, bundle.entry[patientEntry]!.resource);
     const text = (await ok(['--id', 'patient', 'record', 'verify', recordIds[0]!])).stdout;
     assert.match(text, /verifies/);
@@ -90,7 +113,9 @@ describe('medbloc CLI', () => {
     const data = Buffer.alloc(3 * 1024 * 1024 + 17);
     for (let i = 0; i < data.length; i++) data[i] = (i * 31 + 7) & 0xff;
     await writeFile(src, data);
-    const added = JSON.parse((await ok(['--id', 'patient', '--json', 'record', 'add', src])).stdout) as { recordId: string };
+    const added = JSON.parse((await ok(['--id', 'patient', '--json', 'record', 'add', src])).stdout) as {
+      recordId: string;
+    };
     const out = path.join(dir, 'back.bin');
     await ok(['--id', 'patient', 'record', 'get', added.recordId, '-o', out]);
     assert.ok((await readFile(out)).equals(data));
@@ -98,20 +123,28 @@ describe('medbloc CLI', () => {
 
   test('bad input gets a one-line specific error, a non-zero exit, and changes nothing', async () => {
     const dir = await tempDir();
-    const count = async () => (JSON.parse((await ok(['--id', 'patient', '--json', 'record', 'list'])).stdout) as unknown[]).length;
+    const count = async () =>
+      (JSON.parse((await ok(['--id', 'patient', '--json', 'record', 'list'])).stdout) as unknown[]).length;
     const before = await count();
     const malformed = path.join(dir, 'bad.json');
     await writeFile(malformed, '{"resourceType": "Observation", "status": ');
     await fails(['--id', 'patient', 'record', 'add', malformed], 'INVALID_JSON');
     const invalid = path.join(dir, 'invalid.json');
-    await writeFile(invalid, JSON.stringify({ resourceType: 'Observation', status: 'nonsense', code: { text: 'x' } }));
+    await writeFile(
+      invalid,
+      JSON.stringify({ resourceType: 'Observation', status: 'nonsense', code: { text: 'x' } }),
+    );
     await fails(['--id', 'patient', 'record', 'add', invalid], 'FHIR_INVALID');
     await fails(['--id', 'patient', 'record', 'add', path.join(dir, 'missing.json')], 'FILE_NOT_FOUND');
-    await fails(['--id', 'patient', 'record', 'list'], 'WRONG_PASSPHRASE', { MEDBLOC_PASSPHRASE: 'not the passphrase' });
+    await fails(['--id', 'patient', 'record', 'list'], 'WRONG_PASSPHRASE', {
+      MEDBLOC_PASSPHRASE: 'not the passphrase',
+    });
     await fails(['--id', 'patient', 'record', 'get', `0x${'ef'.repeat(32)}`], 'RECORD_NOT_FOUND');
     await fails(['--id', 'patient', 'record', 'get', 'nope'], 'INVALID_RECORD_ID');
     await fails(['--id', 'nobody', 'record', 'list'], 'NO_IDENTITY');
-    await fails(['--id', 'patient', 'record', 'list'], 'NODE_UNREACHABLE', { MEDBLOC_NODE: 'http://127.0.0.1:9' });
+    await fails(['--id', 'patient', 'record', 'list'], 'NODE_UNREACHABLE', {
+      MEDBLOC_NODE: 'http://127.0.0.1:9',
+    });
     assert.equal(await count(), before);
   });
 
@@ -122,16 +155,22 @@ describe('medbloc CLI', () => {
       const big = path.join(dir, 'big.bin');
       await writeFile(big, Buffer.alloc(200_000, 1));
       await ok(['--id', 'patient', 'account', 'register'], { MEDBLOC_NODE: small.node.url });
-      await fails(['--id', 'patient', 'record', 'add', big], 'UPLOAD_TOO_LARGE', { MEDBLOC_NODE: small.node.url });
-      const listed = JSON.parse((await ok(['--id', 'patient', '--json', 'record', 'list'], { MEDBLOC_NODE: small.node.url })).stdout) as unknown[];
+      await fails(['--id', 'patient', 'record', 'add', big], 'UPLOAD_TOO_LARGE', {
+        MEDBLOC_NODE: small.node.url,
+      });
+      const listed = JSON.parse(
+        (await ok(['--id', 'patient', '--json', 'record', 'list'], { MEDBLOC_NODE: small.node.url })).stdout,
+      ) as unknown[];
       assert.equal(listed.length, 0);
     } finally {
       await small.stop();
     }
   });
 
-  test('the node\'s disk, database and chain state hold no plaintext and no private key', async () => {
-    const bundle = JSON.parse(await readFile(bundleFile, 'utf8')) as { entry: { resource: Record<string, unknown> }[] };
+  test("the node's disk, database and chain state hold no plaintext and no private key", async () => {
+    const bundle = JSON.parse(await readFile(bundleFile, 'utf8')) as {
+      entry: { resource: Record<string, unknown> }[];
+    };
     const patient = bundle.entry.find((e) => e.resource.resourceType === 'Patient')!.resource as {
       name: { family: string; given: string[] }[];
       address?: { line?: string[] }[];
@@ -145,10 +184,9 @@ describe('medbloc CLI', () => {
       'resourceType',
       'http://loinc.org',
       ...mnemonics.map((m) => m.split(' ').slice(0, 4).join(' ')),
-      ...mnemonics.map((m) => identityFromMnemonic(m)).flatMap((id) => [
-        Buffer.from(id.encryption.privateKey).toString('hex'),
-        id.signingKey.slice(2),
-      ]),
+      ...mnemonics
+        .map((m) => identityFromMnemonic(m))
+        .flatMap((id) => [Buffer.from(id.encryption.privateKey).toString('hex'), id.signingKey.slice(2)]),
     ].filter((s) => s && s.length >= 5);
     const files: string[] = [];
     const walk = async (dir: string) => {
@@ -163,10 +201,19 @@ describe('medbloc CLI', () => {
     assert.ok(files.some((f) => f.includes(`${path.sep}blobs${path.sep}`)));
     // The chain: every transaction's calldata and every log, straight from the chain's JSON-RPC.
     const rpc = async (method: string, params: unknown[]) =>
-      ((await (await fetch(t.node.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })).json()) as { result: unknown }).result;
+      (
+        (await (
+          await fetch(t.node.rpcUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+          })
+        ).json()) as { result: unknown }
+      ).result;
     const head = Number(await rpc('eth_blockNumber', []));
     let chainText = '';
-    for (let b = 0; b <= head; b++) chainText += JSON.stringify(await rpc('eth_getBlockByNumber', [`0x${b.toString(16)}`, true]));
+    for (let b = 0; b <= head; b++)
+      chainText += JSON.stringify(await rpc('eth_getBlockByNumber', [`0x${b.toString(16)}`, true]));
     chainText += JSON.stringify(await rpc('eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest' }]));
     const haystacks: [string, string][] = [['chain', chainText]];
     for (const f of files) {
@@ -177,7 +224,10 @@ describe('medbloc CLI', () => {
       const hexNeedle = Buffer.from(needle).toString('hex');
       for (const [where, text] of haystacks) {
         assert.ok(!text.includes(needle), `"${needle.slice(0, 12)}…" found in ${where}`);
-        assert.ok(!text.toLowerCase().includes(hexNeedle), `hex of "${needle.slice(0, 12)}…" found in ${where}`);
+        assert.ok(
+          !text.toLowerCase().includes(hexNeedle),
+          `hex of "${needle.slice(0, 12)}…" found in ${where}`,
+        );
       }
     }
   });

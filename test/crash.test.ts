@@ -26,9 +26,18 @@ test('SIGKILL during bulk ingest loses no acknowledged record and leaves no unre
   await authority.certify(provider.address);
 
   const dir = path.join(FIXTURES, 'fhir/synthea');
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.json') && !/hospital|practitioner/i.test(f)).sort().slice(0, 6);
+  const files = (await readdir(dir))
+    .filter((f) => f.endsWith('.json') && !/hospital|practitioner/i.test(f))
+    .sort()
+    .slice(0, 6);
   const bundles = await Promise.all(
-    files.map(async (f) => (JSON.parse(await readFile(path.join(dir, f), 'utf8')) as { entry: { resource: Record<string, unknown> }[] }).entry.map((e) => ({ resource: e.resource }))),
+    files.map(async (f) =>
+      (
+        JSON.parse(await readFile(path.join(dir, f), 'utf8')) as {
+          entry: { resource: Record<string, unknown> }[];
+        }
+      ).entry.map((e) => ({ resource: e.resource })),
+    ),
   );
 
   const acknowledged: string[] = [];
@@ -50,14 +59,16 @@ test('SIGKILL during bulk ingest loses no acknowledged record and leaves no unre
   await ingest().catch(() => undefined);
   assert.ok(killed, 'the node was killed mid-ingest');
   assert.ok(acknowledged.length >= 120);
-  if (first.child.exitCode === null && first.child.signalCode === null) await new Promise((r) => first.child.once('exit', r));
+  if (first.child.exitCode === null && first.child.signalCode === null)
+    await new Promise((r) => first.child.once('exit', r));
 
   const second = await spawnNode(home);
   try {
     const reader = client(second.url, 'patient');
     const listed = await reader.listRecords();
     const listedIds = new Set(listed.map((r) => r.recordId));
-    for (const id of acknowledged) assert.ok(listedIds.has(id as `0x${string}`), `acknowledged record ${id} survived`);
+    for (const id of acknowledged)
+      assert.ok(listedIds.has(id as `0x${string}`), `acknowledged record ${id} survived`);
     for (const r of listed) await reader.verifyRecord(r.recordId);
   } finally {
     second.child.kill('SIGTERM');

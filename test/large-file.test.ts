@@ -35,19 +35,31 @@ test('a 2 GB file through the CLI in constant memory', { timeout: 10 * 60_000 },
       })(),
       createWriteStream(src),
     );
-    const env = { MEDBLOC_NODE: t.node.url, MEDBLOC_KEYS_DIR: dir, MEDBLOC_PASSPHRASE: 'a long enough passphrase' };
+    const env = {
+      MEDBLOC_NODE: t.node.url,
+      MEDBLOC_KEYS_DIR: dir,
+      MEDBLOC_PASSPHRASE: 'a long enough passphrase',
+    };
     assert.equal((await cli(['init'], env)).code, 0);
     assert.equal((await cli(['account', 'register'], env)).code, 0);
     const put = await cli(['--json', 'record', 'add', src], env);
     assert.equal(put.code, 0, put.stderr);
-    assert.ok(put.peakRss > 0 && put.peakRss < RSS_LIMIT, `record add peak RSS ${(put.peakRss / 1048576).toFixed(0)} MB`);
+    assert.ok(
+      put.peakRss > 0 && put.peakRss < RSS_LIMIT,
+      `record add peak RSS ${(put.peakRss / 1048576).toFixed(0)} MB`,
+    );
     const { recordId } = JSON.parse(put.stdout) as { recordId: string };
     const out = path.join(dir, 'back.bin');
     const got = await cli(['record', 'get', recordId, '-o', out], env);
     assert.equal(got.code, 0, got.stderr);
-    assert.ok(got.peakRss > 0 && got.peakRss < RSS_LIMIT, `record get peak RSS ${(got.peakRss / 1048576).toFixed(0)} MB`);
+    assert.ok(
+      got.peakRss > 0 && got.peakRss < RSS_LIMIT,
+      `record get peak RSS ${(got.peakRss / 1048576).toFixed(0)} MB`,
+    );
     assert.equal(await sha256(out), await sha256(src));
-    process.stdout.write(`# 2 GB: add peak RSS ${(put.peakRss / 1048576).toFixed(0)} MB, get peak RSS ${(got.peakRss / 1048576).toFixed(0)} MB\n`);
+    process.stdout.write(
+      `# 2 GB: add peak RSS ${(put.peakRss / 1048576).toFixed(0)} MB, get peak RSS ${(got.peakRss / 1048576).toFixed(0)} MB\n`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
     await t.stop();

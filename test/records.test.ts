@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { anchorRecordTypes, domainFor, ZERO_HASH } from '@medbloc/core';
 import { createClient, MedblocApiError, RecordVerificationError } from '@medbloc/sdk';
-import { DatabaseSync } from 'node:sqlite';
 import { cast, FIXTURES, newIdentity, startTestNode } from './support/harness.ts';
 
 const observation = {
@@ -62,16 +62,25 @@ describe('records through the SDK', () => {
 
   test('a certified provider writes a Synthea bundle for a patient in one batch; every record verifies', async () => {
     const dir = path.join(FIXTURES, 'fhir/synthea');
-    const file = (await readdir(dir)).filter((f) => f.endsWith('.json') && !/hospital|practitioner/i.test(f)).sort()[1]!;
-    const bundle = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as { entry: { resource: Record<string, unknown> }[] };
+    const file = (await readdir(dir))
+      .filter((f) => f.endsWith('.json') && !/hospital|practitioner/i.test(f))
+      .sort()[1]!;
+    const bundle = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as {
+      entry: { resource: Record<string, unknown> }[];
+    };
     const resources = bundle.entry.map((e) => e.resource);
-    const out = await c.provider.addRecords(resources.map((resource) => ({ resource })), { owner: c.patient.address });
+    const out = await c.provider.addRecords(
+      resources.map((resource) => ({ resource })),
+      { owner: c.patient.address },
+    );
     assert.equal(out.recordIds.length, resources.length);
     const listed = await c.patient.listRecords();
     const ids = new Set(listed.map((r) => r.recordId));
     for (const id of out.recordIds) assert.ok(ids.has(id), `record ${id} is listed`);
     // One chain transaction for the whole bundle.
-    const batched = listed.filter((r) => r.authorisation?.kind === 'batch' && r.authorisation.root === out.root);
+    const batched = listed.filter(
+      (r) => r.authorisation?.kind === 'batch' && r.authorisation.root === out.root,
+    );
     assert.equal(batched.length, resources.length);
     assert.equal(new Set(batched.map((r) => r.txHash)).size, 1);
     for (const [i, id] of out.recordIds.entries()) {
@@ -87,12 +96,20 @@ describe('records through the SDK', () => {
 
   test('a correction supersedes the original; both stay readable', async () => {
     const first = await c.patient.addRecord({ resource: observation });
-    const fixed = await c.patient.addRecord({ resource: { ...observation, valueQuantity: { ...observation.valueQuantity, value: 74 } }, supersedes: first.recordId });
+    const fixed = await c.patient.addRecord({
+      resource: { ...observation, valueQuantity: { ...observation.valueQuantity, value: 74 } },
+      supersedes: first.recordId,
+    });
     assert.equal(fixed.supersedes, first.recordId);
     const listed = await c.patient.listRecords();
     assert.equal(listed.find((r) => r.recordId === first.recordId)?.supersededBy, fixed.recordId);
-    assert.equal(((await c.patient.getRecord(first.recordId)).resource as typeof observation).valueQuantity.value, 72);
-    await assert.rejects(c.patient.addRecord({ resource: observation, supersedes: `0x${'ab'.repeat(32)}` }), { code: 'SUPERSEDED_UNKNOWN' });
+    assert.equal(
+      ((await c.patient.getRecord(first.recordId)).resource as typeof observation).valueQuantity.value,
+      72,
+    );
+    await assert.rejects(c.patient.addRecord({ resource: observation, supersedes: `0x${'ab'.repeat(32)}` }), {
+      code: 'SUPERSEDED_UNKNOWN',
+    });
   });
 
   test('an uncertified provider cannot write for a patient, and nothing is left behind', async () => {
@@ -100,12 +117,17 @@ describe('records through the SDK', () => {
     await rogue.register({ roles: ['provider'] });
     const before = (await c.patient.listRecords()).length;
     const blobsBefore = (await blobFiles(t.home)).length;
-    await assert.rejects(rogue.addRecord({ resource: observation, owner: c.patient.address }), (err: unknown) => {
-      assert.ok(err instanceof MedblocApiError);
-      assert.equal(err.code, 'NOT_CERTIFIED');
-      return true;
+    await assert.rejects(
+      rogue.addRecord({ resource: observation, owner: c.patient.address }),
+      (err: unknown) => {
+        assert.ok(err instanceof MedblocApiError);
+        assert.equal(err.code, 'NOT_CERTIFIED');
+        return true;
+      },
+    );
+    await assert.rejects(rogue.addRecords([{ resource: observation }], { owner: c.patient.address }), {
+      code: 'NOT_CERTIFIED',
     });
-    await assert.rejects(rogue.addRecords([{ resource: observation }], { owner: c.patient.address }), { code: 'NOT_CERTIFIED' });
     assert.equal((await c.patient.listRecords()).length, before);
     assert.equal((await blobFiles(t.home)).length, blobsBefore, 'no orphan ciphertext remains');
   });
@@ -117,7 +139,9 @@ describe('records through the SDK', () => {
     await doc.addRecord({ resource: observation, owner: c.patient.address });
     await c.authority.revokeCertification(doc.address);
     assert.equal((await doc.account()).certifications[0]?.certified, false);
-    await assert.rejects(doc.addRecord({ resource: observation, owner: c.patient.address }), { code: 'NOT_CERTIFIED' });
+    await assert.rejects(doc.addRecord({ resource: observation, owner: c.patient.address }), {
+      code: 'NOT_CERTIFIED',
+    });
   });
 
   test('a non-authority cannot certify', async () => {
@@ -137,7 +161,7 @@ describe('records through the SDK', () => {
     await assert.rejects(c.patient.verifyRecord(rec.recordId));
   });
 
-  test('a swapped blob (another record\'s ciphertext under this CID) is refused', async () => {
+  test("a swapped blob (another record's ciphertext under this CID) is refused", async () => {
     const a = await c.patient.addRecord({ resource: observation });
     const b = await c.patient.addRecord({ resource: { ...observation, id: 'other' } });
     await writeFile(await blobFileOf(t.home, a.cid), await readFile(await blobFileOf(t.home, b.cid)));
@@ -148,7 +172,9 @@ describe('records through the SDK', () => {
     const a = await c.patient.addRecord({ resource: observation });
     const b = await c.patient.addRecord({ resource: { ...observation, id: 'b' } });
     const db = new DatabaseSync(path.join(t.home, 'index.sqlite'));
-    db.prepare('UPDATE envelopes SET envelope = (SELECT envelope FROM envelopes WHERE record_id = ?) WHERE record_id = ?').run(b.recordId, a.recordId);
+    db.prepare(
+      'UPDATE envelopes SET envelope = (SELECT envelope FROM envelopes WHERE record_id = ?) WHERE record_id = ?',
+    ).run(b.recordId, a.recordId);
     db.close();
     await assert.rejects(c.patient.getRecord(a.recordId), { code: 'ENVELOPE_INVALID' });
   });
@@ -156,7 +182,13 @@ describe('records through the SDK', () => {
   test('replayed and expired signatures are refused by the node', async () => {
     const info = await c.patient.nodeInfo();
     const anchor = async (deadline: bigint, nonce: bigint) => {
-      const fields = { owner: c.patient.address, creator: c.patient.address, digest: `0x${'11'.repeat(32)}` as const, keyCommitment: `0x${'22'.repeat(32)}` as const, supersedes: ZERO_HASH };
+      const fields = {
+        owner: c.patient.address,
+        creator: c.patient.address,
+        digest: `0x${'11'.repeat(32)}` as const,
+        keyCommitment: `0x${'22'.repeat(32)}` as const,
+        supersedes: ZERO_HASH,
+      };
       const signature = await c.ids.patient.account.signTypedData({
         domain: domainFor(info.chainId, info.contracts.recordRegistry),
         types: anchorRecordTypes,
@@ -167,12 +199,20 @@ describe('records through the SDK', () => {
       const res = await fetch(`${t.node.url}/v1/records`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ ...fields, nonce: nonce.toString(), deadline: deadline.toString(), signature, envelope: 'x' }),
+        body: JSON.stringify({
+          ...fields,
+          nonce: nonce.toString(),
+          deadline: deadline.toString(),
+          signature,
+          envelope: 'x',
+        }),
       });
       return (await res.json()) as { code: string };
     };
     const now = BigInt(Math.floor(Date.now() / 1000));
-    const nonces = (await (await fetch(`${t.node.url}/v1/accounts/${c.patient.address}/nonces`)).json()) as { records: string };
+    const nonces = (await (await fetch(`${t.node.url}/v1/accounts/${c.patient.address}/nonces`)).json()) as {
+      records: string;
+    };
     assert.equal((await anchor(now - 10n, BigInt(nonces.records))).code, 'SIGNATURE_EXPIRED');
     assert.equal((await anchor(now + 600n, BigInt(nonces.records) - 1n)).code, 'SIGNATURE_REPLAYED');
   });
@@ -183,16 +223,27 @@ describe('records through the SDK', () => {
     assert.equal(res.status, 401);
     assert.equal(res.headers.get('content-type'), 'application/problem+json');
     assert.equal(((await res.json()) as { code: string }).code, 'UNAUTHENTICATED');
-    const bad = await fetch(`${t.node.url}/v1/accounts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"account": ' });
+    const bad = await fetch(`${t.node.url}/v1/accounts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"account": ',
+    });
     assert.equal(((await bad.json()) as { code: string }).code, 'INVALID_JSON');
   });
 
   test('health reports the chain and contracts; the OpenAPI document is served', async () => {
-    const h = (await (await fetch(`${t.node.url}/health`)).json()) as { chainId: number; blockNumber: number; contracts: Record<string, string> };
+    const h = (await (await fetch(`${t.node.url}/health`)).json()) as {
+      chainId: number;
+      blockNumber: number;
+      contracts: Record<string, string>;
+    };
     assert.equal(h.chainId, t.node.deployment.chainId);
     assert.ok(h.blockNumber > 0);
     assert.equal(h.contracts.recordRegistry, t.node.deployment.recordRegistry);
-    const doc = (await (await fetch(`${t.node.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    const doc = (await (await fetch(`${t.node.url}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
     assert.equal(doc.openapi, '3.1.0');
     assert.ok(doc.paths['/v1/records/batch']);
   });
@@ -200,7 +251,10 @@ describe('records through the SDK', () => {
 
 describe('quota and upload limits', () => {
   test('an oversized upload is refused and leaves nothing; the quota counts per account', async () => {
-    const t = await startTestNode({ MEDBLOC_MAX_UPLOAD_BYTES: String(256 * 1024), MEDBLOC_FREE_QUOTA_BYTES: String(600 * 1024) });
+    const t = await startTestNode({
+      MEDBLOC_MAX_UPLOAD_BYTES: String(256 * 1024),
+      MEDBLOC_FREE_QUOTA_BYTES: String(600 * 1024),
+    });
     try {
       const p = createClient({ node: t.node.url, identity: newIdentity() });
       await p.register();
@@ -209,7 +263,9 @@ describe('quota and upload limits', () => {
       assert.equal((await blobFiles(t.home)).length, 0);
       await p.addRecord({ content: new Uint8Array(250 * 1024).fill(1) });
       await p.addRecord({ content: new Uint8Array(250 * 1024).fill(2) });
-      await assert.rejects(p.addRecord({ content: new Uint8Array(250 * 1024).fill(3) }), { code: 'QUOTA_EXCEEDED' });
+      await assert.rejects(p.addRecord({ content: new Uint8Array(250 * 1024).fill(3) }), {
+        code: 'QUOTA_EXCEEDED',
+      });
       const usage = await p.usage();
       assert.ok(usage.used > 500 * 1024 && usage.used <= 600 * 1024);
       assert.equal((await p.listRecords()).length, 2);
@@ -224,7 +280,10 @@ describe('restart', () => {
     const t = await startTestNode();
     const c = await cast(t.node);
     const rec = await c.patient.addRecord({ resource: observation });
-    const batch = await c.provider.addRecords([{ resource: observation }, { resource: { ...observation, id: 'x' } }], { owner: c.patient.address });
+    const batch = await c.provider.addRecords(
+      [{ resource: observation }, { resource: { ...observation, id: 'x' } }],
+      { owner: c.patient.address },
+    );
     await t.node.stop();
     const again = await startTestNode({}, t.home);
     try {

@@ -36,7 +36,8 @@ function intFrom(env: Record<string, string | undefined>, key: string, fallback:
   const raw = env[key];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0) throw new ConfigError(`${key} must be a non-negative integer, got "${raw}"`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new ConfigError(`${key} must be a non-negative integer, got "${raw}"`);
   return n;
 }
 
@@ -54,7 +55,8 @@ export function loadConfig(
     .map((s) => s.trim())
     .filter(Boolean);
   for (const a of authorities) {
-    if (!/^0x[0-9a-fA-F]{40}$/.test(a)) throw new ConfigError(`MEDBLOC_AUTHORITIES: "${a}" is not an address`);
+    if (!/^0x[0-9a-fA-F]{40}$/.test(a))
+      throw new ConfigError(`MEDBLOC_AUTHORITIES: "${a}" is not an address`);
   }
   const config: NodeConfig = {
     home: path.resolve(env.MEDBLOC_HOME || '.medbloc'),

@@ -1,9 +1,9 @@
 /** @medbloc/node — the MedBloc node: HTTP API, relayer, chain indexer, embedded chain and storage. */
 export { createApp } from './api/app.ts';
 export { openApiDocument } from './api/openapi.ts';
+export { startAnvil } from './chain/anvil.ts';
 export { createChain, type Deployment } from './chain/client.ts';
+export { deployMedBloc, grantAuthority } from './chain/deploy.ts';
 export { type ConfigError, loadConfig, type NodeConfig } from './config.ts';
 export { ERROR_STATUS, NodeError, type Problem, toProblem } from './errors.ts';
 export { nodeFiles, type RunningNode, startNode } from './node.ts';
-export { startAnvil } from './chain/anvil.ts';
-export { deployMedBloc, grantAuthority } from './chain/deploy.ts';

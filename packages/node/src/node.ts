@@ -57,7 +57,10 @@ export function nodeFiles(home: string): NodeFiles {
   };
 }
 
-export async function startNode(config: NodeConfig, log: (msg: string) => void = () => {}): Promise<RunningNode> {
+export async function startNode(
+  config: NodeConfig,
+  log: (msg: string) => void = () => {},
+): Promise<RunningNode> {
   const files = nodeFiles(config.home);
   await mkdir(path.dirname(files.chainState), { recursive: true });
 
@@ -66,11 +69,16 @@ export async function startNode(config: NodeConfig, log: (msg: string) => void =
   let operatorKey = config.operatorKey;
   if (!rpcUrl) {
     await killStaleAnvil(files.chainPid);
-    anvil = await startAnvil({ port: config.chainPort, statePath: files.chainState, pidFile: files.chainPid });
+    anvil = await startAnvil({
+      port: config.chainPort,
+      statePath: files.chainState,
+      pidFile: files.chainPid,
+    });
     rpcUrl = anvil.rpcUrl;
     operatorKey ??= EMBEDDED_OPERATOR_KEY;
   }
-  if (!operatorKey) throw new NodeError('BAD_REQUEST', 'MEDBLOC_OPERATOR_KEY is required with MEDBLOC_RPC_URL');
+  if (!operatorKey)
+    throw new NodeError('BAD_REQUEST', 'MEDBLOC_OPERATOR_KEY is required with MEDBLOC_RPC_URL');
   const chainUrl: string = rpcUrl;
 
   try {
@@ -84,7 +92,8 @@ export async function startNode(config: NodeConfig, log: (msg: string) => void =
     let db = openDatabase(files.database);
     if (db.meta.get('deployment') !== deployment.recordRegistry) {
       db.close();
-      for (const f of [files.database, `${files.database}-wal`, `${files.database}-shm`]) await rm(f, { force: true });
+      for (const f of [files.database, `${files.database}-wal`, `${files.database}-shm`])
+        await rm(f, { force: true });
       db = openDatabase(files.database);
       db.meta.set('deployment', deployment.recordRegistry);
     }
@@ -112,7 +121,12 @@ export async function startNode(config: NodeConfig, log: (msg: string) => void =
     indexer.start(config.pollIntervalMs);
 
     const addAuthority = async (address: Hex) => {
-      await grantAuthority({ walletClient, publicClient, accountRegistry: deployment.accountRegistry, authority: getAddress(address) });
+      await grantAuthority({
+        walletClient,
+        publicClient,
+        accountRegistry: deployment.accountRegistry,
+        authority: getAddress(address),
+      });
     };
     for (const a of config.authorities) await addAuthority(a);
 
@@ -136,11 +150,18 @@ export async function startNode(config: NodeConfig, log: (msg: string) => void =
     const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
-      server.once('error', (err) => reject(new NodeError('BAD_REQUEST', `cannot listen on ${config.host}:${config.port}: ${err.message}`)));
+      server.once('error', (err) =>
+        reject(
+          new NodeError('BAD_REQUEST', `cannot listen on ${config.host}:${config.port}: ${err.message}`),
+        ),
+      );
     });
     const port = (server.address() as AddressInfo).port;
     const url = `http://${config.host}:${port}`;
-    await writeFile(files.info, `${JSON.stringify({ url, rpcUrl: chainUrl, pid: process.pid, ...deployment }, null, 2)}\n`);
+    await writeFile(
+      files.info,
+      `${JSON.stringify({ url, rpcUrl: chainUrl, pid: process.pid, ...deployment }, null, 2)}\n`,
+    );
 
     return {
       url,
@@ -189,6 +210,8 @@ async function loadOrDeploy(
     admin: d.admin,
   };
   await writeFile(file, `${JSON.stringify(deployment, null, 2)}\n`);
-  log(`deployed AccountRegistry at ${deployment.accountRegistry} and RecordRegistry at ${deployment.recordRegistry}`);
+  log(
+    `deployed AccountRegistry at ${deployment.accountRegistry} and RecordRegistry at ${deployment.recordRegistry}`,
+  );
   return deployment;
 }

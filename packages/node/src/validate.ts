@@ -12,25 +12,31 @@ export function object(v: unknown, what = 'body'): Obj {
 
 export function address(o: Obj, key: string): Address {
   const v = o[key];
-  if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(v)) throw bad(`"${key}" must be a 0x-prefixed address`);
+  if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(v))
+    throw bad(`"${key}" must be a 0x-prefixed address`);
   return getAddress(v);
 }
 
 export function bytes32(o: Obj, key: string): Hex {
   const v = o[key];
-  if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(v)) throw bad(`"${key}" must be 0x-prefixed 32-byte hex`);
+  if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(v))
+    throw bad(`"${key}" must be 0x-prefixed 32-byte hex`);
   return v.toLowerCase() as Hex;
 }
 
 export function signature(o: Obj, key = 'signature'): Hex {
   const v = o[key];
-  if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(v)) throw bad(`"${key}" must be a 65-byte hex signature`);
+  if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(v))
+    throw bad(`"${key}" must be a 65-byte hex signature`);
   return v as Hex;
 }
 
 export function uint(o: Obj, key: string): bigint {
   const v = o[key];
-  if ((typeof v === 'string' && /^\d{1,78}$/.test(v)) || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)) {
+  if (
+    (typeof v === 'string' && /^\d{1,78}$/.test(v)) ||
+    (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)
+  ) {
     return BigInt(v);
   }
   throw bad(`"${key}" must be a non-negative integer (number or decimal string)`);
@@ -38,7 +44,8 @@ export function uint(o: Obj, key: string): bigint {
 
 export function string(o: Obj, key: string, max = 1 << 20): string {
   const v = o[key];
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) throw bad(`"${key}" must be a non-empty string`);
+  if (typeof v !== 'string' || v.length === 0 || v.length > max)
+    throw bad(`"${key}" must be a non-empty string`);
   return v;
 }
 

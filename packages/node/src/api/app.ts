@@ -2,7 +2,7 @@
  * The HTTP edge: parses requests, calls the transport-agnostic services, serialises results. Every error leaves as
  * an RFC 9457 problem (`application/problem+json`) with a stable `code`.
  */
-import { Hono, type Context } from 'hono';
+import { type Context, Hono } from 'hono';
 import type { Address } from 'viem';
 import { NodeError, toProblem } from '../errors.ts';
 import type { AccountsService } from '../service/accounts.ts';
@@ -28,7 +28,8 @@ export function createApp(deps: AppDeps) {
 
   app.onError((err, c) => {
     const problem = toProblem(err);
-    if (problem.code === 'INTERNAL') deps.log?.(`internal error on ${c.req.method} ${c.req.path}: ${err.stack ?? err}`);
+    if (problem.code === 'INTERNAL')
+      deps.log?.(`internal error on ${c.req.method} ${c.req.path}: ${err.stack ?? err}`);
     return c.json(problem, problem.status as 400, { 'content-type': 'application/problem+json' });
   });
   app.notFound((c) => {
@@ -60,7 +61,9 @@ export function createApp(deps: AppDeps) {
   app.post('/v1/auth/login', async (c) => {
     const b = await body(c);
     const host = c.req.header('host') ?? new URL(c.req.url).host;
-    return c.json(await deps.auth.login({ message: v.string(b, 'message', 4096), signature: v.signature(b) }, host));
+    return c.json(
+      await deps.auth.login({ message: v.string(b, 'message', 4096), signature: v.signature(b) }, host),
+    );
   });
 
   app.post('/v1/accounts', async (c) => {
@@ -114,7 +117,11 @@ export function createApp(deps: AppDeps) {
     const raw = c.req.raw.body;
     if (!raw) throw new NodeError('BAD_REQUEST', 'send the ciphertext as the request body');
     const length = c.req.header('content-length');
-    const out = await deps.blobs.upload(c.get('caller'), raw as unknown as AsyncIterable<Uint8Array>, length ? Number(length) : undefined);
+    const out = await deps.blobs.upload(
+      c.get('caller'),
+      raw as unknown as AsyncIterable<Uint8Array>,
+      length ? Number(length) : undefined,
+    );
     return c.json(out, 201);
   });
 
@@ -152,7 +159,11 @@ export function createApp(deps: AppDeps) {
     const wrapKeys = Array.isArray(b.wrapKeys)
       ? b.wrapKeys.map((k, i) => {
           const o = v.object(k, `wrapKeys[${i}]`);
-          return { kekId: v.string(o, 'kekId', 200), reader: v.address(o, 'reader'), envelope: v.string(o, 'envelope', 4096) };
+          return {
+            kekId: v.string(o, 'kekId', 200),
+            reader: v.address(o, 'reader'),
+            envelope: v.string(o, 'envelope', 4096),
+          };
         })
       : [];
     const out = await deps.records.anchorBatch(c.get('caller'), {
@@ -171,7 +182,12 @@ export function createApp(deps: AppDeps) {
     const caller = c.get('caller');
     const owner = c.req.query('owner') ? v.address({ o: c.req.query('owner') }, 'o') : caller;
     const limit = c.req.query('limit');
-    return c.json(deps.records.list(caller, owner, { after: c.req.query('after'), limit: limit ? Number(limit) : undefined }));
+    return c.json(
+      deps.records.list(caller, owner, {
+        after: c.req.query('after'),
+        limit: limit ? Number(limit) : undefined,
+      }),
+    );
   });
   app.get('/v1/records/:id', authed, (c) => {
     const id = v.bytes32({ id: c.req.param('id') }, 'id');

@@ -16,24 +16,35 @@ export const openApiDocument = {
     title: 'MedBloc node API',
     version: '1.0.0',
     description:
-      'Patient-controlled medical records: clients seal records locally and upload ciphertext; the node stores it, relays EIP-712 signed anchors to the chain (users pay no gas) and serves ciphertext with the caller\'s key envelope. Errors are RFC 9457 problems with a stable `code`.',
+      "Patient-controlled medical records: clients seal records locally and upload ciphertext; the node stores it, relays EIP-712 signed anchors to the chain (users pay no gas) and serves ciphertext with the caller's key envelope. Errors are RFC 9457 problems with a stable `code`.",
   },
   components: {
-    securitySchemes: { session: { type: 'http', scheme: 'bearer', description: 'token from POST /v1/auth/login (SIWE)' } },
+    securitySchemes: {
+      session: { type: 'http', scheme: 'bearer', description: 'token from POST /v1/auth/login (SIWE)' },
+    },
     responses: {
       Problem: {
         description: 'error',
         content: {
           'application/problem+json': {
-            schema: obj(['type', 'title', 'status', 'code', 'detail'], { properties: { status: { type: 'integer' } } }),
+            schema: obj(['type', 'title', 'status', 'code', 'detail'], {
+              properties: { status: { type: 'integer' } },
+            }),
           },
         },
       },
     },
   },
   paths: {
-    '/health': { get: { summary: 'Chain id, block height, contract addresses', responses: { 200: { description: 'ok' } } } },
-    '/v1/auth/nonce': { post: { summary: 'A single-use SIWE nonce', responses: { 200: json(obj(['nonce'])) } } },
+    '/health': {
+      get: {
+        summary: 'Chain id, block height, contract addresses',
+        responses: { 200: { description: 'ok' } },
+      },
+    },
+    '/v1/auth/nonce': {
+      post: { summary: 'A single-use SIWE nonce', responses: { 200: json(obj(['nonce'])) } },
+    },
     '/v1/auth/login': {
       post: {
         summary: 'Exchange a signed SIWE (EIP-4361) message for a session token',
@@ -48,9 +59,21 @@ export const openApiDocument = {
         responses: { 201: { description: 'registered' }, 400: problem, 409: problem },
       },
     },
-    '/v1/accounts/{address}': { get: { summary: 'Registration, roles and certifications, read from the chain', responses: { 200: { description: 'ok' }, 404: problem } } },
-    '/v1/accounts/{address}/nonces': { get: { summary: 'Next EIP-712 nonces per contract', responses: { 200: json(obj(['accounts', 'records'])) } } },
-    '/v1/accounts/{address}/usage': { get: { security: bearer, summary: 'Storage used and quota', responses: { 200: { description: 'ok' } } } },
+    '/v1/accounts/{address}': {
+      get: {
+        summary: 'Registration, roles and certifications, read from the chain',
+        responses: { 200: { description: 'ok' }, 404: problem },
+      },
+    },
+    '/v1/accounts/{address}/nonces': {
+      get: {
+        summary: 'Next EIP-712 nonces per contract',
+        responses: { 200: json(obj(['accounts', 'records'])) },
+      },
+    },
+    '/v1/accounts/{address}/usage': {
+      get: { security: bearer, summary: 'Storage used and quota', responses: { 200: { description: 'ok' } } },
+    },
     '/v1/certifications': {
       post: {
         summary: 'Relay an authority-signed certification (EIP-712 Certify)',
@@ -69,16 +92,25 @@ export const openApiDocument = {
       post: {
         security: bearer,
         summary: 'Upload ciphertext (streamed; size-limited; counted against the quota)',
-        requestBody: { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+        requestBody: {
+          content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+        },
         responses: { 201: json(obj(['cid', 'size'])), 413: problem, 507: problem },
       },
     },
     '/v1/records': {
-      get: { security: bearer, summary: "List the caller's records (paged with `after`, `limit`)", responses: { 200: { description: 'ok' } } },
+      get: {
+        security: bearer,
+        summary: "List the caller's records (paged with `after`, `limit`)",
+        responses: { 200: { description: 'ok' } },
+      },
       post: {
         security: bearer,
-        summary: 'Anchor one record (EIP-712 AnchorRecord signed by the creator) with the owner\'s key envelope',
-        requestBody: json(obj(['owner', 'creator', 'digest', 'keyCommitment', 'supersedes', 'envelope', ...signed])),
+        summary:
+          "Anchor one record (EIP-712 AnchorRecord signed by the creator) with the owner's key envelope",
+        requestBody: json(
+          obj(['owner', 'creator', 'digest', 'keyCommitment', 'supersedes', 'envelope', ...signed]),
+        ),
         responses: { 201: { description: 'anchored' }, 400: problem, 403: problem, 409: problem },
       },
     },
@@ -90,7 +122,19 @@ export const openApiDocument = {
         responses: { 201: { description: 'anchored' }, 400: problem, 403: problem },
       },
     },
-    '/v1/records/{id}': { get: { security: bearer, summary: "Anchor, authorisation proof and the caller's key envelope", responses: { 200: { description: 'ok' }, 403: problem, 404: problem } } },
-    '/v1/records/{id}/content': { get: { security: bearer, summary: 'The ciphertext, verified against its digest', responses: { 200: { description: 'ciphertext' }, 403: problem, 404: problem } } },
+    '/v1/records/{id}': {
+      get: {
+        security: bearer,
+        summary: "Anchor, authorisation proof and the caller's key envelope",
+        responses: { 200: { description: 'ok' }, 403: problem, 404: problem },
+      },
+    },
+    '/v1/records/{id}/content': {
+      get: {
+        security: bearer,
+        summary: 'The ciphertext, verified against its digest',
+        responses: { 200: { description: 'ciphertext' }, 403: problem, 404: problem },
+      },
+    },
   },
 } as const;

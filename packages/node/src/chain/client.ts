@@ -45,9 +45,13 @@ export function revertToError(err: unknown): NodeError {
       const code = REVERT_CODES.find(([re]) => re.test(name))?.[1] ?? 'CHAIN_REVERTED';
       return new NodeError(code, `the chain refused it: ${name}`, { contractError: name }, { cause: err });
     }
-    return new NodeError('CHAIN_UNAVAILABLE', `chain request failed: ${err.shortMessage}`, undefined, { cause: err });
+    return new NodeError('CHAIN_UNAVAILABLE', `chain request failed: ${err.shortMessage}`, undefined, {
+      cause: err,
+    });
   }
-  return new NodeError('CHAIN_UNAVAILABLE', `chain request failed: ${String(err)}`, undefined, { cause: err });
+  return new NodeError('CHAIN_UNAVAILABLE', `chain request failed: ${String(err)}`, undefined, {
+    cause: err,
+  });
 }
 
 export type Chain = ReturnType<typeof createChain>;
@@ -77,7 +81,10 @@ export function createChain(opts: { rpcUrl: string; operatorKey: Hex; deployment
     } catch (err) {
       throw revertToError(err);
     }
-    const receipt: TransactionReceipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 20 });
+    const receipt: TransactionReceipt = await publicClient.waitForTransactionReceipt({
+      hash,
+      pollingInterval: 20,
+    });
     if (receipt.status !== 'success') throw new NodeError('CHAIN_REVERTED', `transaction ${hash} reverted`);
     return receipt;
   }
@@ -91,7 +98,11 @@ export function createChain(opts: { rpcUrl: string; operatorKey: Hex; deployment
     deployment,
     relay,
     contracts: { accounts, records },
-    read<T>(c: { address: Address; abi: Abi }, functionName: string, args: readonly unknown[] = []): Promise<T> {
+    read<T>(
+      c: { address: Address; abi: Abi },
+      functionName: string,
+      args: readonly unknown[] = [],
+    ): Promise<T> {
       return publicClient
         .readContract({ address: c.address, abi: c.abi, functionName, args } as never)
         .catch((err: unknown) => {

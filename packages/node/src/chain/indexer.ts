@@ -25,7 +25,12 @@ export interface ManifestLeaf {
 
 export type Indexer = ReturnType<typeof createIndexer>;
 
-export function createIndexer(opts: { chain: Chain; db: Db; manifests: ManifestSource; onError?: (e: unknown) => void }) {
+export function createIndexer(opts: {
+  chain: Chain;
+  db: Db;
+  manifests: ManifestSource;
+  onError?: (e: unknown) => void;
+}) {
   const { chain, db } = opts;
   const start = BigInt(chain.deployment.deployBlock);
   let running: Promise<bigint> | undefined;
@@ -64,11 +69,13 @@ export function createIndexer(opts: { chain: Chain; db: Db; manifests: ManifestS
         times.set(log.blockNumber, await timeOf(log.blockNumber));
         if (log.eventName === 'BatchAnchored') {
           const a = log.args as { root: Hex; manifest: Hex };
-          if (db.batches.leaves(a.root).length === 0) manifests.set(a.root, await opts.manifests.manifest(a.manifest));
+          if (db.batches.leaves(a.root).length === 0)
+            manifests.set(a.root, await opts.manifests.manifest(a.manifest));
         }
       }
       db.tx(() => {
-        for (const log of logs) apply(log as unknown as IndexedLog, times.get(log.blockNumber) ?? 0, manifests);
+        for (const log of logs)
+          apply(log as unknown as IndexedLog, times.get(log.blockNumber) ?? 0, manifests);
         db.meta.set(CURSOR, until.toString());
       });
       from = until + 1n;
@@ -111,7 +118,13 @@ export function createIndexer(opts: { chain: Chain; db: Db; manifests: ManifestS
         db.accounts.upsert(lower(a.account), a.encryptionKey, Number(a.roles), block);
         break;
       case 'Certified':
-        db.accounts.certify(lower(a.account), Number(a.role), lower(a.issuer), a.credentialHash, Number(a.expiresAt));
+        db.accounts.certify(
+          lower(a.account),
+          Number(a.role),
+          lower(a.issuer),
+          a.credentialHash,
+          Number(a.expiresAt),
+        );
         break;
       case 'CertificationRevoked':
         db.accounts.revoke(lower(a.account), Number(a.role));

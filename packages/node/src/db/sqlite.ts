@@ -111,17 +111,22 @@ export function openDatabase(file: string) {
 
   const stmt = (sql: string) => db.prepare(sql);
   const getMeta = stmt('SELECT value FROM meta WHERE key = ?');
-  const setMeta = stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
-  const upsertAccount = stmt(`INSERT INTO accounts (address, encryption_key, roles, block_number) VALUES (?, ?, ?, ?)
+  const setMeta = stmt(
+    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+  );
+  const upsertAccount =
+    stmt(`INSERT INTO accounts (address, encryption_key, roles, block_number) VALUES (?, ?, ?, ?)
     ON CONFLICT(address) DO UPDATE SET encryption_key = excluded.encryption_key, roles = excluded.roles,
     block_number = excluded.block_number`);
-  const upsertCert = stmt(`INSERT INTO certifications (address, role, issuer, credential_hash, expires_at, revoked)
+  const upsertCert =
+    stmt(`INSERT INTO certifications (address, role, issuer, credential_hash, expires_at, revoked)
     VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT(address, role) DO UPDATE SET issuer = excluded.issuer,
     credential_hash = excluded.credential_hash, expires_at = excluded.expires_at, revoked = 0`);
   const revokeCert = stmt('UPDATE certifications SET revoked = 1 WHERE address = ? AND role = ?');
   const insertRecord = stmt(`INSERT OR IGNORE INTO records (record_id, owner, creator, digest, key_commitment,
     supersedes, anchored_at, block_number, tx_hash, batch_root, leaf_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const insertWrite = stmt(`INSERT INTO record_writes (record_id, enc_meta, signature, nonce, deadline, created_at)
+  const insertWrite =
+    stmt(`INSERT INTO record_writes (record_id, enc_meta, signature, nonce, deadline, created_at)
     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(record_id) DO UPDATE SET enc_meta = COALESCE(excluded.enc_meta, enc_meta),
     signature = COALESCE(excluded.signature, signature), nonce = COALESCE(excluded.nonce, nonce),
     deadline = COALESCE(excluded.deadline, deadline)`);
@@ -137,7 +142,8 @@ export function openDatabase(file: string) {
     `${RECORD_SELECT} WHERE r.owner = ? AND (r.block_number, r.record_id) > (?, ?) ORDER BY r.block_number, r.record_id LIMIT ?`,
   );
   const countByOwner = stmt('SELECT COUNT(*) AS n FROM records WHERE owner = ?');
-  const insertBatch = stmt(`INSERT INTO batches (root, creator, count, manifest, signature, nonce, deadline, status,
+  const insertBatch =
+    stmt(`INSERT INTO batches (root, creator, count, manifest, signature, nonce, deadline, status,
     created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT(root) DO NOTHING`);
   const insertLeaf = stmt(`INSERT OR IGNORE INTO batch_leaves (root, leaf_index, record_id, owner, digest,
     key_commitment, supersedes) VALUES (?, ?, ?, ?, ?, ?, ?)`);
@@ -149,7 +155,9 @@ export function openDatabase(file: string) {
   const setBatchStatus = stmt('UPDATE batches SET status = ? WHERE root = ?');
   const pendingBatches = stmt("SELECT * FROM batches WHERE status = 'pending' ORDER BY created_at");
   const leavesOf = stmt('SELECT * FROM batch_leaves WHERE root = ? ORDER BY leaf_index');
-  const insertBlob = stmt('INSERT OR IGNORE INTO blobs (cid, uploader, size, created_at) VALUES (?, ?, ?, ?)');
+  const insertBlob = stmt(
+    'INSERT OR IGNORE INTO blobs (cid, uploader, size, created_at) VALUES (?, ?, ?, ?)',
+  );
   const usageOf = stmt('SELECT COALESCE(SUM(size), 0) AS used FROM blobs WHERE uploader = ?');
   const blobKnown = stmt('SELECT 1 AS x FROM blobs WHERE cid = ? LIMIT 1');
   const digestReferenced = stmt(`SELECT 1 AS x FROM records WHERE digest = ?1 UNION ALL
@@ -258,26 +266,59 @@ export function openDatabase(file: string) {
     },
     batches: {
       insertPending: (
-        b: { root: string; creator: string; count: number; manifest: string; signature: string; nonce: string; deadline: string },
+        b: {
+          root: string;
+          creator: string;
+          count: number;
+          manifest: string;
+          signature: string;
+          nonce: string;
+          deadline: string;
+        },
         leaves: Omit<LeafRow, 'root'>[],
       ) => {
         insertBatch.run(b.root, b.creator, b.count, b.manifest, b.signature, b.nonce, b.deadline, Date.now());
         for (const l of leaves) {
-          insertLeaf.run(b.root, l.leaf_index, l.record_id, l.owner, l.digest, l.key_commitment, l.supersedes);
+          insertLeaf.run(
+            b.root,
+            l.leaf_index,
+            l.record_id,
+            l.owner,
+            l.digest,
+            l.key_commitment,
+            l.supersedes,
+          );
         }
       },
       get: (root: string) => getBatch.get(root) as BatchRow | undefined,
       markAnchored: (
         root: string,
-        b: { creator: string; count: number; manifest: string; anchoredAt: number; blockNumber: number; txHash: string },
+        b: {
+          creator: string;
+          count: number;
+          manifest: string;
+          anchoredAt: number;
+          blockNumber: number;
+          txHash: string;
+        },
       ) =>
-        void upsertAnchoredBatch.run(root, b.creator, b.count, b.manifest, b.anchoredAt, b.blockNumber, b.txHash, Date.now()),
+        void upsertAnchoredBatch.run(
+          root,
+          b.creator,
+          b.count,
+          b.manifest,
+          b.anchoredAt,
+          b.blockNumber,
+          b.txHash,
+          Date.now(),
+        ),
       setStatus: (root: string, status: BatchRow['status']) => void setBatchStatus.run(status, root),
       pending: () => pendingBatches.all() as unknown as BatchRow[],
       leaves: (root: string) => leavesOf.all(root) as unknown as LeafRow[],
     },
     blobs: {
-      record: (cid: string, uploader: string, size: number) => void insertBlob.run(cid, uploader, size, Date.now()),
+      record: (cid: string, uploader: string, size: number) =>
+        void insertBlob.run(cid, uploader, size, Date.now()),
       usage: (uploader: string) => Number((usageOf.get(uploader) as { used: number }).used),
       known: (cid: string) => blobKnown.get(cid) !== undefined,
       /** Whether any record, batch leaf or batch manifest refers to this ciphertext digest. */
@@ -288,7 +329,8 @@ export function openDatabase(file: string) {
     sessions: {
       create: (tokenHash: string, address: string, expiresAt: number) =>
         void insertSession.run(tokenHash, address, expiresAt),
-      get: (tokenHash: string) => getSession.get(tokenHash) as { address: string; expires_at: number } | undefined,
+      get: (tokenHash: string) =>
+        getSession.get(tokenHash) as { address: string; expires_at: number } | undefined,
       createNonce: (nonce: string, expiresAt: number) => void insertNonce.run(nonce, expiresAt),
       takeNonce: (nonce: string) => takeNonce.get(nonce, Date.now()) !== undefined,
     },

@@ -15,10 +15,16 @@ export function createAccountsService(deps: { chain: Chain; indexer: Indexer }) 
   const registry = chain.contracts.accounts;
 
   async function checkWindow(signer: Address, nonce: bigint, deadline: bigint) {
-    if (deadline <= BigInt(Math.floor(Date.now() / 1000))) throw new NodeError('SIGNATURE_EXPIRED', 'the signature has expired');
+    if (deadline <= BigInt(Math.floor(Date.now() / 1000)))
+      throw new NodeError('SIGNATURE_EXPIRED', 'the signature has expired');
     const current = await chain.read<bigint>(registry, 'nonces', [signer]);
-    if (nonce < current) throw new NodeError('SIGNATURE_REPLAYED', `nonce ${nonce} of ${signer} was already used`);
-    if (nonce > current) throw new NodeError('INVALID_SIGNATURE', `nonce ${nonce} is ahead of ${signer}'s next nonce ${current}`);
+    if (nonce < current)
+      throw new NodeError('SIGNATURE_REPLAYED', `nonce ${nonce} of ${signer} was already used`);
+    if (nonce > current)
+      throw new NodeError(
+        'INVALID_SIGNATURE',
+        `nonce ${nonce} is ahead of ${signer}'s next nonce ${current}`,
+      );
   }
 
   async function relay(functionName: string, args: readonly unknown[]) {
@@ -28,37 +34,100 @@ export function createAccountsService(deps: { chain: Chain; indexer: Indexer }) 
   }
 
   return {
-    async register(i: { account: Address; encryptionKey: Hex; roles: number; nonce: bigint; deadline: bigint; signature: Hex }) {
-      if (!Number.isInteger(i.roles) || i.roles <= 0 || i.roles > 7) throw new NodeError('INVALID_BODY', 'roles must be a combination of patient=1, provider=2, researcher=4');
+    async register(i: {
+      account: Address;
+      encryptionKey: Hex;
+      roles: number;
+      nonce: bigint;
+      deadline: bigint;
+      signature: Hex;
+    }) {
+      if (!Number.isInteger(i.roles) || i.roles <= 0 || i.roles > 7)
+        throw new NodeError(
+          'INVALID_BODY',
+          'roles must be a combination of patient=1, provider=2, researcher=4',
+        );
       await checkWindow(i.account, i.nonce, i.deadline);
       return relay('registerBySig', [i.account, i.encryptionKey, i.roles, i.deadline, i.signature]);
     },
-    async certify(i: { account: Address; role: number; credentialHash: Hex; expiresAt: bigint; authority: Address; nonce: bigint; deadline: bigint; signature: Hex }) {
-      if (i.role !== Role.provider && i.role !== Role.researcher) throw new NodeError('INVALID_BODY', 'role must be provider (2) or researcher (4)');
-      const isAuthority = await chain.read<boolean>(registry, 'hasRole', [await authorityRole(), i.authority]);
+    async certify(i: {
+      account: Address;
+      role: number;
+      credentialHash: Hex;
+      expiresAt: bigint;
+      authority: Address;
+      nonce: bigint;
+      deadline: bigint;
+      signature: Hex;
+    }) {
+      if (i.role !== Role.provider && i.role !== Role.researcher)
+        throw new NodeError('INVALID_BODY', 'role must be provider (2) or researcher (4)');
+      const isAuthority = await chain.read<boolean>(registry, 'hasRole', [
+        await authorityRole(),
+        i.authority,
+      ]);
       if (!isAuthority) throw new NodeError('NOT_AUTHORITY', `${i.authority} is not an authority`);
       const registered = await chain.read<boolean>(registry, 'isRegistered', [i.account]);
-      if (!registered) throw new NodeError('NOT_REGISTERED', `${i.account} must register before it can be certified`);
+      if (!registered)
+        throw new NodeError('NOT_REGISTERED', `${i.account} must register before it can be certified`);
       await checkWindow(i.authority, i.nonce, i.deadline);
-      return relay('certifyBySig', [i.account, i.role, i.credentialHash, i.expiresAt, i.authority, i.deadline, i.signature]);
+      return relay('certifyBySig', [
+        i.account,
+        i.role,
+        i.credentialHash,
+        i.expiresAt,
+        i.authority,
+        i.deadline,
+        i.signature,
+      ]);
     },
-    async revoke(i: { account: Address; role: number; authority: Address; nonce: bigint; deadline: bigint; signature: Hex }) {
+    async revoke(i: {
+      account: Address;
+      role: number;
+      authority: Address;
+      nonce: bigint;
+      deadline: bigint;
+      signature: Hex;
+    }) {
       await checkWindow(i.authority, i.nonce, i.deadline);
       return relay('revokeCertificationBySig', [i.account, i.role, i.authority, i.deadline, i.signature]);
     },
     async get(account: Address) {
       const registered = await chain.read<boolean>(registry, 'isRegistered', [account]);
       if (!registered) throw new NodeError('NOT_REGISTERED', `${account} is not registered`);
-      const [encryptionKey, roles, registeredAt] = await chain.read<[Hex, number, bigint]>(registry, 'accountOf', [account]);
+      const [encryptionKey, roles, registeredAt] = await chain.read<[Hex, number, bigint]>(
+        registry,
+        'accountOf',
+        [account],
+      );
       const certifications = [];
-      for (const [name, role] of [['provider', Role.provider], ['researcher', Role.researcher]] as const) {
-        const [issuer, credentialHash, expiresAt, revoked] = await chain.read<[Address, Hex, bigint, boolean]>(registry, 'certificationOf', [account, role]);
+      for (const [name, role] of [
+        ['provider', Role.provider],
+        ['researcher', Role.researcher],
+      ] as const) {
+        const [issuer, credentialHash, expiresAt, revoked] = await chain.read<
+          [Address, Hex, bigint, boolean]
+        >(registry, 'certificationOf', [account, role]);
         if (expiresAt === 0n) continue;
         const certified = await chain.read<boolean>(registry, 'isCertified', [account, role]);
-        certifications.push({ role: name, issuer, credentialHash, expiresAt: Number(expiresAt), revoked, certified });
+        certifications.push({
+          role: name,
+          issuer,
+          credentialHash,
+          expiresAt: Number(expiresAt),
+          revoked,
+          certified,
+        });
       }
       const isAuthority = await chain.read<boolean>(registry, 'hasRole', [await authorityRole(), account]);
-      return { address: account, encryptionKey, roles: Number(roles), registeredAt: Number(registeredAt), authority: isAuthority, certifications };
+      return {
+        address: account,
+        encryptionKey,
+        roles: Number(roles),
+        registeredAt: Number(registeredAt),
+        authority: isAuthority,
+        certifications,
+      };
     },
     async nonces(account: Address) {
       const [accounts, records] = await Promise.all([

@@ -28,14 +28,23 @@ export function createAuthService(deps: { db: Db; chainId: number }) {
       if (!m.address || !m.nonce || !m.domain || m.chainId === undefined) {
         throw new NodeError('UNAUTHENTICATED', 'not a complete SIWE (EIP-4361) message');
       }
-      if (m.domain !== expectedDomain) throw new NodeError('UNAUTHENTICATED', `SIWE domain must be ${expectedDomain}, got ${m.domain}`);
-      if (m.chainId !== deps.chainId) throw new NodeError('UNAUTHENTICATED', `SIWE chain id must be ${deps.chainId}`);
+      if (m.domain !== expectedDomain)
+        throw new NodeError('UNAUTHENTICATED', `SIWE domain must be ${expectedDomain}, got ${m.domain}`);
+      if (m.chainId !== deps.chainId)
+        throw new NodeError('UNAUTHENTICATED', `SIWE chain id must be ${deps.chainId}`);
       const now = new Date();
-      if (m.expirationTime && m.expirationTime <= now) throw new NodeError('SIGNATURE_EXPIRED', 'the SIWE message has expired');
-      if (m.notBefore && m.notBefore > now) throw new NodeError('UNAUTHENTICATED', 'the SIWE message is not valid yet');
-      const ok = await verifyMessage({ address: m.address, message: input.message, signature: input.signature }).catch(() => false);
+      if (m.expirationTime && m.expirationTime <= now)
+        throw new NodeError('SIGNATURE_EXPIRED', 'the SIWE message has expired');
+      if (m.notBefore && m.notBefore > now)
+        throw new NodeError('UNAUTHENTICATED', 'the SIWE message is not valid yet');
+      const ok = await verifyMessage({
+        address: m.address,
+        message: input.message,
+        signature: input.signature,
+      }).catch(() => false);
       if (!ok) throw new NodeError('INVALID_SIGNATURE', 'the SIWE signature does not match its address');
-      if (!db.sessions.takeNonce(m.nonce)) throw new NodeError('SIGNATURE_REPLAYED', 'unknown, used or expired SIWE nonce');
+      if (!db.sessions.takeNonce(m.nonce))
+        throw new NodeError('SIGNATURE_REPLAYED', 'unknown, used or expired SIWE nonce');
       const token = randomBytes(32).toString('base64url');
       const expiresAt = Date.now() + SESSION_TTL_MS;
       db.sessions.create(hash(token), getAddress(m.address), expiresAt);
@@ -43,9 +52,14 @@ export function createAuthService(deps: { db: Db; chainId: number }) {
     },
     /** The session's address, or an UNAUTHENTICATED error. */
     authenticate(token: string | undefined): Address {
-      if (!token) throw new NodeError('UNAUTHENTICATED', 'sign in first (POST /v1/auth/login) and send "Authorization: Bearer <token>"');
+      if (!token)
+        throw new NodeError(
+          'UNAUTHENTICATED',
+          'sign in first (POST /v1/auth/login) and send "Authorization: Bearer <token>"',
+        );
       const s = db.sessions.get(hash(token));
-      if (!s || s.expires_at <= Date.now()) throw new NodeError('UNAUTHENTICATED', 'unknown or expired session; sign in again');
+      if (!s || s.expires_at <= Date.now())
+        throw new NodeError('UNAUTHENTICATED', 'unknown or expired session; sign in again');
       return s.address as Address;
     },
   };

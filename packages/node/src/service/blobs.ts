@@ -9,7 +9,12 @@ import { NodeError } from '../errors.ts';
 
 export type BlobsService = ReturnType<typeof createBlobsService>;
 
-export function createBlobsService(deps: { db: Db; blobs: BlobStore; maxUploadBytes: number; freeQuotaBytes: number }) {
+export function createBlobsService(deps: {
+  db: Db;
+  blobs: BlobStore;
+  maxUploadBytes: number;
+  freeQuotaBytes: number;
+}) {
   const { db, blobs } = deps;
   const usage = (account: Address) => {
     const used = db.blobs.usage(account.toLowerCase());
@@ -20,9 +25,13 @@ export function createBlobsService(deps: { db: Db; blobs: BlobStore; maxUploadBy
     async upload(caller: Address, source: AsyncIterable<Uint8Array>, declaredLength?: number) {
       const { available } = usage(caller);
       const tooLarge = () =>
-        new NodeError('UPLOAD_TOO_LARGE', `uploads are limited to ${deps.maxUploadBytes} bytes`, { limit: deps.maxUploadBytes });
+        new NodeError('UPLOAD_TOO_LARGE', `uploads are limited to ${deps.maxUploadBytes} bytes`, {
+          limit: deps.maxUploadBytes,
+        });
       const overQuota = () =>
-        new NodeError('QUOTA_EXCEEDED', `this upload exceeds your storage quota (${available} bytes left)`, { available });
+        new NodeError('QUOTA_EXCEEDED', `this upload exceeds your storage quota (${available} bytes left)`, {
+          available,
+        });
       if (declaredLength !== undefined && declaredLength > deps.maxUploadBytes) throw tooLarge();
       if (declaredLength !== undefined && declaredLength > available) throw overQuota();
       const maxBytes = Math.min(deps.maxUploadBytes, available);
@@ -31,7 +40,8 @@ export function createBlobsService(deps: { db: Db; blobs: BlobStore; maxUploadBy
         db.blobs.record(cid.toString(), caller.toLowerCase(), size);
         return { cid: cid.toString(), size };
       } catch (err) {
-        if ((err as { code?: string }).code === 'BLOB_TOO_LARGE') throw maxBytes < deps.maxUploadBytes ? overQuota() : tooLarge();
+        if ((err as { code?: string }).code === 'BLOB_TOO_LARGE')
+          throw maxBytes < deps.maxUploadBytes ? overQuota() : tooLarge();
         throw err;
       }
     },

@@ -42,7 +42,15 @@ export interface BatchInput {
   nonce: bigint;
   deadline: bigint;
   signature: Hex;
-  records: { owner: Address; digest: Hex; keyCommitment: Hex; supersedes: Hex; envelope: string; kekId?: string | undefined; encMeta?: string | undefined }[];
+  records: {
+    owner: Address;
+    digest: Hex;
+    keyCommitment: Hex;
+    supersedes: Hex;
+    envelope: string;
+    kekId?: string | undefined;
+    encMeta?: string | undefined;
+  }[];
   wrapKeys: { kekId: string; reader: Address; envelope: string }[];
 }
 
@@ -61,7 +69,17 @@ export interface RecordView {
   encMeta: string | null;
   authorisation:
     | { kind: 'single'; nonce: string; deadline: string; signature: Hex }
-    | { kind: 'batch'; root: Hex; leafIndex: number; count: number; manifest: Hex; proof: Hex[]; nonce: string | null; deadline: string | null; signature: Hex | null }
+    | {
+        kind: 'batch';
+        root: Hex;
+        leafIndex: number;
+        count: number;
+        manifest: Hex;
+        proof: Hex[];
+        nonce: string | null;
+        deadline: string | null;
+        signature: Hex | null;
+      }
     | null;
 }
 
@@ -71,22 +89,41 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
   const { db, chain, indexer, blobs } = deps;
   const trees = new Map<string, ReturnType<typeof buildMerkleTree>>();
 
-  async function checkSignatureWindow(signer: Address, nonce: bigint, deadline: bigint, contract: 'accounts' | 'records') {
+  async function checkSignatureWindow(
+    signer: Address,
+    nonce: bigint,
+    deadline: bigint,
+    contract: 'accounts' | 'records',
+  ) {
     if (deadline <= BigInt(Math.floor(Date.now() / 1000))) {
-      throw new NodeError('SIGNATURE_EXPIRED', `the signature expired at ${new Date(Number(deadline) * 1000).toISOString()}`);
+      throw new NodeError(
+        'SIGNATURE_EXPIRED',
+        `the signature expired at ${new Date(Number(deadline) * 1000).toISOString()}`,
+      );
     }
     const current = await chain.read<bigint>(chain.contracts[contract], 'nonces', [signer]);
-    if (nonce < current) throw new NodeError('SIGNATURE_REPLAYED', `nonce ${nonce} of ${signer} was already used`);
-    if (nonce > current) throw new NodeError('INVALID_SIGNATURE', `nonce ${nonce} is ahead of ${signer}'s next nonce ${current}`);
+    if (nonce < current)
+      throw new NodeError('SIGNATURE_REPLAYED', `nonce ${nonce} of ${signer} was already used`);
+    if (nonce > current)
+      throw new NodeError(
+        'INVALID_SIGNATURE',
+        `nonce ${nonce} is ahead of ${signer}'s next nonce ${current}`,
+      );
   }
 
   async function checkParties(owner: Address, creator: Address) {
     const registered = await chain.read<boolean>(chain.contracts.accounts, 'isRegistered', [owner]);
     if (!registered) throw new NodeError('NOT_REGISTERED', `owner ${owner} is not a registered account`);
     if (owner !== creator) {
-      const certified = await chain.read<boolean>(chain.contracts.accounts, 'isCertified', [creator, Role.provider]);
+      const certified = await chain.read<boolean>(chain.contracts.accounts, 'isCertified', [
+        creator,
+        Role.provider,
+      ]);
       if (!certified) {
-        throw new NodeError('NOT_CERTIFIED', `${creator} is not a currently certified provider, so it cannot write records for ${owner}`);
+        throw new NodeError(
+          'NOT_CERTIFIED',
+          `${creator} is not a currently certified provider, so it cannot write records for ${owner}`,
+        );
       }
     }
   }
@@ -102,7 +139,10 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
   async function requireBlob(digest: Hex) {
     const cid = digestHexToCid(digest);
     if (!(await blobs.has(cid))) {
-      throw new NodeError('BLOB_NOT_FOUND', `no ciphertext ${cid.toString()} has been uploaded; upload it before anchoring`);
+      throw new NodeError(
+        'BLOB_NOT_FOUND',
+        `no ciphertext ${cid.toString()} has been uploaded; upload it before anchoring`,
+      );
     }
   }
 
@@ -127,7 +167,8 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
       return await fn();
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code !== 'CHAIN_UNAVAILABLE' && code !== 'RECORD_EXISTS' && code !== 'INTERNAL') await discardUnreferenced(caller, digests);
+      if (code !== 'CHAIN_UNAVAILABLE' && code !== 'RECORD_EXISTS' && code !== 'INTERNAL')
+        await discardUnreferenced(caller, digests);
       throw err;
     }
   }
@@ -139,7 +180,8 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
   async function anchorChecked(caller: Address, input: AnchorInput): Promise<RecordView> {
     if (caller !== input.creator) throw new NodeError('FORBIDDEN', 'only the creator may submit its anchor');
     const recordId = recordIdOf(input);
-    if (db.records.get(recordId)) throw new NodeError('RECORD_EXISTS', `record ${recordId} is already anchored`);
+    if (db.records.get(recordId))
+      throw new NodeError('RECORD_EXISTS', `record ${recordId} is already anchored`);
     await checkSignatureWindow(input.creator, input.nonce, input.deadline, 'records');
     await checkParties(input.owner, input.creator);
     checkSupersedes(input.owner, input.supersedes);
@@ -157,7 +199,15 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
     const receipt = await chain.relay({
       ...chain.contracts.records,
       functionName: 'anchorBySig',
-      args: [input.owner, input.creator, input.digest, input.keyCommitment, input.supersedes, input.deadline, input.signature],
+      args: [
+        input.owner,
+        input.creator,
+        input.digest,
+        input.keyCommitment,
+        input.supersedes,
+        input.deadline,
+        input.signature,
+      ],
     });
     await indexer.sync(receipt.blockNumber);
     return view(requireRow(recordId));
@@ -172,33 +222,53 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
   }
 
   async function anchorBatch(caller: Address, input: BatchInput) {
-    return refusing(caller, [input.manifest, ...input.records.map((r) => r.digest)], () => anchorBatchChecked(caller, input));
+    return refusing(caller, [input.manifest, ...input.records.map((r) => r.digest)], () =>
+      anchorBatchChecked(caller, input),
+    );
   }
 
   async function anchorBatchChecked(caller: Address, input: BatchInput) {
     if (caller !== input.creator) throw new NodeError('FORBIDDEN', 'only the creator may submit its batch');
     const manifest = await readManifest(input.manifest);
-    if (!manifest) throw new NodeError('BLOB_NOT_FOUND', 'upload the batch manifest before anchoring the batch');
+    if (!manifest)
+      throw new NodeError('BLOB_NOT_FOUND', 'upload the batch manifest before anchoring the batch');
     if (manifest.length !== input.records.length) {
-      throw new NodeError('BATCH_MISMATCH', `the manifest lists ${manifest.length} records but ${input.records.length} were sent`);
+      throw new NodeError(
+        'BATCH_MISMATCH',
+        `the manifest lists ${manifest.length} records but ${input.records.length} were sent`,
+      );
     }
     const fields: AnchorFields[] = input.records.map((r, i) => {
       const m = manifest[i]!;
-      if (m.owner.toLowerCase() !== r.owner.toLowerCase() || m.digest !== r.digest || m.keyCommitment !== r.keyCommitment || m.supersedes !== r.supersedes) {
+      if (
+        m.owner.toLowerCase() !== r.owner.toLowerCase() ||
+        m.digest !== r.digest ||
+        m.keyCommitment !== r.keyCommitment ||
+        m.supersedes !== r.supersedes
+      ) {
         throw new NodeError('BATCH_MISMATCH', `record ${i} differs from the manifest`);
       }
-      return { owner: r.owner, creator: input.creator, digest: r.digest, keyCommitment: r.keyCommitment, supersedes: r.supersedes };
+      return {
+        owner: r.owner,
+        creator: input.creator,
+        digest: r.digest,
+        keyCommitment: r.keyCommitment,
+        supersedes: r.supersedes,
+      };
     });
     const tree = buildMerkleTree(fields.map(batchLeafOf));
-    if (tree.root !== input.root) throw new NodeError('BATCH_MISMATCH', 'the Merkle root does not match the records');
-    if (db.batches.get(input.root)?.status === 'anchored') throw new NodeError('RECORD_EXISTS', `batch ${input.root} is already anchored`);
+    if (tree.root !== input.root)
+      throw new NodeError('BATCH_MISMATCH', 'the Merkle root does not match the records');
+    if (db.batches.get(input.root)?.status === 'anchored')
+      throw new NodeError('RECORD_EXISTS', `batch ${input.root} is already anchored`);
     await checkSignatureWindow(input.creator, input.nonce, input.deadline, 'records');
     const owners = [...new Set(fields.map((f) => f.owner))];
     for (const owner of owners) await checkParties(owner, input.creator);
     const ids = fields.map((f) => recordIdOf(f));
     const seen = new Set<string>();
     for (const [i, f] of fields.entries()) {
-      if (seen.has(ids[i]!) || db.records.get(ids[i]!)) throw new NodeError('RECORD_EXISTS', `record ${ids[i]} is already anchored`);
+      if (seen.has(ids[i]!) || db.records.get(ids[i]!))
+        throw new NodeError('RECORD_EXISTS', `record ${ids[i]} is already anchored`);
       seen.add(ids[i]!);
       checkSupersedes(f.owner, f.supersedes);
     }
@@ -232,7 +302,12 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
     });
     const receipt = await relayBatch(input.root);
     await indexer.sync(receipt.blockNumber);
-    return { root: input.root, recordIds: ids, txHash: receipt.transactionHash, blockNumber: Number(receipt.blockNumber) };
+    return {
+      root: input.root,
+      recordIds: ids,
+      txHash: receipt.transactionHash,
+      blockNumber: Number(receipt.blockNumber),
+    };
   }
 
   function relayBatch(root: Hex) {
@@ -280,7 +355,13 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
       const b = db.batches.get(root)!;
       tree = buildMerkleTree(
         leaves.map((l) =>
-          batchLeafOf({ owner: getAddress(l.owner), creator: getAddress(b.creator), digest: l.digest as Hex, keyCommitment: l.key_commitment as Hex, supersedes: l.supersedes as Hex }),
+          batchLeafOf({
+            owner: getAddress(l.owner),
+            creator: getAddress(b.creator),
+            digest: l.digest as Hex,
+            keyCommitment: l.key_commitment as Hex,
+            supersedes: l.supersedes as Hex,
+          }),
         ),
       );
       if (trees.size > 64) trees.clear();
@@ -305,7 +386,12 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
         signature: b.signature as Hex | null,
       };
     } else if (row.signature) {
-      authorisation = { kind: 'single', nonce: row.nonce!, deadline: row.deadline!, signature: row.signature as Hex };
+      authorisation = {
+        kind: 'single',
+        nonce: row.nonce!,
+        deadline: row.deadline!,
+        signature: row.signature as Hex,
+      };
     }
     return {
       recordId: row.record_id as Hex,
@@ -326,7 +412,8 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
 
   /** Read access. The owner reads their records; grants (consent) extend this. */
   function authorise(caller: Address, row: RecordRow) {
-    if (row.owner !== caller.toLowerCase()) throw new NodeError('FORBIDDEN', `you may not read record ${row.record_id}`);
+    if (row.owner !== caller.toLowerCase())
+      throw new NodeError('FORBIDDEN', `you may not read record ${row.record_id}`);
   }
 
   return {
@@ -335,7 +422,7 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
     recoverPending,
     readManifest,
     list(caller: Address, owner: Address, page: { after?: string | undefined; limit?: number | undefined }) {
-      if (caller !== owner) throw new NodeError('FORBIDDEN', "you may only list your own records");
+      if (caller !== owner) throw new NodeError('FORBIDDEN', 'you may only list your own records');
       const limit = Math.min(Math.max(page.limit ?? 100, 1), 1000);
       const [block, id] = page.after ? decodeCursor(page.after) : [-1, ''];
       const rows = db.records.listByOwner(owner.toLowerCase(), { block, id }, limit);
@@ -345,7 +432,12 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
         records: rows.map((row) => {
           const env = db.envelopes.get(row.record_id, reader);
           const wrapKey = env?.kek_id ? db.envelopes.getWrapKey(env.kek_id, reader) : undefined;
-          return { ...view(row), envelope: env?.envelope ?? null, kekId: env?.kek_id ?? null, wrapKeyEnvelope: wrapKey ?? null };
+          return {
+            ...view(row),
+            envelope: env?.envelope ?? null,
+            kekId: env?.kek_id ?? null,
+            wrapKeyEnvelope: wrapKey ?? null,
+          };
         }),
         total: db.records.countByOwner(owner.toLowerCase()),
         next: rows.length === limit && last ? encodeCursor(last.block_number, last.record_id) : null,
@@ -355,7 +447,8 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
       const row = requireRow(recordId);
       authorise(caller, row);
       const env = db.envelopes.get(row.record_id, caller.toLowerCase());
-      if (!env) throw new NodeError('ENVELOPE_NOT_FOUND', `there is no key envelope for you on record ${recordId}`);
+      if (!env)
+        throw new NodeError('ENVELOPE_NOT_FOUND', `there is no key envelope for you on record ${recordId}`);
       const wrapKey = env.kek_id ? db.envelopes.getWrapKey(env.kek_id, caller.toLowerCase()) : undefined;
       return { ...view(row), envelope: env.envelope, kekId: env.kek_id, wrapKeyEnvelope: wrapKey ?? null };
     },
@@ -395,4 +488,3 @@ export function parseManifest(text: string): ManifestLeaf[] {
     supersedes: (l.supersedes ?? ZERO_HASH) as Hex,
   }));
 }
-
