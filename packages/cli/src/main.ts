@@ -100,6 +100,19 @@ recordCmd
   .action(async (id: string, _o, cmd: Command) => (await record()).verify(id, g(cmd)));
 
 program
+  .command('import <file>')
+  .description(
+    'convert HL7 v2, FHIR XML/JSON, DICOM or VCF to FHIR R4 here, then seal and anchor the records',
+  )
+  .option('--owner <address>', 'the patient who owns them (certified providers only; default: yourself)')
+  .option('--deidentify', 'DICOM: apply the PS3.15 basic de-identification profile before storing')
+  .option('--patient <reference>', 'VCF: the FHIR patient reference for the variants', 'Patient/unknown')
+  .option('--dry-run', 'convert and validate only; store nothing')
+  .action(async (file: string, _o, cmd: Command) =>
+    (await import('./commands/import.ts')).importFile(file, g(cmd)),
+  );
+
+program
   .command('demo')
   .description('the guided scenario, unattended, on a fresh embedded node')
   .option('--bundle <file>', 'Synthea bundle to use')
