@@ -26,8 +26,9 @@ export async function nodeStart(o: { home?: string; port?: string; host?: string
       '  npx medbloc demo                                   # the whole story, unattended',
       '  MEDBLOC_PASSPHRASE=... npx medbloc init            # your identity',
       '  npx medbloc account register',
-      '  npx medbloc record add ../shared/fixtures/fhir/examples/<file>.json',
+      '  npx medbloc record add ../shared/fixtures/fhir/examples/AllergyIntolerance-example.json',
       '  npx medbloc record list',
+      '  npx medbloc import ../shared/fixtures/hl7v2/messages/ADT-A01-01.hl7     # also FHIR XML, DICOM, VCF',
       '',
     ].join('\n'),
   );
