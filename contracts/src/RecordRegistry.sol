@@ -7,6 +7,7 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {AccountRegistry} from "./AccountRegistry.sol";
+import {IDelegation} from "./consent/IDelegation.sol";
 
 /**
  * @title RecordRegistry
@@ -19,10 +20,13 @@ import {AccountRegistry} from "./AccountRegistry.sol";
  * follow anchor.ts in the core package:
  *   recordId = keccak256(abi.encode(owner, creator, digest))
  *   leaf     = keccak256(bytes.concat(keccak256(abi.encode(owner, creator, digest, keyCommitment, supersedes))))
- * Only the owner, or a provider certified at anchoring time, may create a record for an owner.
+ * Only the owner, a provider certified at anchoring time, or a delegate of the owner at anchoring time (a guardian or
+ * carer appointed in Delegation, once the admin of the AccountRegistry has set it here) may create a record for an owner.
  */
 contract RecordRegistry is EIP712, Nonces {
     uint8 private constant _PROVIDER = 2;
+    /// @dev DEFAULT_ADMIN_ROLE of the AccountRegistry, whose admins govern this registry's one setting.
+    bytes32 private constant _ADMIN_ROLE = 0x00;
 
     bytes32 private constant _ANCHOR_RECORD_TYPEHASH = keccak256(
         "AnchorRecord(address owner,address creator,bytes32 digest,bytes32 keyCommitment,bytes32 supersedes,uint256 nonce,uint256 deadline)"
@@ -53,6 +57,7 @@ contract RecordRegistry is EIP712, Nonces {
     AccountRegistry private immutable _accounts;
     mapping(bytes32 recordId => Anchor) private _anchors;
     mapping(bytes32 root => Batch) private _batches;
+    IDelegation private _delegation;
 
     event RecordAnchored(
         bytes32 indexed recordId,
@@ -63,6 +68,7 @@ contract RecordRegistry is EIP712, Nonces {
         bytes32 supersedes
     );
     event BatchAnchored(bytes32 indexed root, address indexed creator, uint32 count, bytes32 manifest);
+    event DelegationSet(address indexed delegation);
 
     error RecordRegistryExpiredSignature(uint256 deadline);
     error RecordRegistryInvalidSignature(address signer);
@@ -74,6 +80,8 @@ contract RecordRegistry is EIP712, Nonces {
     error RecordRegistrySupersedesItself(bytes32 recordId);
     error RecordRegistryBatchExists(bytes32 root);
     error RecordRegistryEmptyBatch();
+    error RecordRegistryUnauthorizedAccount(address account);
+    error RecordRegistryDelegationAlreadySet(address delegation);
 
     constructor(AccountRegistry accounts) EIP712("MedBloc", "1") {
         _accounts = accounts;
@@ -100,7 +108,7 @@ contract RecordRegistry is EIP712, Nonces {
         bytes32 recordId = keccak256(abi.encode(owner, creator, digest));
         if (_anchors[recordId].owner != address(0)) revert RecordRegistryRecordExists(recordId);
         if (!_accounts.isRegistered(owner)) revert RecordRegistryOwnerNotRegistered(owner);
-        if (owner != creator && !_accounts.isCertified(creator, _PROVIDER)) {
+        if (owner != creator && !_accounts.isCertified(creator, _PROVIDER) && !_isDelegate(owner, creator)) {
             revert RecordRegistryCreatorNotCertified(creator);
         }
         if (supersedes != bytes32(0)) {
@@ -162,11 +170,24 @@ contract RecordRegistry is EIP712, Nonces {
         emit BatchAnchored(root, creator, count, manifest);
     }
 
+    /**
+     * @notice Sets, once, the Delegation contract whose delegates may create records for the patients they act for.
+     * Only an admin (DEFAULT_ADMIN_ROLE) of the AccountRegistry may call it; until then only owners and certified
+     * providers create records.
+     */
+    function setDelegation(IDelegation delegation_) external {
+        if (!_accounts.hasRole(_ADMIN_ROLE, msg.sender)) revert RecordRegistryUnauthorizedAccount(msg.sender);
+        if (address(_delegation) != address(0)) revert RecordRegistryDelegationAlreadySet(address(_delegation));
+        _delegation = delegation_;
+        emit DelegationSet(address(delegation_));
+    }
+
     // ----------------------------------------------------------------------------------------------------------- views
 
     /**
      * @notice Whether the anchor (owner, creator, digest, keyCommitment, supersedes) is a member of batch `root`,
-     * anchored by `creator`, who was allowed to create it: the owner itself or a provider certified at batch time.
+     * anchored by `creator`, who was allowed to create it: the owner itself, a provider certified at batch time, or
+     * a delegate of the owner at batch time (under the delegate's latest appointment, see Delegation.wasDelegateAt).
      */
     function verifyBatched(
         bytes32 root,
@@ -179,7 +200,7 @@ contract RecordRegistry is EIP712, Nonces {
     ) external view returns (bool) {
         Batch storage b = _batches[root];
         if (b.creator == address(0) || b.creator != creator) return false;
-        if (owner != creator && !b.creatorCertified) return false;
+        if (owner != creator && !b.creatorCertified && !_wasDelegateAt(owner, creator, b.anchoredAt)) return false;
         bytes32 leaf =
             keccak256(bytes.concat(keccak256(abi.encode(owner, creator, digest, keyCommitment, supersedes))));
         return MerkleProof.verifyCalldata(proof, root, leaf);
@@ -200,6 +221,11 @@ contract RecordRegistry is EIP712, Nonces {
         return _anchors[recordId].owner != address(0);
     }
 
+    /// @notice The Delegation contract consulted for delegates (zero until set).
+    function delegation() external view returns (IDelegation) {
+        return _delegation;
+    }
+
     /// @notice The AccountRegistry this registry consults for registration and certification.
     function accountRegistry() external view returns (AccountRegistry) {
         return _accounts;
@@ -211,6 +237,16 @@ contract RecordRegistry is EIP712, Nonces {
     }
 
     // -------------------------------------------------------------------------------------------------------- internal
+
+    function _isDelegate(address owner, address account) private view returns (bool) {
+        IDelegation d = _delegation;
+        return address(d) != address(0) && d.isDelegate(owner, account);
+    }
+
+    function _wasDelegateAt(address owner, address account, uint256 timestamp) private view returns (bool) {
+        IDelegation d = _delegation;
+        return address(d) != address(0) && d.wasDelegateAt(owner, account, timestamp);
+    }
 
     function _checkDeadline(uint256 deadline) private view {
         if (block.timestamp > deadline) revert RecordRegistryExpiredSignature(deadline);

@@ -94,3 +94,109 @@ export interface AnchorFields {
 }
 
 export const ZERO_HASH: Hex = '0x0000000000000000000000000000000000000000000000000000000000000000';
+
+/** Delegation: the kind of a delegate who acts for a patient. */
+export const DelegateKind = {
+  guardian: 1,
+  carer: 2,
+} as const;
+export type DelegateKindName = keyof typeof DelegateKind;
+
+/** ConsentRegistry: what a grant lets the grantee do with the scope. A research grantee must be a certified researcher. */
+export const Purpose = {
+  care: 1,
+  research: 2,
+} as const;
+export type PurposeName = keyof typeof Purpose;
+
+/** Delegation: a patient appoints a guardian or carer. Signed by `patient`. `expiresAt` 0 means no expiry. */
+export const appointDelegateTypes = {
+  AppointDelegate: [
+    { name: 'patient', type: 'address' },
+    { name: 'delegate', type: 'address' },
+    { name: 'kind', type: 'uint8' },
+    { name: 'expiresAt', type: 'uint64' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const;
+
+/**
+ * Delegation: revoke a delegate. Signed by the patient, or (for a patient flagged minor) by a current guardian revoking
+ * a carer; the nonce is the signer's.
+ */
+export const revokeDelegateTypes = {
+  RevokeDelegate: [
+    { name: 'patient', type: 'address' },
+    { name: 'delegate', type: 'address' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const;
+
+/** Delegation: flag or unflag the patient as a minor (guardians may then revoke carers). Signed by `patient`. */
+export const setMinorTypes = {
+  SetMinor: [
+    { name: 'patient', type: 'address' },
+    { name: 'minor', type: 'bool' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const;
+
+/**
+ * Delegation: commit to the patient's social-recovery guardians (a salted hash of the set, see guardianSetHash) and the
+ * number of them needed to recover. Signed by `patient`. Both zero clears the commitment.
+ */
+export const setRecoveryGuardiansTypes = {
+  SetRecoveryGuardians: [
+    { name: 'patient', type: 'address' },
+    { name: 'guardiansHash', type: 'bytes32' },
+    { name: 'threshold', type: 'uint8' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const;
+
+/**
+ * ConsentRegistry: grant `grantee` access to an opaque `scope` (a record id or scopeIdForCategory) of `owner` for a
+ * Purpose. Signed by the owner or a current delegate of the owner. The nonce is the grant's own
+ * (`grantNonce(owner, grantee, scope, purpose)`), not the signer's. `expiresAt` 0 means no expiry.
+ */
+export const grantConsentTypes = {
+  GrantConsent: [
+    { name: 'owner', type: 'address' },
+    { name: 'grantee', type: 'address' },
+    { name: 'scope', type: 'bytes32' },
+    { name: 'purpose', type: 'uint8' },
+    { name: 'expiresAt', type: 'uint64' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const;
+
+/** ConsentRegistry: revoke a grant. Signed by the owner or a current delegate; the nonce is the grant's own. */
+export const revokeConsentTypes = {
+  RevokeConsent: [
+    { name: 'owner', type: 'address' },
+    { name: 'grantee', type: 'address' },
+    { name: 'scope', type: 'bytes32' },
+    { name: 'purpose', type: 'uint8' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const;
+
+/**
+ * EmergencyAccess: a certified provider's break-glass request for a patient's emergency profile. Signed by
+ * `provider`. `reasonHash` commits to the stated reason, kept off chain.
+ */
+export const breakGlassTypes = {
+  BreakGlass: [
+    { name: 'provider', type: 'address' },
+    { name: 'patient', type: 'address' },
+    { name: 'reasonHash', type: 'bytes32' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const;
