@@ -42,7 +42,7 @@ import {
   symWrap,
   verifyMerkleProof,
   ZERO_HASH,
-} from '@medbloc/core';
+} from '@medbloc/core/portable';
 import {
   type Address,
   bytesToHex,

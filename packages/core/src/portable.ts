@@ -1,0 +1,14 @@
+/**
+ * The part of @medbloc/core that runs anywhere — browsers included: identities, keystore, sealing, envelopes, CIDs,
+ * Merkle trees, EIP-712 types. (FHIR validation reads the R4 definitions from disk and lives in the main entry.)
+ */
+export * from './anchor.ts';
+export { equalBytes, fromBase64Url, toBase64Url } from './bytes.ts';
+export * from './cid.ts';
+export * from './eip712.ts';
+export * from './envelope.ts';
+export * from './errors.ts';
+export * from './identity.ts';
+export * from './keystore.ts';
+export * from './merkle.ts';
+export * from './seal.ts';
