@@ -1,6 +1,7 @@
 /**
  * The part of @medbloc/core that runs anywhere — browsers included: identities, keystore, sealing, envelopes, CIDs,
- * Merkle trees, EIP-712 types. (FHIR validation reads the R4 definitions from disk and lives in the main entry.)
+ * Merkle trees, EIP-712 types, scope ids, Shamir shares. (FHIR validation reads the R4 definitions from disk and lives
+ * in the main entry.)
  */
 export * from './anchor.ts';
 export { equalBytes, fromBase64Url, toBase64Url } from './bytes.ts';
@@ -11,4 +12,6 @@ export * from './errors.ts';
 export * from './identity.ts';
 export * from './keystore.ts';
 export * from './merkle.ts';
+export * from './scope.ts';
 export * from './seal.ts';
+export * from './shamir.ts';
