@@ -1,6 +1,6 @@
 /**
- * Offline compilation of contracts/src/*.sol with solc-js (standard JSON) and rendering of the typed artifacts
- * module. Shared by the build script (which writes the module) and the drift test (which compares it).
+ * Offline compilation of the .sol files under contracts/src (subfolders included) with solc-js (standard JSON) and
+ * rendering of the typed artifacts module. Shared by the build script (which writes it) and the drift test.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -60,9 +60,11 @@ function readImport(unit: string): string {
   throw new ContractCompilationError(`cannot resolve import "${unit}"`);
 }
 
-/** Compiles every contracts/src/*.sol; throws ContractCompilationError on any compiler error. */
+/** Compiles every .sol file under contracts/src; throws ContractCompilationError on any compiler error. */
 export function compileContracts(): Compilation {
-  const files = readdirSync(SOURCE_DIR)
+  // Subfolders too (certification/, consent/, ...): unit names are paths under src/, sorted.
+  const files = readdirSync(SOURCE_DIR, { recursive: true, encoding: 'utf8' })
+    .map((f) => f.split(path.sep).join('/'))
     .filter((f) => f.endsWith('.sol'))
     .sort();
   if (files.length === 0) throw new ContractCompilationError(`no .sol files in ${SOURCE_DIR}`);

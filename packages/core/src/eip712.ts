@@ -200,3 +200,61 @@ export const breakGlassTypes = {
     { name: 'deadline', type: 'uint256' },
   ],
 } as const;
+
+/**
+ * PeerReview: `candidate` applies for certification in `role`, bonding `bond` MED. `credentialHash` identifies the
+ * credential; `evidencePointer` is the digest (CID) of the encrypted evidence blob. Signed by the candidate.
+ */
+export const applyForCertificationTypes = {
+  ApplyForCertification: [
+    { name: 'candidate', type: 'address' },
+    { name: 'role', type: 'uint8' },
+    { name: 'credentialHash', type: 'bytes32' },
+    { name: 'evidencePointer', type: 'bytes32' },
+    { name: 'bond', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const;
+
+/** PeerReview: a drawn reviewer's sealed vote, relayed. Signed by `reviewer`. */
+export const commitVoteTypes = {
+  CommitVote: [
+    { name: 'applicationId', type: 'uint256' },
+    { name: 'reviewer', type: 'address' },
+    { name: 'commitment', type: 'bytes32' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const;
+
+/**
+ * PeerReview: what a vote commitment hashes, `keccak256(abi.encode(applicationId, reviewer, approve, salt))`, with a
+ * secret random `salt`; use with viem's `encodeAbiParameters`.
+ */
+export const voteCommitmentParameters = [
+  { name: 'applicationId', type: 'uint256' },
+  { name: 'reviewer', type: 'address' },
+  { name: 'approve', type: 'bool' },
+  { name: 'salt', type: 'bytes32' },
+] as const;
+
+/** MPPoints: stake `amount` of the holder's free points. Signed by `holder`. */
+export const stakeTypes = {
+  Stake: [
+    { name: 'holder', type: 'address' },
+    { name: 'amount', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const;
+
+/** MPPoints: return `amount` of the holder's unlocked stake to its free points. Signed by `holder`. */
+export const unstakeTypes = {
+  Unstake: [
+    { name: 'holder', type: 'address' },
+    { name: 'amount', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const;

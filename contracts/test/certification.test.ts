@@ -1,0 +1,723 @@
+/**
+ * Certification on a real anvil: the authority council (m-of-n), MP points, institutions and their staff, and peer
+ * review by sealed ballot from application to certification, with the exact stakes, rewards, slashes and bonds.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { authorityCouncilAbi, medTokenAbi, mPPointsAbi, peerReviewAbi } from '@medbloc/contracts';
+import {
+  applyForCertificationTypes,
+  commitVoteTypes,
+  domainFor,
+  Role,
+  stakeTypes,
+  voteCommitmentParameters,
+} from '@medbloc/core';
+import {
+  type Abi,
+  type Address,
+  createTestClient,
+  createWalletClient,
+  encodeAbiParameters,
+  encodeFunctionData,
+  type Hex,
+  http,
+  keccak256,
+  type PrivateKeyAccount,
+  parseEther,
+  parseEventLogs,
+  parseSignature,
+  type TransactionReceipt,
+  toHex,
+} from 'viem';
+import {
+  type CertificationParameters,
+  defaultCertificationParameters,
+  deployCertification,
+} from '../../packages/node/src/chain/deploy-certification.ts';
+import { type Fixture, HOUR, newUser, randomHash, revertsWith, setup } from './fixture.ts';
+
+const MP = (n: number | string) => parseEther(String(n));
+const MED = MP;
+const DAY = 24n * HOUR;
+const APPROVED = 2;
+const REJECTED = 3;
+const NO_QUORUM = 4;
+
+const params: CertificationParameters = {
+  ...defaultCertificationParameters,
+  reviewSize: 5,
+  quorum: 3,
+  slashBps: 2_000,
+  bondReturnBps: 5_000,
+  commitWindow: Number(HOUR),
+  revealWindow: Number(HOUR),
+  maxStaffQuota: 10,
+  maxStaffValidity: Number(30n * DAY),
+  reviewerStake: MP(40),
+  reviewReward: MP(5),
+  certificationReward: MP(100),
+  minBond: MED(50),
+};
+const SLASH = (MP(40) * 2_000n) / 10_000n; // 8 MP
+
+let f: Fixture;
+let c: Awaited<ReturnType<typeof deployCertification>>;
+let council: { address: Address; abi: Abi };
+let points: { address: Address; abi: Abi };
+let med: { address: Address; abi: Abi };
+let review: { address: Address; abi: Abi };
+let authorities: PrivateKeyAccount[];
+let fund: (who: Address) => Promise<void>;
+let relayer: ReturnType<typeof createWalletClient>;
+const gas: Record<string, bigint> = {};
+
+before(async () => {
+  f = await setup();
+  const transport = http(f.anvil.rpcUrl);
+  const testClient = createTestClient({ mode: 'anvil', transport });
+  relayer = createWalletClient({ account: f.admin, transport });
+  fund = (who) => testClient.setBalance({ address: who, value: parseEther('10') });
+  authorities = [newUser(), newUser(), newUser()];
+  for (const a of authorities) await fund(a.address);
+  c = await deployCertification({
+    publicClient: f.publicClient,
+    walletClient: createWalletClient({ account: f.admin, transport }),
+    accountRegistry: f.deployment.accountRegistry,
+    authorities: authorities.map((a) => a.address),
+    threshold: 2,
+    parameters: params,
+  });
+  council = { address: c.council, abi: authorityCouncilAbi as Abi };
+  points = { address: c.mpPoints, abi: mPPointsAbi as Abi };
+  med = { address: c.medToken, abi: medTokenAbi as Abi };
+  review = { address: c.peerReview, abi: peerReviewAbi as Abi };
+});
+after(() => {
+  if (Object.keys(gas).length > 0) console.log('certification gas:', gas);
+  return f.stop();
+});
+
+/** A registered user with some ETH for the transactions it sends itself. */
+async function user(roles: number = Role.provider): Promise<PrivateKeyAccount> {
+  const u = newUser();
+  await f.register(u, roles);
+  await fund(u.address);
+  return u;
+}
+
+/** Certified through the council by the first authority: receives the certification reward (100 MP). */
+async function certifiedProvider(): Promise<PrivateKeyAccount> {
+  const u = await user();
+  const expiresAt = (await f.now()) + 365n * DAY;
+  await f.send(
+    council,
+    'certify',
+    [u.address, Role.provider, randomHash(), randomHash(), expiresAt],
+    authorities[0],
+  );
+  return u;
+}
+
+/** Stakes all 100 MP on the holder's relayed `Stake` signature. */
+async function stakeBySig(holder: PrivateKeyAccount, amount: bigint) {
+  const message = {
+    holder: holder.address,
+    amount,
+    nonce: await f.nonceOf(points, holder.address),
+    deadline: await f.deadline(),
+  };
+  const signature = await holder.signTypedData({
+    domain: domainFor(f.deployment.chainId, c.mpPoints),
+    types: stakeTypes,
+    primaryType: 'Stake',
+    message,
+  });
+  return f.send(points, 'stakeBySig', [holder.address, amount, message.deadline, signature]);
+}
+
+function commitment(applicationId: bigint, reviewer: Address, approve: boolean, salt: Hex): Hex {
+  return keccak256(encodeAbiParameters(voteCommitmentParameters, [applicationId, reviewer, approve, salt]));
+}
+
+async function signApply(candidate: PrivateKeyAccount, bond: bigint, role: number = Role.provider) {
+  const message = {
+    candidate: candidate.address,
+    role,
+    credentialHash: randomHash(),
+    evidencePointer: randomHash(),
+    bond,
+    nonce: await f.nonceOf(review, candidate.address),
+    deadline: await f.deadline(),
+  };
+  const signature = await candidate.signTypedData({
+    domain: domainFor(f.deployment.chainId, c.peerReview),
+    types: applyForCertificationTypes,
+    primaryType: 'ApplyForCertification',
+    message,
+  });
+  const args = [
+    candidate.address,
+    role,
+    message.credentialHash,
+    message.evidencePointer,
+    bond,
+    message.deadline,
+    signature,
+  ] as const;
+  return { ...message, signature, args };
+}
+
+/** A candidate with `balance` MED who signs a permit for `bond` and applies; the admin relays (pays the gas). */
+async function applyWithPermit(candidate: PrivateKeyAccount, bond: bigint) {
+  const s = await signApply(candidate, bond);
+  const permitDeadline = await f.deadline();
+  const permit = parseSignature(
+    await candidate.signTypedData({
+      domain: { name: 'MedBloc', version: '1', chainId: f.deployment.chainId, verifyingContract: c.medToken },
+      types: {
+        Permit: [
+          { name: 'owner', type: 'address' },
+          { name: 'spender', type: 'address' },
+          { name: 'value', type: 'uint256' },
+          { name: 'nonce', type: 'uint256' },
+          { name: 'deadline', type: 'uint256' },
+        ],
+      },
+      primaryType: 'Permit',
+      message: {
+        owner: candidate.address,
+        spender: c.peerReview,
+        value: bond,
+        nonce: await f.nonceOf(med, candidate.address),
+        deadline: permitDeadline,
+      },
+    }),
+  );
+  const receipt = await relayApplication('applyWithPermitBySig', [
+    ...s.args,
+    { deadline: permitDeadline, v: Number(permit.v), r: permit.r, s: permit.s },
+  ]);
+  return { ...s, receipt, applicationId: submittedId(receipt) };
+}
+
+/**
+ * Relays an application with a gas margin: the draw's cost depends on the block it lands in, so the estimate (made on
+ * the previous block) may fall short, as a relayer's would.
+ */
+async function relayApplication(functionName: string, args: readonly unknown[]): Promise<TransactionReceipt> {
+  const estimate = await f.publicClient.estimateContractGas({
+    ...review,
+    functionName,
+    args,
+    account: f.admin,
+  } as never);
+  const hash = await relayer.writeContract({
+    ...review,
+    functionName,
+    args,
+    gas: (estimate * 5n) / 4n,
+  } as never);
+  const receipt = await f.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 10 });
+  assert.equal(receipt.status, 'success', `${functionName} reverted on chain`);
+  return receipt;
+}
+
+function submittedId(receipt: TransactionReceipt): bigint {
+  const [event] = parseEventLogs({
+    abi: peerReviewAbi,
+    logs: receipt.logs,
+    eventName: 'ApplicationSubmitted',
+  });
+  assert.ok(event);
+  return event.args.applicationId;
+}
+
+const balance = (who: Address) => f.read<bigint>(points, 'balanceOf', [who]);
+const staked = (who: Address) => f.read<bigint>(points, 'stakedOf', [who]);
+const medBalance = (who: Address) => f.read<bigint>(med, 'balanceOf', [who]);
+
+describe('authority council', () => {
+  test('adding and removing an authority needs m approvals; m-1 is not enough', async () => {
+    const [a1, a2, a3] = authorities as [PrivateKeyAccount, PrivateKeyAccount, PrivateKeyAccount];
+    const board = newUser();
+    await fund(board.address);
+    const authorityRole = await f.read<Hex>(f.accounts, 'AUTHORITY_ROLE');
+    for (const a of authorities)
+      assert.equal(await f.read(f.accounts, 'hasRole', [authorityRole, a.address]), true);
+
+    const proposed = await f.send(council, 'proposeAddAuthority', [board.address], a1);
+    const [created] = parseEventLogs({
+      abi: authorityCouncilAbi,
+      logs: proposed.logs,
+      eventName: 'ProposalCreated',
+    });
+    const id = created?.args.proposalId as bigint;
+    await assert.rejects(
+      f.send(council, 'execute', [id], a1),
+      revertsWith('AuthorityCouncilNotEnoughApprovals'),
+    );
+    await assert.rejects(
+      f.send(council, 'approve', [id], a1),
+      revertsWith('AuthorityCouncilAlreadyApproved'),
+    );
+    await assert.rejects(
+      f.send(council, 'approve', [id], board),
+      revertsWith('AuthorityCouncilNotAuthority'),
+    );
+    await f.send(council, 'approve', [id], a2);
+    assert.equal(await f.read(council, 'approvalCount', [id]), 2n);
+    await f.send(council, 'execute', [id], a3);
+    assert.equal(await f.read(council, 'isAuthority', [board.address]), true);
+    assert.equal(await f.read(f.accounts, 'hasRole', [authorityRole, board.address]), true);
+    await assert.rejects(f.send(council, 'execute', [id], a1), revertsWith('AuthorityCouncilProposalClosed'));
+
+    const removal = await f.send(council, 'proposeRemoveAuthority', [board.address], a2);
+    const [r] = parseEventLogs({
+      abi: authorityCouncilAbi,
+      logs: removal.logs,
+      eventName: 'ProposalCreated',
+    });
+    const rid = r?.args.proposalId as bigint;
+    await assert.rejects(
+      f.send(council, 'execute', [rid], a2),
+      revertsWith('AuthorityCouncilNotEnoughApprovals'),
+    );
+    await f.send(council, 'approve', [rid], board);
+    await f.send(council, 'execute', [rid], a2);
+    assert.equal(await f.read(council, 'isAuthority', [board.address]), false);
+    assert.equal(await f.read(f.accounts, 'hasRole', [authorityRole, board.address]), false);
+    assert.deepEqual(
+      await f.read(council, 'authorities'),
+      authorities.map((a) => a.address),
+    );
+  });
+
+  test('a parameter change needs m approvals and is validated', async () => {
+    const [a1, , a3] = authorities as [PrivateKeyAccount, PrivateKeyAccount, PrivateKeyAccount];
+    const changed = { ...params, reviewReward: MP(7), commitWindow: Number(2n * HOUR), treasury: c.council };
+    await assert.rejects(
+      f.send(council, 'proposeParameters', [{ ...changed, quorum: 6 }], a1),
+      revertsWith('AuthorityCouncilInvalidParameters'),
+    );
+    const receipt = await f.send(council, 'proposeParameters', [changed], a1);
+    const [created] = parseEventLogs({
+      abi: authorityCouncilAbi,
+      logs: receipt.logs,
+      eventName: 'ProposalCreated',
+    });
+    const id = created?.args.proposalId as bigint;
+    await assert.rejects(
+      f.send(council, 'execute', [id], a1),
+      revertsWith('AuthorityCouncilNotEnoughApprovals'),
+    );
+    assert.deepEqual(await f.read(council, 'parameters'), { ...params, treasury: c.council });
+    await f.send(council, 'approve', [id], a3);
+    await f.send(council, 'execute', [id], a1);
+    assert.deepEqual(await f.read(council, 'parameters'), changed);
+
+    // Back to the suite's parameters, through a governed threshold of 2 again.
+    const back = await f.send(council, 'proposeParameters', [{ ...params, treasury: c.council }], a3);
+    const [b] = parseEventLogs({ abi: authorityCouncilAbi, logs: back.logs, eventName: 'ProposalCreated' });
+    await f.send(council, 'approve', [b?.args.proposalId as bigint], a1);
+    await f.send(council, 'execute', [b?.args.proposalId as bigint], a1);
+    assert.deepEqual(await f.read(council, 'parameters'), { ...params, treasury: c.council });
+  });
+
+  test('a governed call grants an MP role; proposals expire', async () => {
+    const [a1, a2] = authorities as [PrivateKeyAccount, PrivateKeyAccount];
+    const rule = newUser().address;
+    const minter = keccak256(toHex('MINTER_ROLE'));
+    const data = encodeFunctionData({ abi: mPPointsAbi, functionName: 'grantRole', args: [minter, rule] });
+    const receipt = await f.send(council, 'proposeCall', [c.mpPoints, data], a1);
+    const [created] = parseEventLogs({
+      abi: authorityCouncilAbi,
+      logs: receipt.logs,
+      eventName: 'ProposalCreated',
+    });
+    await f.send(council, 'approve', [created?.args.proposalId as bigint], a2);
+    await f.send(council, 'execute', [created?.args.proposalId as bigint], a2);
+    assert.equal(await f.read(points, 'hasRole', [minter, rule]), true);
+
+    const late = await f.send(council, 'proposeThreshold', [3n], a1);
+    const [l] = parseEventLogs({ abi: authorityCouncilAbi, logs: late.logs, eventName: 'ProposalCreated' });
+    await f.advance(8n * DAY);
+    await assert.rejects(
+      f.send(council, 'approve', [l?.args.proposalId as bigint], a2),
+      revertsWith('AuthorityCouncilProposalClosed'),
+    );
+    assert.equal(await f.read(council, 'threshold'), 2n);
+  });
+
+  test('an authority certifies and revokes directly; others cannot', async () => {
+    const provider = await user();
+    const expiresAt = (await f.now()) + 30n * DAY;
+    const credentialHash = randomHash();
+    const evidencePointer = randomHash();
+    const args = [provider.address, Role.provider, credentialHash, evidencePointer, expiresAt];
+    await assert.rejects(
+      f.send(council, 'certify', args, provider),
+      revertsWith('AuthorityCouncilNotAuthority'),
+    );
+    const receipt = await f.send(council, 'certify', args, authorities[1]);
+    const [event] = parseEventLogs({
+      abi: authorityCouncilAbi,
+      logs: receipt.logs,
+      eventName: 'AuthorityCertified',
+    });
+    assert.deepEqual(event?.args, {
+      account: provider.address,
+      role: Role.provider,
+      authority: authorities[1]?.address,
+      credentialHash,
+      evidencePointer,
+      expiresAt,
+    });
+    assert.equal(await f.read(f.accounts, 'isCertified', [provider.address, Role.provider]), true);
+    assert.equal(await balance(provider.address), params.certificationReward);
+    await f.send(council, 'revokeCertification', [provider.address, Role.provider], authorities[2]);
+    assert.equal(await f.read(f.accounts, 'isCertified', [provider.address, Role.provider]), false);
+  });
+});
+
+describe('MP points', () => {
+  test('are not transferable; stake and unstake move free points; only minters mint', async () => {
+    const holder = await certifiedProvider();
+    const other = newUser();
+    const names = (mPPointsAbi as Abi).map((item) => ('name' in item ? item.name : ''));
+    for (const name of ['transfer', 'transferFrom', 'approve', 'allowance'])
+      assert.ok(!names.includes(name), name);
+    const transfer = encodeFunctionData({
+      abi: medTokenAbi,
+      functionName: 'transfer',
+      args: [other.address, MP(1)],
+    });
+    await assert.rejects(f.publicClient.call({ account: holder.address, to: c.mpPoints, data: transfer }));
+
+    assert.equal(await balance(holder.address), MP(100));
+    await f.send(points, 'stake', [MP(60)], holder);
+    assert.equal(await staked(holder.address), MP(60));
+    assert.equal(await f.read(points, 'freeBalanceOf', [holder.address]), MP(40));
+    assert.equal(await balance(holder.address), MP(100));
+    await assert.rejects(
+      f.send(points, 'stake', [MP(41)], holder),
+      revertsWith('MPPointsInsufficientPoints'),
+    );
+    await f.send(points, 'unstake', [MP(60)], holder);
+    assert.equal(await staked(holder.address), 0n);
+    await assert.rejects(
+      f.send(points, 'mint', [holder.address, MP(1), toHex('x', { size: 32 })], holder),
+      revertsWith('AccessControlUnauthorizedAccount'),
+    );
+    await assert.rejects(
+      f.send(points, 'slash', [holder.address, 0n, toHex('x', { size: 32 })], holder),
+      revertsWith('AccessControlUnauthorizedAccount'),
+    );
+  });
+});
+
+describe('institutions', () => {
+  test('an institution certifies its staff within its quota, set by an authority under the governed cap', async () => {
+    const institution = await user(Role.patient);
+    const [p1, p2, p3] = [await user(), await user(), await user()];
+    const expiresAt = (await f.now()) + 20n * DAY;
+    await assert.rejects(
+      f.send(council, 'certifyStaff', [p1.address, randomHash(), expiresAt], institution),
+      revertsWith('AuthorityCouncilNotInstitution'),
+    );
+    await assert.rejects(
+      f.send(council, 'setInstitution', [institution.address, true, 11], authorities[0]),
+      revertsWith('AuthorityCouncilInvalidStaffQuota'),
+    );
+    await f.send(council, 'setInstitution', [institution.address, true, 2], authorities[0]);
+
+    const receipt = await f.send(council, 'certifyStaff', [p1.address, randomHash(), expiresAt], institution);
+    assert.equal(
+      parseEventLogs({ abi: authorityCouncilAbi, logs: receipt.logs, eventName: 'StaffCertified' }).length,
+      1,
+    );
+    await f.send(council, 'certifyStaff', [p2.address, randomHash(), expiresAt], institution);
+    assert.equal(await f.read(f.accounts, 'isCertified', [p1.address, Role.provider]), true);
+    assert.equal(await f.read(council, 'employerOf', [p2.address]), institution.address);
+    await assert.rejects(
+      f.send(council, 'certifyStaff', [p3.address, randomHash(), expiresAt], institution),
+      revertsWith('AuthorityCouncilStaffQuotaExceeded'),
+    );
+    await assert.rejects(
+      f.send(council, 'certifyStaff', [p3.address, randomHash(), (await f.now()) + 31n * DAY], institution),
+      revertsWith('AuthorityCouncilInvalidExpiry'),
+    );
+
+    // Renewing its own staff does not count twice; revoking frees a place.
+    await f.send(council, 'certifyStaff', [p1.address, randomHash(), expiresAt + 1n], institution);
+    assert.deepEqual(await f.read(council, 'institutionOf', [institution.address]), [true, 2, 2]);
+    await f.send(council, 'revokeStaff', [p1.address], institution);
+    assert.equal(await f.read(f.accounts, 'isCertified', [p1.address, Role.provider]), false);
+    await f.send(council, 'certifyStaff', [p3.address, randomHash(), expiresAt], institution);
+    assert.deepEqual(await f.read(council, 'institutionOf', [institution.address]), [true, 2, 2]);
+
+    // Nobody else's staff, and no one certified elsewhere.
+    const other = await user(Role.patient);
+    await f.send(council, 'setInstitution', [other.address, true, 5], authorities[1]);
+    await assert.rejects(
+      f.send(council, 'revokeStaff', [p2.address], other),
+      revertsWith('AuthorityCouncilNotStaff'),
+    );
+    await assert.rejects(
+      f.send(council, 'certifyStaff', [p2.address, randomHash(), expiresAt], other),
+      revertsWith('AuthorityCouncilAlreadyCertified'),
+    );
+  });
+});
+
+describe('peer review', () => {
+  let pool: PrivateKeyAccount[];
+  const byAddress = new Map<Address, PrivateKeyAccount>();
+
+  before(async () => {
+    // Six certified, staked providers (each staked its 100 MP certification reward): five are drawn per case.
+    pool = [];
+    for (let i = 0; i < 6; i++) {
+      const p = await certifiedProvider();
+      await stakeBySig(p, MP(100));
+      pool.push(p);
+      byAddress.set(p.address, p);
+    }
+  });
+
+  async function drawn(applicationId: bigint) {
+    const reviewers = await f.read<Address[]>(review, 'reviewersOf', [applicationId]);
+    assert.equal(reviewers.length, 5);
+    assert.equal(new Set(reviewers).size, 5);
+    return reviewers.map((a) => byAddress.get(a) as PrivateKeyAccount);
+  }
+
+  async function commit(applicationId: bigint, reviewer: PrivateKeyAccount, approve: boolean) {
+    const salt = randomHash();
+    const receipt = await f.send(
+      review,
+      'commitVote',
+      [applicationId, commitment(applicationId, reviewer.address, approve, salt)],
+      reviewer,
+    );
+    return { reviewer, approve, salt, receipt };
+  }
+
+  test('a candidate is certified by the majority; majority rewarded, minority and non-revealer slashed', async () => {
+    const candidate = await user();
+    await f.send(med, 'transfer', [candidate.address, MED(100)]);
+    const before = new Map<Address, bigint>();
+    for (const p of pool) before.set(p.address, await balance(p.address));
+
+    const app = await applyWithPermit(candidate, MED(50));
+    gas.applyWithPermitBySig = app.receipt.gasUsed;
+    const id = app.applicationId;
+    assert.equal(await medBalance(candidate.address), MED(50));
+    assert.equal(await medBalance(c.peerReview), MED(50));
+    const reviewers = await drawn(id);
+    for (const r of reviewers) assert.equal(await f.read(points, 'lockedOf', [r.address]), MP(40));
+    const outsider = pool.find((p) => !reviewers.includes(p)) as PrivateKeyAccount;
+    const [r0, r1, r2, r3, r4] = reviewers as [
+      PrivateKeyAccount,
+      PrivateKeyAccount,
+      PrivateKeyAccount,
+      PrivateKeyAccount,
+      PrivateKeyAccount,
+    ];
+
+    // A locked stake cannot leave before the case is settled.
+    await assert.rejects(f.send(points, 'unstake', [MP(61)], r0), revertsWith('MPPointsInsufficientStake'));
+
+    const v0 = await commit(id, r0, true);
+    gas.commitVote = v0.receipt.gasUsed;
+    const v1 = await commit(id, r1, true);
+    // r2 commits through a relayer on its CommitVote signature.
+    const salt2 = randomHash();
+    const c2 = commitment(id, r2.address, true, salt2);
+    const message = {
+      applicationId: id,
+      reviewer: r2.address,
+      commitment: c2,
+      nonce: await f.nonceOf(review, r2.address),
+      deadline: await f.deadline(),
+    };
+    const sig = await r2.signTypedData({
+      domain: domainFor(f.deployment.chainId, c.peerReview),
+      types: commitVoteTypes,
+      primaryType: 'CommitVote',
+      message,
+    });
+    const relayed = await f.send(review, 'commitVoteBySig', [id, r2.address, c2, message.deadline, sig]);
+    gas.commitVoteBySig = relayed.gasUsed;
+    const v3 = await commit(id, r3, false);
+    await commit(id, r4, true); // never revealed
+
+    await assert.rejects(commit(id, r0, false), revertsWith('PeerReviewAlreadyCommitted'));
+    await assert.rejects(commit(id, outsider, true), revertsWith('PeerReviewNotReviewer'));
+    await assert.rejects(
+      f.send(review, 'revealVote', [id, true, v0.salt], r0),
+      revertsWith('PeerReviewRevealNotOpen'),
+    );
+    await assert.rejects(
+      relayApplication('applyBySig', app.args),
+      revertsWith('PeerReviewInvalidSignature'),
+      'a replayed application',
+    );
+
+    await f.advance(HOUR + 1n);
+    const late = newUser();
+    await assert.rejects(commit(id, r4, false), revertsWith('PeerReviewCommitClosed'));
+    await assert.rejects(
+      f.send(review, 'revealVote', [id, true, randomHash()], r0),
+      revertsWith('PeerReviewInvalidReveal'),
+    );
+    await assert.rejects(
+      f.send(review, 'revealVote', [id, false, v0.salt], r0),
+      revertsWith('PeerReviewInvalidReveal'),
+      'the salt with the other vote',
+    );
+    const revealed = await f.send(review, 'revealVote', [id, true, v0.salt], r0);
+    gas.revealVote = revealed.gasUsed;
+    await assert.rejects(
+      f.send(review, 'revealVote', [id, true, v0.salt], r0),
+      revertsWith('PeerReviewNotCommitted'),
+    );
+    await f.send(review, 'revealVote', [id, true, v1.salt], r1);
+    await f.send(review, 'revealVoteFor', [id, r2.address, true, salt2]); // relayed reveal
+    await f.send(review, 'revealVote', [id, false, v3.salt], r3);
+    assert.deepEqual(await f.read(review, 'ballotOf', [id, r3.address]), [
+      3,
+      false,
+      commitment(id, r3.address, false, v3.salt),
+    ]);
+    await assert.rejects(f.send(review, 'finalize', [id], late), revertsWith('PeerReviewRevealOpen'));
+
+    await f.advance(HOUR);
+    const receipt = await f.send(review, 'finalize', [id]);
+    gas.finalize = receipt.gasUsed;
+    const [done] = parseEventLogs({
+      abi: peerReviewAbi,
+      logs: receipt.logs,
+      eventName: 'ApplicationFinalized',
+    });
+    assert.deepEqual(done?.args, {
+      applicationId: id,
+      status: APPROVED,
+      approvals: 3,
+      rejections: 1,
+      bondReturned: MED(50),
+      bondForfeited: 0n,
+    });
+
+    // Certified by peer review, with the candidate's credential and the governed validity.
+    assert.equal(await f.read(f.accounts, 'isCertified', [candidate.address, Role.provider]), true);
+    const block = await f.publicClient.getBlock({ blockNumber: receipt.blockNumber });
+    assert.deepEqual(await f.read(f.accounts, 'certificationOf', [candidate.address, Role.provider]), [
+      c.peerReview,
+      app.credentialHash,
+      block.timestamp + BigInt(params.certificationValidity),
+      false,
+    ]);
+    assert.equal(await medBalance(candidate.address), MED(100));
+    assert.equal(await medBalance(c.peerReview), 0n);
+    assert.equal(await balance(candidate.address), params.certificationReward);
+
+    // Exact settlement: +5 MP to the three in the majority, -8 MP (20% of the 40 locked) to the minority and to r4.
+    for (const r of [r0, r1, r2]) {
+      assert.equal(await balance(r.address), (before.get(r.address) as bigint) + MP(5));
+      assert.equal(await staked(r.address), MP(100));
+    }
+    for (const r of [r3, r4]) {
+      assert.equal(await balance(r.address), (before.get(r.address) as bigint) - SLASH);
+      assert.equal(await staked(r.address), MP(100) - SLASH);
+    }
+    assert.equal(await balance(outsider.address), before.get(outsider.address));
+    for (const p of pool) assert.equal(await f.read(points, 'lockedOf', [p.address]), 0n);
+    const slashes = parseEventLogs({ abi: peerReviewAbi, logs: receipt.logs, eventName: 'ReviewerSlashed' });
+    assert.deepEqual(
+      slashes.map((e) => [e.args.reviewer, e.args.amount, e.args.revealed]),
+      [
+        [r3.address, SLASH, true],
+        [r4.address, SLASH, false],
+      ],
+    );
+    await assert.rejects(f.send(review, 'finalize', [id]), revertsWith('PeerReviewNotPending'));
+  });
+
+  test('a rejected candidate is not certified and forfeits half its bond to the treasury', async () => {
+    const candidate = await user();
+    await f.send(med, 'transfer', [candidate.address, MED(100)]);
+    await f.send(med, 'approve', [c.peerReview, MED(60)], candidate);
+    const s = await signApply(candidate, MED(60));
+    const applied = await relayApplication('applyBySig', s.args);
+    gas.applyBySig = applied.gasUsed;
+    const id = submittedId(applied);
+    const reviewers = await drawn(id);
+    const before = new Map<Address, bigint>();
+    for (const r of reviewers) before.set(r.address, await balance(r.address));
+    const treasury = await medBalance(c.council);
+
+    const votes = [];
+    for (const [i, r] of reviewers.entries()) votes.push(await commit(id, r, i >= 3));
+    await f.advance(HOUR + 1n);
+    for (const v of votes) await f.send(review, 'revealVote', [id, v.approve, v.salt], v.reviewer);
+    await f.advance(HOUR);
+    const receipt = await f.send(review, 'finalize', [id]);
+    const [done] = parseEventLogs({
+      abi: peerReviewAbi,
+      logs: receipt.logs,
+      eventName: 'ApplicationFinalized',
+    });
+    assert.equal(done?.args.status, REJECTED);
+    assert.equal(done?.args.bondReturned, MED(30));
+    assert.equal(done?.args.bondForfeited, MED(30));
+
+    assert.equal(await f.read(f.accounts, 'isCertified', [candidate.address, Role.provider]), false);
+    assert.equal(await medBalance(candidate.address), MED(70));
+    assert.equal(await medBalance(c.council), treasury + MED(30));
+    assert.equal(await balance(candidate.address), 0n);
+    for (const [i, r] of reviewers.entries()) {
+      const expected =
+        i < 3 ? (before.get(r.address) as bigint) + MP(5) : (before.get(r.address) as bigint) - SLASH;
+      assert.equal(await balance(r.address), expected);
+    }
+  });
+
+  test('without a quorum of reveals nothing is decided: the bond is refunded and every reviewer slashed', async () => {
+    const candidate = await user(Role.researcher);
+    await f.send(med, 'transfer', [candidate.address, MED(50)]);
+    await f.send(med, 'approve', [c.peerReview, MED(50)], candidate);
+    await assert.rejects(
+      relayApplication('applyBySig', (await signApply(candidate, MED(49), Role.researcher)).args),
+      revertsWith('PeerReviewBondTooLow'),
+    );
+    await assert.rejects(
+      relayApplication('applyBySig', (await signApply(candidate, MED(50), Role.patient)).args),
+      revertsWith('PeerReviewInvalidRole'),
+    );
+    const id = submittedId(
+      await relayApplication('applyBySig', (await signApply(candidate, MED(50), Role.researcher)).args),
+    );
+    const reviewers = await drawn(id);
+    const before = await Promise.all(reviewers.map((r) => balance(r.address)));
+    const v = await commit(id, reviewers[0] as PrivateKeyAccount, true);
+    await f.advance(HOUR + 1n);
+    await f.send(review, 'revealVote', [id, true, v.salt], v.reviewer);
+    await f.advance(HOUR);
+    const anyone = newUser();
+    await fund(anyone.address);
+    const receipt = await f.send(review, 'finalize', [id], anyone);
+    const [done] = parseEventLogs({
+      abi: peerReviewAbi,
+      logs: receipt.logs,
+      eventName: 'ApplicationFinalized',
+    });
+    assert.equal(done?.args.status, NO_QUORUM);
+    assert.equal(await medBalance(candidate.address), MED(50));
+    assert.equal(await f.read(f.accounts, 'isCertified', [candidate.address, Role.researcher]), false);
+    for (const [i, r] of reviewers.entries()) {
+      const expected = i === 0 ? before[i] : (before[i] as bigint) - SLASH;
+      assert.equal(await balance(r.address), expected);
+    }
+  });
+});
