@@ -375,6 +375,12 @@ describe('authority council', () => {
     });
     assert.equal(await f.read(f.accounts, 'isCertified', [provider.address, Role.provider]), true);
     assert.equal(await balance(provider.address), params.certificationReward);
+    await f.send(council, 'certify', [...args.slice(0, 4), expiresAt + DAY], authorities[0]);
+    assert.equal(
+      await balance(provider.address),
+      params.certificationReward,
+      'a renewal earns no more points',
+    );
     await f.send(council, 'revokeCertification', [provider.address, Role.provider], authorities[2]);
     assert.equal(await f.read(f.accounts, 'isCertified', [provider.address, Role.provider]), false);
   });

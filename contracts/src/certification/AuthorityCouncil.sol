@@ -16,8 +16,9 @@ import {MPPoints} from "./MPPoints.sol";
  * authorities and institutions), and MINTER_ROLE on MPPoints (the certification reward).
  *
  * Authorities also act alone: they certify or revoke a provider or researcher (with a credential hash, the pointer to
- * the encrypted evidence and an expiry) and mark institutions with a staff quota. An institution certifies its own
- * practitioners as providers within that quota; the practitioner -> institution link is kept here.
+ * the encrypted evidence and an expiry; the account earns the certification reward once per role) and mark
+ * institutions with a staff quota. An institution certifies its own practitioners as providers within that quota;
+ * the practitioner -> institution link is kept here.
  */
 contract AuthorityCouncil {
     using EnumerableSet for EnumerableSet.AddressSet;
@@ -78,6 +79,7 @@ contract AuthorityCouncil {
     mapping(uint256 proposalId => mapping(address authority => bool)) private _approved;
     mapping(address institution => Institution) private _institutions;
     mapping(address practitioner => address institution) private _employer;
+    mapping(address account => mapping(uint8 role => bool)) private _rewarded;
 
     event ProposalCreated(uint256 indexed proposalId, uint8 indexed kind, address indexed proposer, bytes data);
     event ProposalApproved(uint256 indexed proposalId, address indexed authority);
@@ -227,7 +229,7 @@ contract AuthorityCouncil {
         if (institution != address(0) && role == _registry.PROVIDER()) _dropStaff(institution, account);
         _registry.certify(account, role, credentialHash, expiresAt);
         emit AuthorityCertified(account, role, msg.sender, credentialHash, evidencePointer, expiresAt);
-        _reward(account);
+        _reward(account, role);
     }
 
     /// @notice An authority revokes a certification (any issuer's); an institution's staff link is dropped with it.
@@ -403,8 +405,11 @@ contract AuthorityCouncil {
         emit StaffRevoked(institution, practitioner);
     }
 
-    function _reward(address account) private {
+    /// @dev Once per account and role: renewals are not a way to farm points.
+    function _reward(address account, uint8 role) private {
         uint256 amount = _parameters.certificationReward;
-        if (amount != 0) _points.mint(account, amount, _CERTIFICATION_REWARD);
+        if (amount == 0 || _rewarded[account][role]) return;
+        _rewarded[account][role] = true;
+        _points.mint(account, amount, _CERTIFICATION_REWARD);
     }
 }

@@ -23,7 +23,7 @@ import {MPPoints} from "./MPPoints.sol";
  * `keccak256(abi.encode(applicationId, reviewer, approve, salt))`; during the reveal window they reveal. After it,
  * `finalize` (anyone) tallies: with fewer than `quorum` revealed votes nothing is decided and the bond is refunded;
  * otherwise approvals > rejections certifies the candidate through AccountRegistry's CERTIFIER_ROLE (and mints the
- * certification reward), anything else rejects and forfeits the bond but `bondReturnBps`. Majority voters are minted
+ * certification reward, once per account and role), anything else rejects and forfeits the bond but `bondReturnBps`. Majority voters are minted
  * `reviewReward` MP; minority voters and drawn reviewers who did not reveal lose `slashBps` of their locked stake.
  * Parameters come from AuthorityCouncil and are fixed per application when it is submitted.
  *
@@ -112,6 +112,7 @@ contract PeerReview is EIP712, Nonces {
     uint256 private _applicationCount;
     mapping(uint256 applicationId => Application) private _applications;
     mapping(uint256 applicationId => Seat[]) private _seats;
+    mapping(address account => mapping(uint8 role => bool)) private _rewarded;
 
     event ApplicationSubmitted(
         uint256 indexed applicationId,
@@ -254,7 +255,11 @@ contract PeerReview is EIP712, Nonces {
             _registry.certify(
                 candidate, a.role, a.credentialHash, uint64(block.timestamp) + a.certificationValidity
             );
-            if (a.certificationReward != 0) _points.mint(candidate, a.certificationReward, _CERTIFICATION_REWARD);
+            // Once per account and role: renewals are not a way to farm points.
+            if (a.certificationReward != 0 && !_rewarded[candidate][a.role]) {
+                _rewarded[candidate][a.role] = true;
+                _points.mint(candidate, a.certificationReward, _CERTIFICATION_REWARD);
+            }
         } else if (status == REJECTED) {
             returned = bond * a.bondReturnBps / _BPS;
         }
