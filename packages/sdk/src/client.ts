@@ -349,48 +349,53 @@ export function createClient(opts: ClientOptions) {
       data: await hpkeWrap(ownerKey, batchKey, te.encode(kekId)),
     });
 
-    const prepared: { fields: AnchorFields; envelope: string; encMeta: string }[] = new Array(items.length);
-    let done = 0;
-    let next = 0;
-    const worker = async () => {
-      while (next < items.length) {
-        const i = next++;
-        const item = items[i]!;
-        const dek = generateDataKey();
-        const plain = 'resource' in item ? te.encode(JSON.stringify(item.resource)) : item.content;
-        const sealed = await sealBytes(plain, dek);
-        const digest = bytesToHex(sha256(sealed));
-        await uploadBytes(sealed);
-        const fields: AnchorFields = {
-          owner,
-          creator: me,
-          digest,
-          keyCommitment: keyCommitment(dek, sealed.subarray(0, 24)),
-          supersedes: item.supersedes ?? ZERO_HASH,
-        };
-        const recordId = recordIdOf(fields);
-        const envelope = encodeEnvelope({
-          kind: 'wrapped',
-          kekId,
-          data: await symWrap(batchKey, dek, hexToBytes(recordId)),
-        });
-        const encMeta = await sealMeta(describe(item as AddRecordInput, plain.byteLength), dek);
-        prepared[i] = { fields, envelope, encMeta };
-        options.onProgress?.(++done, items.length);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, items.length) }, worker));
-
+    // Records of a batch travel as one pack blob (their ciphertexts back to back): one upload and one durable
+    // write for the whole batch; each record keeps its own digest, which the node checks against its byte range.
+    const prepared: { fields: AnchorFields; envelope: string; encMeta: string; sealed: Uint8Array }[] =
+      new Array(items.length);
+    for (const [i, item] of items.entries()) {
+      const dek = generateDataKey();
+      const plain = 'resource' in item ? te.encode(JSON.stringify(item.resource)) : item.content;
+      const sealed = await sealBytes(plain, dek);
+      const fields: AnchorFields = {
+        owner,
+        creator: me,
+        digest: bytesToHex(sha256(sealed)),
+        keyCommitment: keyCommitment(dek, sealed.subarray(0, 24)),
+        supersedes: item.supersedes ?? ZERO_HASH,
+      };
+      const recordId = recordIdOf(fields);
+      const envelope = encodeEnvelope({
+        kind: 'wrapped',
+        kekId,
+        data: await symWrap(batchKey, dek, hexToBytes(recordId)),
+      });
+      const encMeta = await sealMeta(describe(item as AddRecordInput, plain.byteLength), dek);
+      prepared[i] = { fields, envelope, encMeta, sealed };
+      if (i % 64 === 63) options.onProgress?.(i + 1, items.length);
+    }
+    options.onProgress?.(items.length, items.length);
+    const pack = concat(...prepared.map((p) => p.sealed));
+    const packDigest = bytesToHex(sha256(pack));
+    await uploadBytes(pack);
+    let offset = 0;
     const manifest = te.encode(
       JSON.stringify({
         version: 1,
         creator: me,
-        leaves: prepared.map((p) => ({
-          owner: p.fields.owner,
-          digest: p.fields.digest,
-          keyCommitment: p.fields.keyCommitment,
-          supersedes: p.fields.supersedes,
-        })),
+        pack: packDigest,
+        leaves: prepared.map((p) => {
+          const leaf = {
+            owner: p.fields.owner,
+            digest: p.fields.digest,
+            keyCommitment: p.fields.keyCommitment,
+            supersedes: p.fields.supersedes,
+            offset,
+            length: p.sealed.byteLength,
+          };
+          offset += p.sealed.byteLength;
+          return leaf;
+        }),
       }),
     );
     await uploadBytes(manifest);

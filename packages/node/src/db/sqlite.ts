@@ -48,6 +48,9 @@ CREATE TABLE IF NOT EXISTS blobs (
   cid TEXT NOT NULL, uploader TEXT NOT NULL, size INTEGER NOT NULL, created_at INTEGER NOT NULL,
   PRIMARY KEY (cid, uploader)
 );
+CREATE TABLE IF NOT EXISTS pack_entries (
+  digest TEXT PRIMARY KEY, pack TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, address TEXT NOT NULL, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS auth_nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 `;
@@ -161,9 +164,14 @@ export function openDatabase(file: string) {
   const usageOf = stmt('SELECT COALESCE(SUM(size), 0) AS used FROM blobs WHERE uploader = ?');
   const blobKnown = stmt('SELECT 1 AS x FROM blobs WHERE cid = ? LIMIT 1');
   const digestReferenced = stmt(`SELECT 1 AS x FROM records WHERE digest = ?1 UNION ALL
-    SELECT 1 FROM batch_leaves WHERE digest = ?1 UNION ALL SELECT 1 FROM batches WHERE manifest = ?1 LIMIT 1`);
+    SELECT 1 FROM batch_leaves WHERE digest = ?1 UNION ALL SELECT 1 FROM batches WHERE manifest = ?1 UNION ALL
+    SELECT 1 FROM pack_entries WHERE pack = ?1 LIMIT 1`);
   const forgetBlob = stmt('DELETE FROM blobs WHERE cid = ?');
   const uploaders = stmt('SELECT uploader FROM blobs WHERE cid = ?');
+  const putPack = stmt(
+    'INSERT OR IGNORE INTO pack_entries (digest, pack, offset, length) VALUES (?, ?, ?, ?)',
+  );
+  const getPack = stmt('SELECT pack, offset, length FROM pack_entries WHERE digest = ?');
   const insertSession = stmt('INSERT INTO sessions (token_hash, address, expires_at) VALUES (?, ?, ?)');
   const getSession = stmt('SELECT address, expires_at FROM sessions WHERE token_hash = ?');
   const insertNonce = stmt('INSERT INTO auth_nonces (nonce, expires_at) VALUES (?, ?)');
@@ -325,6 +333,12 @@ export function openDatabase(file: string) {
       referenced: (digest: string) => digestReferenced.get(digest) !== undefined,
       forget: (cid: string) => void forgetBlob.run(cid),
       uploaders: (cid: string) => (uploaders.all(cid) as { uploader: string }[]).map((r) => r.uploader),
+    },
+    packs: {
+      put: (digest: string, pack: string, offset: number, length: number) =>
+        void putPack.run(digest, pack, offset, length),
+      get: (digest: string) =>
+        getPack.get(digest) as { pack: string; offset: number; length: number } | undefined,
     },
     sessions: {
       create: (tokenHash: string, address: string, expiresAt: number) =>

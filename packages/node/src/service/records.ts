@@ -3,6 +3,8 @@
  * anchors (one by one, or many under one Merkle root), lists a caller's records and hands out ciphertext with the
  * caller's key envelope. The node never holds a data key: envelopes and record metadata arrive encrypted.
  */
+
+import { createHash } from 'node:crypto';
 import {
   type AnchorFields,
   batchLeafOf,
@@ -13,6 +15,7 @@ import {
   ZERO_HASH,
 } from '@medbloc/core';
 import type { BlobStore } from '@medbloc/storage';
+import type { CID } from 'multiformats/cid';
 import { type Address, getAddress, type Hex } from 'viem';
 import type { Chain } from '../chain/client.ts';
 import type { Indexer, ManifestLeaf } from '../chain/indexer.ts';
@@ -88,6 +91,8 @@ export type RecordsService = ReturnType<typeof createRecordsService>;
 export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Indexer; blobs: BlobStore }) {
   const { db, chain, indexer, blobs } = deps;
   const trees = new Map<string, ReturnType<typeof buildMerkleTree>>();
+  const packedSlice = (pack: CID, offset: number, length: number, digest: string) =>
+    packedSliceOf(blobs, pack, offset, length, digest);
 
   async function checkSignatureWindow(
     signer: Address,
@@ -213,25 +218,56 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
     return view(requireRow(recordId));
   }
 
-  async function readManifest(digest: Hex): Promise<ManifestLeaf[] | undefined> {
+  async function readBlob(digest: Hex): Promise<Buffer | undefined> {
     const cid = digestHexToCid(digest);
     if (!(await blobs.has(cid))) return undefined;
     const parts: Uint8Array[] = [];
     for await (const chunk of blobs.get(cid)) parts.push(chunk);
-    return parseManifest(Buffer.concat(parts).toString('utf8'));
+    return Buffer.concat(parts);
+  }
+
+  async function readManifestDoc(digest: Hex): Promise<Manifest | undefined> {
+    const bytes = await readBlob(digest);
+    return bytes ? parseManifestDoc(bytes.toString('utf8')) : undefined;
+  }
+
+  async function readManifest(digest: Hex): Promise<ManifestLeaf[] | undefined> {
+    return (await readManifestDoc(digest))?.leaves;
+  }
+
+  /** Checks that each packed record's byte range in the pack hashes to its anchored digest. */
+  async function checkPack(pack: Hex, leaves: Manifest['leaves']) {
+    const bytes = await readBlob(pack);
+    if (!bytes)
+      throw new NodeError(
+        'BLOB_NOT_FOUND',
+        `upload the record pack ${digestHexToCid(pack)} before anchoring`,
+      );
+    for (const [i, l] of leaves.entries()) {
+      const end = l.offset! + l.length!;
+      if (end > bytes.length) throw new NodeError('BATCH_MISMATCH', `record ${i} lies outside the pack`);
+      const digest = `0x${createHash('sha256').update(bytes.subarray(l.offset!, end)).digest('hex')}`;
+      if (digest !== l.digest)
+        throw new NodeError('BATCH_MISMATCH', `record ${i}'s bytes in the pack do not match its digest`);
+    }
   }
 
   async function anchorBatch(caller: Address, input: BatchInput) {
-    return refusing(caller, [input.manifest, ...input.records.map((r) => r.digest)], () =>
-      anchorBatchChecked(caller, input),
+    const pack = await readManifestDoc(input.manifest)
+      .then((m) => m?.pack)
+      .catch(() => undefined);
+    return refusing(
+      caller,
+      [input.manifest, ...(pack ? [pack] : []), ...input.records.map((r) => r.digest)],
+      () => anchorBatchChecked(caller, input),
     );
   }
 
   async function anchorBatchChecked(caller: Address, input: BatchInput) {
     if (caller !== input.creator) throw new NodeError('FORBIDDEN', 'only the creator may submit its batch');
-    const manifest = await readManifest(input.manifest);
-    if (!manifest)
-      throw new NodeError('BLOB_NOT_FOUND', 'upload the batch manifest before anchoring the batch');
+    const doc = await readManifestDoc(input.manifest);
+    if (!doc) throw new NodeError('BLOB_NOT_FOUND', 'upload the batch manifest before anchoring the batch');
+    const manifest = doc.leaves;
     if (manifest.length !== input.records.length) {
       throw new NodeError(
         'BATCH_MISMATCH',
@@ -272,10 +308,14 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
       seen.add(ids[i]!);
       checkSupersedes(f.owner, f.supersedes);
     }
-    for (const digest of new Set(fields.map((f) => f.digest))) await requireBlob(digest);
+    if (doc.pack) await checkPack(doc.pack, manifest);
+    else for (const digest of new Set(fields.map((f) => f.digest))) await requireBlob(digest);
 
     db.tx(() => {
       for (const k of input.wrapKeys) db.envelopes.putWrapKey(k.kekId, k.reader.toLowerCase(), k.envelope);
+      if (doc.pack) {
+        for (const l of manifest) db.packs.put(l.digest, doc.pack, l.offset!, l.length!);
+      }
       for (const [i, r] of input.records.entries()) {
         db.envelopes.put(ids[i]!, r.owner.toLowerCase(), r.envelope, r.kekId);
         db.records.saveWrite(ids[i]!, { encMeta: r.encMeta });
@@ -456,9 +496,25 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
       const row = requireRow(recordId);
       authorise(caller, row);
       const cid = digestHexToCid(row.digest as Hex);
-      return { cid, stream: blobs.get(cid) };
+      const packed = db.packs.get(row.digest);
+      if (!packed) return { cid, stream: blobs.get(cid) };
+      return {
+        cid,
+        stream: packedSlice(digestHexToCid(packed.pack as Hex), packed.offset, packed.length, row.digest),
+      };
     },
   };
+}
+
+/** A record's bytes inside a pack, verified against the record's own digest before any byte is served. */
+async function* packedSliceOf(blobs: BlobStore, pack: CID, offset: number, length: number, digest: string) {
+  const parts: Uint8Array[] = [];
+  for await (const chunk of blobs.get(pack, { offset, length })) parts.push(chunk);
+  const bytes = Buffer.concat(parts);
+  if (`0x${createHash('sha256').update(bytes).digest('hex')}` !== digest) {
+    throw new NodeError('BLOB_CORRUPTED', `the stored ciphertext of ${digest} does not match its digest`);
+  }
+  yield bytes;
 }
 
 function encodeCursor(block: number, id: string) {
@@ -471,8 +527,21 @@ function decodeCursor(cursor: string): [number, string] {
   return [block, id];
 }
 
-/** A batch manifest: `{ version: 1, leaves: [{ owner, digest, keyCommitment, supersedes }] }`. */
+/**
+ * A batch manifest: `{ version: 1, pack?: digest, leaves: [{ owner, digest, keyCommitment, supersedes,
+ * offset?, length? }] }`. With `pack`, the records' ciphertexts were uploaded as one blob (the pack) — one write
+ * instead of thousands — and each leaf names its byte range in it.
+ */
+export interface Manifest {
+  pack: Hex | undefined;
+  leaves: (ManifestLeaf & { offset?: number; length?: number })[];
+}
+
 export function parseManifest(text: string): ManifestLeaf[] {
+  return parseManifestDoc(text).leaves;
+}
+
+export function parseManifestDoc(text: string): Manifest {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -481,10 +550,27 @@ export function parseManifest(text: string): ManifestLeaf[] {
   }
   const leaves = (doc as { leaves?: unknown })?.leaves;
   if (!Array.isArray(leaves)) throw new NodeError('BATCH_MISMATCH', 'the batch manifest has no leaves');
-  return leaves.map((l: Record<string, string>) => ({
-    owner: l.owner as Hex,
-    digest: l.digest as Hex,
-    keyCommitment: l.keyCommitment as Hex,
-    supersedes: (l.supersedes ?? ZERO_HASH) as Hex,
-  }));
+  const pack = (doc as { pack?: unknown }).pack;
+  if (pack !== undefined && (typeof pack !== 'string' || !/^0x[0-9a-f]{64}$/.test(pack))) {
+    throw new NodeError('BATCH_MISMATCH', 'the batch manifest names an invalid pack digest');
+  }
+  return {
+    pack: pack as Hex | undefined,
+    leaves: leaves.map((l: Record<string, string | number>) => {
+      const leaf: ManifestLeaf & { offset?: number; length?: number } = {
+        owner: l.owner as Hex,
+        digest: l.digest as Hex,
+        keyCommitment: l.keyCommitment as Hex,
+        supersedes: (l.supersedes ?? ZERO_HASH) as Hex,
+      };
+      if (pack !== undefined) {
+        if (!Number.isSafeInteger(l.offset) || !Number.isSafeInteger(l.length) || Number(l.length) <= 0) {
+          throw new NodeError('BATCH_MISMATCH', 'every leaf of a packed batch needs its offset and length');
+        }
+        leaf.offset = Number(l.offset);
+        leaf.length = Number(l.length);
+      }
+      return leaf;
+    }),
+  };
 }

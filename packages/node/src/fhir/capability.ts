@@ -1,0 +1,104 @@
+/** The CapabilityStatement the gateway serves at `metadata`: exactly the interactions and parameters it supports. */
+import { getResourceTypes, getSearchParameters } from '@medplum/core';
+import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+
+const TYPE_INTERACTIONS = [
+  'read',
+  'vread',
+  'update',
+  'patch',
+  'delete',
+  'history-instance',
+  'history-type',
+  'create',
+  'search-type',
+] as const;
+
+const COMMON_PARAMS = ['_id', '_lastUpdated', '_tag', '_profile', '_security', '_source'];
+
+let cached: CapabilityStatement | undefined;
+
+/**
+ * Builds (once) the statement for every R4 resource type; `baseUrl` is the gateway's `/fhir` URL.
+ *
+ * @example
+ * const cs = capabilityStatement('http://127.0.0.1:7400/fhir');
+ */
+export function capabilityStatement(baseUrl: string): CapabilityStatement {
+  cached ??= build();
+  return { ...cached, implementation: { description: 'MedBloc FHIR R4 gateway', url: baseUrl } };
+}
+
+function build(): CapabilityStatement {
+  const resource: CapabilityStatementRestResource[] = getResourceTypes()
+    .filter((t) => t !== 'Binary' && t !== 'Parameters')
+    .sort()
+    .map((type) => {
+      const params = getSearchParameters(type) ?? {};
+      return {
+        type,
+        profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+        interaction: TYPE_INTERACTIONS.map((code) => ({ code })),
+        versioning: 'versioned-update',
+        readHistory: true,
+        updateCreate: true,
+        conditionalCreate: true,
+        conditionalUpdate: true,
+        conditionalDelete: 'single',
+        referencePolicy: ['literal', 'logical', 'local'],
+        searchInclude: ['*'],
+        searchRevInclude: ['*'],
+        searchParam: Object.entries(params)
+          .filter(([code]) => !COMMON_PARAMS.includes(code))
+          .map(([code, sp]) => ({
+            name: code,
+            type: sp.type,
+            ...(sp.url ? { definition: sp.url } : {}),
+          })),
+        ...(type === 'Patient'
+          ? {
+              operation: [
+                {
+                  name: 'everything',
+                  definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
+                },
+              ],
+            }
+          : {}),
+      } as CapabilityStatementRestResource;
+    });
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: new Date().toISOString(),
+    publisher: 'MedBloc',
+    kind: 'instance',
+    software: { name: 'MedBloc FHIR gateway', version: '0.1.0' },
+    fhirVersion: '4.0.1',
+    format: ['json', 'application/fhir+json', 'application/json'],
+    patchFormat: ['application/json-patch+json'],
+    rest: [
+      {
+        mode: 'server',
+        documentation:
+          'Acts for one identity: writes are validated, sealed for the owner and anchored on chain; reads serve what ' +
+          'this identity can decrypt. Every anchored version has a Provenance naming its creator, record and ' +
+          'transaction. Not supported: XML, $export, system history, _summary/_elements projections beyond Medplum.',
+        security: { cors: false, description: 'The gateway runs in the identity’s own process.' },
+        resource,
+        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }],
+        searchParam: COMMON_PARAMS.map((name) => ({
+          name,
+          type:
+            name === '_lastUpdated'
+              ? 'date'
+              : name === '_id'
+                ? 'token'
+                : name === '_source'
+                  ? 'uri'
+                  : 'token',
+        })) as NonNullable<NonNullable<CapabilityStatement['rest']>[number]['searchParam']>,
+      },
+    ],
+  };
+}

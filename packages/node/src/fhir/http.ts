@@ -1,0 +1,48 @@
+/**
+ * The FHIR gateway's HTTP edge: a Hono sub-app (mount it at `/fhir`) that turns requests into FhirHttpRequests for
+ * the transport-agnostic core and serialises what comes back.
+ */
+import { type Context, Hono } from 'hono';
+import type { FhirGatewayCore, FhirHttpRequest } from './gateway.ts';
+
+/**
+ * @example
+ * const app = new Hono();
+ * app.route('/fhir', fhirApp(core));
+ */
+export function fhirApp(core: Pick<FhirGatewayCore, 'handle'>): Hono {
+  const app = new Hono();
+  const handler = async (c: Context) => {
+    const url = new URL(c.req.url);
+    const prefix = c.req.routePath.replace(/\/?(:path\{\.[*+]\}|\*)?$/, '');
+    const rest = url.pathname.slice(prefix.length).replace(/^\/+/, '');
+    const query: Record<string, string | string[]> = {};
+    for (const [k, v] of url.searchParams) {
+      const prev = query[k];
+      query[k] = prev === undefined ? v : [prev, v].flat();
+    }
+    const headers: Record<string, string> = {};
+    c.req.raw.headers.forEach((v, k) => {
+      headers[k] = v;
+    });
+    const method = c.req.method;
+    const req: FhirHttpRequest = {
+      method,
+      path: decodeURIComponent(rest),
+      query,
+      headers,
+      baseUrl: `${url.origin}${prefix}`,
+      ...(method === 'GET' || method === 'HEAD' ? {} : { body: await c.req.text() }),
+    };
+    const res = await core.handle(req);
+    const accept = headers.accept ?? '';
+    const out = { ...res.headers };
+    if (res.body && /application\/json/.test(accept) && !/fhir\+json/.test(accept))
+      out['content-type'] = 'application/json; charset=utf-8';
+    const payload = res.body && method !== 'HEAD' ? JSON.stringify(res.body) : null;
+    return new Response(payload, { status: res.status, headers: out });
+  };
+  app.all('/', handler);
+  app.all('/:path{.*}', handler);
+  return app;
+}

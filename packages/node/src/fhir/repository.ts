@@ -1,0 +1,186 @@
+/**
+ * The gateway's in-memory FHIR store: Medplum's MemoryRepository (its search semantics are what we serve) extended
+ * with what a ledger-backed store needs. Writes never touch the live store: a request runs against a cheap fork,
+ * the fork is diffed against its parent, the changes are sealed and anchored, and only then does the fork replace
+ * the live store. Deleted resources keep their history, answer 410 Gone, and carry a tombstone version.
+ */
+import { gone, notFound, OperationOutcomeError } from '@medplum/core';
+import { MemoryRepository } from '@medplum/fhir-router';
+import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import { isTombstone } from './vocabulary.ts';
+
+type Versions = Resource[];
+
+/** Medplum keeps these private; the fork/diff needs them (both are plain Maps keyed type → id). */
+interface Internals {
+  resources: Map<string, Map<string, Resource>>;
+  history: Map<string, Map<string, Versions>>;
+}
+
+/** One resource changed by a request: `after` is absent for a delete. */
+export interface Change {
+  resourceType: string;
+  id: string;
+  before: Resource | undefined;
+  after: Resource | undefined;
+}
+
+export class LedgerRepository extends MemoryRepository {
+  private get internals(): Internals {
+    return this as unknown as Internals;
+  }
+
+  /**
+   * A copy that shares the (never mutated) stored resource objects with this one, so a request can run against it
+   * and be thrown away. O(number of resources) map copies, no resource copies.
+   */
+  fork(): LedgerRepository {
+    const copy = new LedgerRepository();
+    const src = this.internals;
+    const dst = copy.internals;
+    for (const [type, byId] of src.resources) dst.resources.set(type, new Map(byId));
+    for (const [type, byId] of src.history) {
+      const m = new Map<string, Versions>();
+      for (const [id, versions] of byId) m.set(id, [...versions]);
+      dst.history.set(type, m);
+    }
+    return copy;
+  }
+
+  /** What `fork` (derived from this repository) changed: created, updated and deleted resources. */
+  diff(fork: LedgerRepository): Change[] {
+    const mine = this.internals.resources;
+    const theirs = fork.internals.resources;
+    const out: Change[] = [];
+    for (const [type, byId] of theirs) {
+      const base = mine.get(type);
+      for (const [id, after] of byId) {
+        const before = base?.get(id);
+        if (before !== after) out.push({ resourceType: type, id, before, after });
+      }
+    }
+    for (const [type, byId] of mine) {
+      const other = theirs.get(type);
+      for (const [id, before] of byId) {
+        if (!other?.has(id)) out.push({ resourceType: type, id, before, after: undefined });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Makes the history of each changed resource its parent's history plus exactly the version that was anchored
+   * (a request that touched one resource twice anchors only the final state), with a tombstone for a delete.
+   */
+  settle(parent: LedgerRepository, anchored: { change: Change; version: Resource }[]): void {
+    for (const { change, version } of anchored) {
+      const previous = parent.internals.history.get(change.resourceType)?.get(change.id) ?? [];
+      this.historyOf(change.resourceType).set(change.id, [...previous, version]);
+    }
+  }
+
+  /** Loads one resource's versions, oldest first, as read back from the ledger (tombstones included). */
+  seed(resourceType: string, id: string, versions: Resource[]): void {
+    if (versions.length === 0) return;
+    this.historyOf(resourceType).set(id, versions);
+    const last = versions[versions.length - 1] as Resource;
+    const current = this.resourcesOf(resourceType);
+    if (isTombstone(last)) current.delete(id);
+    else current.set(id, last);
+  }
+
+  /** Puts a derived resource (never anchored itself) into the store as is. */
+  put(resource: Resource & { id: string }): void {
+    this.resourcesOf(resource.resourceType).set(resource.id, resource);
+    this.historyOf(resource.resourceType).set(resource.id, [resource]);
+  }
+
+  /** The current version, or undefined; no copy (callers must not mutate). */
+  peek(resourceType: string, id: string): Resource | undefined {
+    return this.internals.resources.get(resourceType)?.get(id);
+  }
+
+  /** Every current resource (no copies). */
+  *all(): Iterable<Resource> {
+    for (const byId of this.internals.resources.values()) yield* byId.values();
+  }
+
+  /** Every resource type with at least one resource ever stored. */
+  countByType(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [type, byId] of this.internals.resources) if (byId.size) out[type] = byId.size;
+    return out;
+  }
+
+  override async readResource<T extends Resource>(resourceType: string, id: string): Promise<T> {
+    const current = this.peek(resourceType, id);
+    if (current) return structuredClone(current) as T;
+    if (this.internals.history.get(resourceType)?.has(id)) throw new OperationOutcomeError(gone);
+    throw new OperationOutcomeError(notFound);
+  }
+
+  override async readVersion<T extends Resource>(
+    resourceType: string,
+    id: string,
+    versionId: string,
+  ): Promise<T> {
+    const version = this.internals.history
+      .get(resourceType)
+      ?.get(id)
+      ?.find((v) => v.meta?.versionId === versionId);
+    if (!version) throw new OperationOutcomeError(notFound);
+    if (isTombstone(version)) throw new OperationOutcomeError(gone);
+    return structuredClone(version) as T;
+  }
+
+  /** Newest first; a delete appears as an entry with a DELETE request and no resource (FHIR R4 §3.1.0.10). */
+  override async readHistory<T extends Resource>(resourceType: string, id: string): Promise<Bundle<T>> {
+    const versions = this.internals.history.get(resourceType)?.get(id);
+    if (!versions?.length) throw new OperationOutcomeError(notFound);
+    return {
+      resourceType: 'Bundle',
+      type: 'history',
+      total: versions.length,
+      entry: historyEntries<T>(versions),
+    };
+  }
+
+  /** Every version of every resource of `resourceType`, newest first. */
+  typeHistory(resourceType: string): Resource[] {
+    const out: Resource[] = [];
+    for (const versions of this.internals.history.get(resourceType)?.values() ?? []) out.push(...versions);
+    return out.sort((a, b) => (b.meta?.lastUpdated ?? '').localeCompare(a.meta?.lastUpdated ?? ''));
+  }
+
+  private resourcesOf(type: string): Map<string, Resource> {
+    let m = this.internals.resources.get(type);
+    if (!m) this.internals.resources.set(type, (m = new Map()));
+    return m;
+  }
+
+  private historyOf(type: string): Map<string, Versions> {
+    let m = this.internals.history.get(type);
+    if (!m) this.internals.history.set(type, (m = new Map()));
+    return m;
+  }
+}
+
+/** History bundle entries for versions (oldest first in), newest first out. */
+export function historyEntries<T extends Resource>(versions: Resource[]): BundleEntry<T>[] {
+  return versions
+    .map((v, i): BundleEntry<T> => {
+      const url = `${v.resourceType}/${v.id}`;
+      const response = {
+        status: isTombstone(v) ? '204' : i === 0 ? '201' : '200',
+        etag: `W/"${v.meta?.versionId}"`,
+        ...(v.meta?.lastUpdated ? { lastModified: v.meta.lastUpdated } : {}),
+      };
+      if (isTombstone(v)) return { request: { method: 'DELETE', url }, response };
+      return {
+        resource: structuredClone(v) as T,
+        request: { method: i === 0 ? 'POST' : 'PUT', url: i === 0 ? v.resourceType : url },
+        response,
+      };
+    })
+    .reverse();
+}
