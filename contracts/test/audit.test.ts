@@ -30,11 +30,7 @@ before(async () => {
 });
 after(() => f.stop());
 
-interface RootOf {
-  0: Address;
-  1: bigint;
-  2: number;
-}
+type RootOf = readonly [node: Address, anchoredAt: bigint, count: number];
 
 test('the operator node anchors a root of receipts; a receipt verifies against it', async () => {
   // Receipts are signed off chain; their hashes are the leaves (the node keeps receipts and proofs).
