@@ -188,8 +188,8 @@ async function benchRead() {
           () => {
             latencies.push(performance.now() - t0);
           },
-          () => {
-            failures++;
+          (err: unknown) => {
+            if (failures++ === 0) line(`first read failure: ${(err as Error).message}`);
           },
         ),
       );
