@@ -4,6 +4,12 @@ export { openApiDocument } from './api/openapi.ts';
 export { startAnvil } from './chain/anvil.ts';
 export { createChain, type Deployment } from './chain/client.ts';
 export { deployMedBloc, grantAuthority } from './chain/deploy.ts';
+export {
+  type CertificationParameters,
+  defaultCertificationParameters,
+  deployCertification,
+} from './chain/deploy-certification.ts';
+export { deployConsent, grantNodeRole } from './chain/deploy-consent.ts';
 export { type ConfigError, loadConfig, type NodeConfig } from './config.ts';
 export { ERROR_STATUS, NodeError, type Problem, toProblem } from './errors.ts';
-export { nodeFiles, type RunningNode, startNode } from './node.ts';
+export { contractsOf, nodeFiles, type RunningNode, startNode } from './node.ts';

@@ -14,6 +14,8 @@ import { createApp } from './api/app.ts';
 import { type AnvilProcess, killStaleAnvil, startAnvil } from './chain/anvil.ts';
 import { createChain, type Deployment } from './chain/client.ts';
 import { deployMedBloc, grantAuthority } from './chain/deploy.ts';
+import { deployCertification } from './chain/deploy-certification.ts';
+import { deployConsent } from './chain/deploy-consent.ts';
 import { createIndexer } from './chain/indexer.ts';
 import type { NodeConfig } from './config.ts';
 import { openDatabase } from './db/sqlite.ts';
@@ -143,7 +145,7 @@ export async function startNode(
         indexedBlock: Number(indexer.indexedBlock()),
         rpcUrl: chainUrl,
         operator: operator.address,
-        contracts: { accountRegistry: deployment.accountRegistry, recordRegistry: deployment.recordRegistry },
+        contracts: contractsOf(deployment),
       }),
     });
 
@@ -186,6 +188,12 @@ export async function startNode(
   }
 }
 
+/** The contract addresses of a deployment, by name. */
+export function contractsOf(d: Deployment) {
+  const { chainId: _c, deployBlock: _b, admin: _a, ...contracts } = d;
+  return contracts;
+}
+
 async function loadOrDeploy(
   file: string,
   publicClient: Parameters<typeof deployMedBloc>[0]['publicClient'],
@@ -196,22 +204,39 @@ async function loadOrDeploy(
   try {
     const saved = JSON.parse(await readFile(file, 'utf8')) as Deployment;
     const code = await publicClient.getCode({ address: saved.recordRegistry });
-    if (saved.chainId === chainId && code && code !== '0x') return saved;
-    log('the saved deployment is not on this chain; deploying the contracts again');
+    if (saved.chainId === chainId && code && code !== '0x' && saved.consentRegistry && saved.peerReview)
+      return saved;
+    log(
+      'the saved deployment is not on this chain (or predates its contracts); deploying the contracts again',
+    );
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  const d = await deployMedBloc({ publicClient, walletClient });
+  const core = await deployMedBloc({ publicClient, walletClient });
+  const consent = await deployConsent({ publicClient, walletClient, ...core });
+  const certification = await deployCertification({
+    publicClient,
+    walletClient,
+    accountRegistry: core.accountRegistry,
+  });
   const deployment: Deployment = {
-    chainId: d.chainId,
-    accountRegistry: d.accountRegistry,
-    recordRegistry: d.recordRegistry,
-    deployBlock: d.deployBlock.toString(),
-    admin: d.admin,
+    chainId: core.chainId,
+    accountRegistry: core.accountRegistry,
+    recordRegistry: core.recordRegistry,
+    delegation: consent.delegation,
+    consentRegistry: consent.consentRegistry,
+    accessLog: consent.accessLog,
+    emergencyAccess: consent.emergencyAccess,
+    medToken: certification.medToken,
+    mpPoints: certification.mpPoints,
+    council: certification.council,
+    peerReview: certification.peerReview,
+    deployBlock: core.deployBlock.toString(),
+    admin: core.admin,
   };
   await writeFile(file, `${JSON.stringify(deployment, null, 2)}\n`);
   log(
-    `deployed AccountRegistry at ${deployment.accountRegistry} and RecordRegistry at ${deployment.recordRegistry}`,
+    `deployed the MedBloc contracts: ${Object.entries(deployment).filter(([, v]) => /^0x[0-9a-fA-F]{40}$/.test(String(v)) && v !== core.admin).length} contracts`,
   );
   return deployment;
 }

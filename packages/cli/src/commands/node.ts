@@ -1,6 +1,6 @@
 /** `medbloc node start`: runs a node in the foreground with embedded defaults until Ctrl-C / SIGTERM. */
 import path from 'node:path';
-import { loadConfig, startNode } from '@medbloc/node';
+import { contractsOf, loadConfig, startNode } from '@medbloc/node';
 
 export async function nodeStart(o: { home?: string; port?: string; host?: string }) {
   const overrides: Record<string, unknown> = {};
@@ -17,8 +17,9 @@ export async function nodeStart(o: { home?: string; port?: string; host?: string
       `MedBloc node is running.`,
       `  API        ${node.url}   (OpenAPI: ${node.url}/openapi.json, health: ${node.url}/health)`,
       `  Chain      ${node.rpcUrl}   chain id ${node.deployment.chainId}${config.rpcUrl ? '' : ' (embedded anvil, state in chain/state.json)'}`,
-      `  Contracts  AccountRegistry ${node.deployment.accountRegistry}`,
-      `             RecordRegistry  ${node.deployment.recordRegistry}`,
+      ...Object.entries(contractsOf(node.deployment)).map(
+        ([name, address], i) => `  ${i === 0 ? 'Contracts ' : '          '} ${name.padEnd(16)} ${address}`,
+      ),
       `  Data       ${config.home}   (blobs in storage/, index in index.sqlite)`,
       `  Operator   ${node.operator} (relays signed requests; users need no gas)`,
       '',

@@ -22,6 +22,16 @@ export interface Deployment {
   chainId: number;
   accountRegistry: Address;
   recordRegistry: Address;
+  /** Patient control: delegates, consent grants, access-log roots, break-glass requests. */
+  delegation: Address;
+  consentRegistry: Address;
+  accessLog: Address;
+  emergencyAccess: Address;
+  /** Certification: MED token, MP points, the authority council, staked peer review. */
+  medToken: Address;
+  mpPoints: Address;
+  council: Address;
+  peerReview: Address;
   deployBlock: string;
   admin: Address;
 }
