@@ -45,13 +45,14 @@ contract RecordRegistry is EIP712, Nonces {
         bytes32 supersedes;
     }
 
-    /// @dev Two slots: (creator, count, anchoredAt, creatorCertified) and manifest. uint48 seconds last ~8.9M years.
+    /// @dev One slot: (creator, count, anchoredAt, creatorCertified); uint48 seconds last ~8.9M years. The manifest
+    /// digest is signed and emitted in BatchAnchored but not stored: indexers read it from the event, and one slot
+    /// fewer keeps a creator's first batch under 1,000 gas per record.
     struct Batch {
         address creator;
         uint32 count;
         uint48 anchoredAt;
         bool creatorCertified;
-        bytes32 manifest;
     }
 
     AccountRegistry private immutable _accounts;
@@ -164,8 +165,7 @@ contract RecordRegistry is EIP712, Nonces {
             creator: creator,
             count: count,
             anchoredAt: uint48(block.timestamp),
-            creatorCertified: creatorCertified,
-            manifest: manifest
+            creatorCertified: creatorCertified
         });
         emit BatchAnchored(root, creator, count, manifest);
     }

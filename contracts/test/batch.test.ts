@@ -71,7 +71,6 @@ interface StoredBatch {
   count: number;
   anchoredAt: number;
   creatorCertified: boolean;
-  manifest: Hex;
 }
 
 test('a certified provider anchors 100 records in one transaction; every member verifies on chain', async () => {
@@ -85,7 +84,6 @@ test('a certified provider anchors 100 records in one transaction; every member 
     count: 100,
     anchoredAt: Number(block.timestamp),
     creatorCertified: true,
-    manifest,
   });
 
   const results = await Promise.all(b.anchors.map((a, i) => verify(b.tree.root, a, b.tree.proof(i))));
@@ -203,5 +201,5 @@ test(`batch anchoring costs at most ${MAX_GAS_PER_RECORD} gas per record`, async
   console.log(`batch anchoring gas:\n  ${rows.join('\n  ')}`);
   assert.ok(hundred <= MAX_GAS_PER_RECORD, `100 leaves: ${hundred} gas/record`);
   assert.ok(fiveHundred <= MAX_GAS_PER_RECORD / 5n, `500 leaves: ${fiveHundred} gas/record`);
-  assert.ok(first <= 1_100n, `first batch: ${first} gas/record`);
+  assert.ok(first <= 1_000n, `first batch: ${first} gas/record`);
 });
