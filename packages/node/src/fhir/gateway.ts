@@ -28,6 +28,7 @@ import type {
   Resource,
 } from '@medplum/fhirtypes';
 import { capabilityStatement } from './capability.ts';
+import { resolveConditionalReferences } from './conditional.ts';
 import { everything } from './everything.ts';
 import { loadLedger } from './ledger.ts';
 import { type Change, historyEntries, LedgerRepository } from './repository.ts';
@@ -169,7 +170,7 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
       return typeHistory(type, query, req.baseUrl);
     if (method === 'GET' && type === 'Patient' && id && third === '$everything' && segments.length === 3)
       return patientEverything(id, req.baseUrl);
-    if (type && type.startsWith('_') && type !== '_search')
+    if (type?.startsWith('_') && type !== '_search')
       return fail(404, 'not-supported', `"${type}" is not supported`);
 
     let body: unknown;
@@ -266,6 +267,7 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
     return serialised(async () => {
       const base = repo;
       const stage = base.fork();
+      await resolveConditionalReferences(fhirReq.body, stage);
       const [outcome, response] = await router.handleRequest(fhirReq, stage);
       const status = getStatus(outcome);
       if (status >= 400) return { outcome, status };

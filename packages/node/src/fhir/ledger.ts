@@ -69,8 +69,8 @@ export async function loadLedger(
       a.summary.recordId.localeCompare(b.summary.recordId),
   )) {
     const key = `${l.resource.resourceType}/${l.resource.id}`;
-    let versions = resources.get(key);
-    if (!versions) resources.set(key, (versions = []));
+    const versions = resources.get(key) ?? [];
+    resources.set(key, versions);
     versions.push({
       resource: l.resource,
       recordId: l.summary.recordId,

@@ -153,14 +153,14 @@ export class LedgerRepository extends MemoryRepository {
   }
 
   private resourcesOf(type: string): Map<string, Resource> {
-    let m = this.internals.resources.get(type);
-    if (!m) this.internals.resources.set(type, (m = new Map()));
+    const m = this.internals.resources.get(type) ?? new Map<string, Resource>();
+    this.internals.resources.set(type, m);
     return m;
   }
 
   private historyOf(type: string): Map<string, Versions> {
-    let m = this.internals.history.get(type);
-    if (!m) this.internals.history.set(type, (m = new Map()));
+    const m = this.internals.history.get(type) ?? new Map<string, Versions>();
+    this.internals.history.set(type, m);
     return m;
   }
 }
