@@ -255,6 +255,32 @@ describe('FHIR gateway for a patient', () => {
     assert.equal((await c.patient.listRecords()).length, before, 'no record was added');
   });
 
+  test('a certified provider’s gateway writes for a patient with X-MedBloc-Owner and keeps no copy', async () => {
+    const pg = await mountGateway(c.provider);
+    try {
+      const res = await pg.call('POST', 'Observation', {
+        body: heartRate,
+        headers: { 'x-medbloc-owner': c.patient.address },
+      });
+      assert.equal(res.status, 201);
+      const rec = (await c.patient.listRecords()).find((r) => r.meta?.resourceId === res.body.id);
+      assert.ok(rec, 'the record belongs to the patient');
+      assert.equal(rec.creator, c.provider.address);
+      assert.equal(
+        (await pg.call('GET', `Observation/${res.body.id}`)).status,
+        404,
+        'the provider holds no key',
+      );
+      const update = await pg.call('PUT', `Observation/${res.body.id}`, {
+        body: res.body,
+        headers: { 'x-medbloc-owner': c.patient.address },
+      });
+      assert.equal(update.status, 400, 'only creates can be written for another owner');
+    } finally {
+      await pg.close();
+    }
+  });
+
   test('Prefer: return=OperationOutcome and plain application/json', async () => {
     const res = await g.call('POST', 'Observation', {
       body: heartRate,

@@ -221,6 +221,17 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
     const owner = req.headers[OWNER_HEADER];
     if (owner !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(owner))
       return fail(400, 'value', `${OWNER_HEADER} must be an address`);
+    if (owner && owner.toLowerCase() !== client.address.toLowerCase()) {
+      // Writing for someone else: this identity cannot read their records, so it can only add new ones.
+      const entries =
+        (body as Bundle | undefined)?.resourceType === 'Bundle' && !type ? (body as Bundle).entry : [];
+      if (method !== 'POST' || entries?.some((e) => e.request?.method && e.request.method !== 'POST'))
+        return fail(
+          400,
+          'not-supported',
+          `only creates (POST) can be written for another owner (${OWNER_HEADER})`,
+        );
+    }
     const invalid = precheck(method, body, type);
     if (invalid) return respond(400, invalid);
     const written = await write(fhirReq, owner);
