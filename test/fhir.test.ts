@@ -16,7 +16,7 @@ import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { Client } from 'fhir-kit-client';
 import { Hono } from 'hono';
-import { createFhirGateway } from '../packages/node/src/fhir/index.ts';
+import { createDeferredFhirGateway, createFhirGateway } from '../packages/node/src/fhir/index.ts';
 import { cast, FIXTURES, newIdentity, startTestNode } from './support/harness.ts';
 
 const FHIR_JSON = 'application/fhir+json';
@@ -279,6 +279,20 @@ describe('FHIR gateway for a patient', () => {
     } finally {
       await pg.close();
     }
+  });
+
+  test('a deferred mount answers 503 until its gateway starts, then serves it', async () => {
+    const deferred = createDeferredFhirGateway();
+    const app = new Hono();
+    app.route('/fhir', deferred.app);
+    const early = await app.request('http://node/fhir/Observation');
+    assert.equal(early.status, 503);
+    assert.equal(((await early.json()) as Resource).resourceType, 'OperationOutcome');
+    await deferred.start({ client: c.patient }).ready;
+    const later = await app.request('http://node/fhir/Observation?_count=1');
+    assert.equal(later.status, 200);
+    assert.equal(((await later.json()) as Bundle).type, 'searchset');
+    await deferred.stop();
   });
 
   test('Prefer: return=OperationOutcome and plain application/json', async () => {

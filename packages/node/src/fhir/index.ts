@@ -25,3 +25,45 @@ export function createFhirGateway(opts: FhirGatewayOptions): FhirGateway {
   const core = createFhirGatewayCore(opts);
   return { ...core, app: fhirApp(core) };
 }
+
+/** A FHIR app mounted before its gateway exists (the gateway's SDK client needs the node's own URL, known only
+ * once the server listens); it answers 503 with an OperationOutcome until `start`. */
+export interface DeferredFhirGateway {
+  app: Hono;
+  start(opts: FhirGatewayOptions): FhirGateway;
+  stop(): Promise<void>;
+}
+
+/**
+ * @example
+ * const fhir = createDeferredFhirGateway();
+ * app.route('/fhir', fhir.app);            // before serve()
+ * // ...after listen, with the node's URL:
+ * fhir.start({ client: createClient({ node: url, identity }), log });
+ */
+export function createDeferredFhirGateway(): DeferredFhirGateway {
+  let gateway: FhirGateway | undefined;
+  const app = fhirApp({
+    handle: async (req) =>
+      gateway
+        ? gateway.handle(req)
+        : {
+            status: 503,
+            headers: { 'content-type': 'application/fhir+json; charset=utf-8' },
+            body: {
+              resourceType: 'OperationOutcome',
+              issue: [{ severity: 'error', code: 'transient', diagnostics: 'the FHIR gateway is starting' }],
+            },
+          },
+  });
+  return {
+    app,
+    start(opts) {
+      gateway = createFhirGateway(opts);
+      return gateway;
+    },
+    async stop() {
+      await gateway?.stop();
+    },
+  };
+}
