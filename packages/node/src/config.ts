@@ -24,6 +24,9 @@ export interface NodeConfig {
   authorities: Hex[];
   /** Indexer poll interval, ms. */
   pollIntervalMs: number;
+  /** Keystore of the identity the FHIR API at /fhir acts for; without it /fhir is not served. */
+  fhirKeystore: string | undefined;
+  fhirPassphrase: string | undefined;
 }
 
 const GiB = 1024 ** 3;
@@ -69,6 +72,8 @@ export function loadConfig(
     freeQuotaBytes: intFrom(env, 'MEDBLOC_FREE_QUOTA_BYTES', GiB),
     authorities: authorities as Hex[],
     pollIntervalMs: intFrom(env, 'MEDBLOC_POLL_MS', 500),
+    fhirKeystore: env.MEDBLOC_FHIR_KEYSTORE ? path.resolve(env.MEDBLOC_FHIR_KEYSTORE) : undefined,
+    fhirPassphrase: env.MEDBLOC_FHIR_PASSPHRASE || undefined,
   };
   return { ...config, ...overrides };
 }

@@ -7,6 +7,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
+import { decryptKeystore, identityFromMnemonic } from '@medbloc/core';
+import { createClient } from '@medbloc/sdk';
 import { createDiskBlobStore } from '@medbloc/storage';
 import { createPublicClient, createWalletClient, getAddress, type Hex, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -20,9 +22,12 @@ import { createIndexer } from './chain/indexer.ts';
 import type { NodeConfig } from './config.ts';
 import { openDatabase } from './db/sqlite.ts';
 import { NodeError } from './errors.ts';
+import { createDeferredFhirGateway } from './fhir/index.ts';
 import { createAccountsService } from './service/accounts.ts';
+import { createAuditService } from './service/audit.ts';
 import { createAuthService } from './service/auth.ts';
 import { createBlobsService } from './service/blobs.ts';
+import { createConsentService } from './service/consent.ts';
 import { createRecordsService } from './service/records.ts';
 
 /** anvil's first well-known development account: the embedded chain's admin and relayer. Never for real chains. */
@@ -109,7 +114,9 @@ export async function startNode(
       manifests: { manifest: (d) => records.current!.readManifest(d) },
       onError: (e) => log(`indexer: ${(e as Error).message}`),
     });
-    records.current = createRecordsService({ db, chain, indexer, blobs });
+    const consent = createConsentService({ db, chain, indexer });
+    const audit = createAuditService({ db, chain, operator, log });
+    records.current = createRecordsService({ db, chain, indexer, blobs, consent, audit });
     const accounts = createAccountsService({ chain, indexer });
     const auth = createAuthService({ db, chainId: deployment.chainId });
     const blobService = createBlobsService({
@@ -121,6 +128,7 @@ export async function startNode(
 
     await records.current.recoverPending(log);
     indexer.start(config.pollIntervalMs);
+    audit.start(config.auditIntervalMs);
 
     const addAuthority = async (address: Hex) => {
       await grantAuthority({
@@ -137,6 +145,8 @@ export async function startNode(
       accounts,
       records: records.current,
       blobs: blobService,
+      consent,
+      audit,
       log,
       health: async () => ({
         status: 'ok',
@@ -149,6 +159,11 @@ export async function startNode(
       }),
     });
 
+    // The FHIR R4 API acts for one identity whose keys this process holds (a patient's own node, or a provider's
+    // gateway); it is mounted now and starts once the node knows its own URL.
+    const fhir = config.fhirKeystore ? createDeferredFhirGateway() : undefined;
+    if (fhir) app.route('/fhir', fhir.app);
+
     const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
@@ -160,6 +175,20 @@ export async function startNode(
     });
     const port = (server.address() as AddressInfo).port;
     const url = `http://${config.host}:${port}`;
+    if (fhir && config.fhirKeystore) {
+      const mnemonic = await decryptKeystore(
+        await readFile(config.fhirKeystore, 'utf8'),
+        config.fhirPassphrase ?? '',
+      );
+      const gw = fhir.start({
+        client: createClient({ node: url, identity: identityFromMnemonic(mnemonic) }),
+        log,
+      });
+      gw.ready.then(
+        () => log(`FHIR R4 API on ${url}/fhir`),
+        (err: unknown) => log(`FHIR API failed to load: ${(err as Error).message}`),
+      );
+    }
     await writeFile(
       files.info,
       `${JSON.stringify({ url, rpcUrl: chainUrl, pid: process.pid, ...deployment }, null, 2)}\n`,
@@ -173,10 +202,12 @@ export async function startNode(
       operator: operator.address,
       addAuthority,
       async stop() {
+        await fhir?.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
         });
+        await audit.stop();
         await indexer.stop();
         db.close();
         await anvil?.stop();
