@@ -3,7 +3,7 @@
  * truth shared by the contracts (their typehashes must match), the node (which relays) and the SDK (which signs).
  * Each contract is its own signing domain: name "MedBloc", version "1", the chain id and the contract's address.
  */
-import type { Address, Hex, TypedDataDomain } from 'viem';
+import { type Address, encodeAbiParameters, type Hex, keccak256, type TypedDataDomain } from 'viem';
 
 export const DOMAIN_NAME = 'MedBloc';
 export const DOMAIN_VERSION = '1';
@@ -258,3 +258,84 @@ export const unstakeTypes = {
     { name: 'deadline', type: 'uint256' },
   ],
 } as const;
+
+/** Why a record is read: the consent purposes, plus break-glass emergency access. */
+export const AccessPurpose = {
+  care: 1,
+  research: 2,
+  emergency: 3,
+} as const;
+export type AccessPurposeName = keyof typeof AccessPurpose;
+
+/** The outcome of a read, as the node records it in an access receipt. */
+export const AccessOutcome = {
+  granted: 1,
+  denied: 2,
+} as const;
+export type AccessOutcomeName = keyof typeof AccessOutcome;
+
+/**
+ * Access audit (domain: the AccessLog contract). `AccessRequest` is signed by the requester before each read:
+ * `record` is the record read (zero for a listing of `owner`'s records), `owner` may be zero when the requester does
+ * not know it yet, `time` is the requester's clock (seconds). `AccessReceipt` is signed by the node that served or
+ * refused it: the request, the owner it resolved, the owner's log sequence number (gap-free per owner, so a removed
+ * entry is detected), the outcome and when it was logged. Receipts are batched into Merkle trees anchored on AccessLog.
+ */
+export const accessReceiptTypes = {
+  AccessRequest: [
+    { name: 'requester', type: 'address' },
+    { name: 'owner', type: 'address' },
+    { name: 'record', type: 'bytes32' },
+    { name: 'purpose', type: 'uint8' },
+    { name: 'time', type: 'uint64' },
+  ],
+  AccessReceipt: [
+    { name: 'request', type: 'AccessRequest' },
+    { name: 'owner', type: 'address' },
+    { name: 'node', type: 'address' },
+    { name: 'seq', type: 'uint64' },
+    { name: 'outcome', type: 'uint8' },
+    { name: 'loggedAt', type: 'uint64' },
+  ],
+} as const;
+
+/**
+ * A patient's published scope key (domain: the ConsentRegistry contract): the X25519 public key of `category` at
+ * `epoch`, whose opaque on-chain id is `scopeId`. Writers wrap new records of that category to it, and check this
+ * signature first so a node cannot substitute a key of its own. Signed by the owner or a current delegate.
+ */
+export const scopeKeyTypes = {
+  ScopeKey: [
+    { name: 'owner', type: 'address' },
+    { name: 'category', type: 'string' },
+    { name: 'epoch', type: 'uint32' },
+    { name: 'scopeId', type: 'bytes32' },
+    { name: 'publicKey', type: 'bytes32' },
+  ],
+} as const;
+
+/**
+ * A patient's emergency profile setup (domain: the EmergencyAccess contract): `profile` is the sha-256 digest of the
+ * sealed profile and `shares` the hash of the share envelopes for the emergency key holders. Signed by the patient.
+ */
+export const emergencyProfileTypes = {
+  EmergencyProfile: [
+    { name: 'patient', type: 'address' },
+    { name: 'profile', type: 'bytes32' },
+    { name: 'shares', type: 'bytes32' },
+    { name: 'threshold', type: 'uint8' },
+    { name: 'time', type: 'uint64' },
+  ],
+} as const;
+
+/**
+ * The Merkle leaf of an access receipt: keccak256(keccak256(abi.encode(receiptDigest, keccak256(requesterSignature))))
+ * where `receiptDigest` is the EIP-712 digest the node signed; double-hashed like batch leaves, so a leaf cannot be
+ * taken for an inner node. A receipt without a requester signature (a refused, unsigned attempt) hashes an empty one.
+ */
+export function accessReceiptLeaf(receiptDigest: Hex, requesterSignature: Hex | null): Hex {
+  const sig = keccak256(requesterSignature ?? '0x');
+  return keccak256(
+    keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }], [receiptDigest, sig])),
+  );
+}

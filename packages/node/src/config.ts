@@ -24,6 +24,11 @@ export interface NodeConfig {
   authorities: Hex[];
   /** Indexer poll interval, ms. */
   pollIntervalMs: number;
+  /** How often pending access receipts are anchored on AccessLog, ms. */
+  auditIntervalMs: number;
+  /** Emergency key holders run inside this node (embedded default): how many, and how many release a profile. */
+  emergencyHolders: number;
+  emergencyThreshold: number;
   /** Keystore of the identity the FHIR API at /fhir acts for; without it /fhir is not served. */
   fhirKeystore: string | undefined;
   fhirPassphrase: string | undefined;
@@ -72,8 +77,13 @@ export function loadConfig(
     freeQuotaBytes: intFrom(env, 'MEDBLOC_FREE_QUOTA_BYTES', GiB),
     authorities: authorities as Hex[],
     pollIntervalMs: intFrom(env, 'MEDBLOC_POLL_MS', 500),
+    auditIntervalMs: intFrom(env, 'MEDBLOC_AUDIT_INTERVAL_MS', 2000),
+    emergencyHolders: intFrom(env, 'MEDBLOC_EMERGENCY_HOLDERS', 3),
+    emergencyThreshold: intFrom(env, 'MEDBLOC_EMERGENCY_THRESHOLD', 2),
     fhirKeystore: env.MEDBLOC_FHIR_KEYSTORE ? path.resolve(env.MEDBLOC_FHIR_KEYSTORE) : undefined,
     fhirPassphrase: env.MEDBLOC_FHIR_PASSPHRASE || undefined,
   };
+  if (config.emergencyThreshold < 2 || config.emergencyThreshold > config.emergencyHolders)
+    throw new ConfigError('MEDBLOC_EMERGENCY_THRESHOLD must be from 2 to MEDBLOC_EMERGENCY_HOLDERS');
   return { ...config, ...overrides };
 }

@@ -6,9 +6,11 @@ import { type Context, Hono } from 'hono';
 import type { Address } from 'viem';
 import { NodeError, toProblem } from '../errors.ts';
 import type { AccountsService } from '../service/accounts.ts';
+import type { AuditService, SignedAccessRequest } from '../service/audit.ts';
 import type { AuthService } from '../service/auth.ts';
 import type { BlobsService } from '../service/blobs.ts';
-import type { RecordsService } from '../service/records.ts';
+import type { ConsentService } from '../service/consent.ts';
+import type { RecordsService, ScopeEnvelope } from '../service/records.ts';
 import * as v from '../validate.ts';
 import { openApiDocument } from './openapi.ts';
 
@@ -17,6 +19,8 @@ export interface AppDeps {
   accounts: AccountsService;
   records: RecordsService;
   blobs: BlobsService;
+  consent: ConsentService;
+  audit: AuditService;
   health: () => Promise<Record<string, unknown>>;
   log?: (msg: string) => void;
 }
@@ -52,6 +56,30 @@ export function createApp(deps: AppDeps) {
       throw new NodeError('INVALID_JSON', `request body is not valid JSON: ${(err as Error).message}`);
     }
     return v.object(parsed);
+  }
+
+  const PURPOSES: Record<string, number> = { care: 1, research: 2 };
+  /** `?purpose=care|research` (default care) and the signed access request header, for every read. */
+  function readOptions(c: Context<Env>) {
+    const name = c.req.query('purpose') ?? 'care';
+    const purpose = PURPOSES[name];
+    if (!purpose) throw new NodeError('BAD_REQUEST', 'purpose must be care or research');
+    const header = c.req.header('x-medbloc-access');
+    return { purpose, request: header ? accessRequestOf(header) : undefined };
+  }
+
+  function scopeEnvelopes(o: Record<string, unknown>): ScopeEnvelope[] | undefined {
+    if (o.scopes === undefined || o.scopes === null) return undefined;
+    if (!Array.isArray(o.scopes) || o.scopes.length > 16)
+      throw new NodeError('INVALID_BODY', '"scopes" must be an array of at most 16 scope envelopes');
+    return o.scopes.map((x, i) => {
+      const e = v.object(x, `scopes[${i}]`);
+      return {
+        scopeId: v.bytes32(e, 'scopeId'),
+        envelope: v.string(e, 'envelope', 4096),
+        kekId: v.optionalString(e, 'kekId', 200),
+      };
+    });
   }
 
   app.get('/health', async (c) => c.json(await deps.health()));
@@ -139,6 +167,7 @@ export function createApp(deps: AppDeps) {
       envelope: v.string(b, 'envelope', 4096),
       kekId: v.optionalString(b, 'kekId', 200),
       encMeta: v.optionalString(b, 'encMeta', 64 * 1024),
+      scopes: scopeEnvelopes(b),
     });
     return c.json(out, 201);
   });
@@ -154,8 +183,19 @@ export function createApp(deps: AppDeps) {
         envelope: v.string(o, 'envelope', 4096),
         kekId: v.optionalString(o, 'kekId', 200),
         encMeta: v.optionalString(o, 'encMeta', 64 * 1024),
+        scopes: scopeEnvelopes(o),
       };
     });
+    const scopeKeys = Array.isArray(b.scopeKeys)
+      ? b.scopeKeys.map((k, i) => {
+          const o = v.object(k, `scopeKeys[${i}]`);
+          return {
+            kekId: v.string(o, 'kekId', 200),
+            scopeId: v.bytes32(o, 'scopeId'),
+            envelope: v.string(o, 'envelope', 4096),
+          };
+        })
+      : [];
     const wrapKeys = Array.isArray(b.wrapKeys)
       ? b.wrapKeys.map((k, i) => {
           const o = v.object(k, `wrapKeys[${i}]`);
@@ -175,27 +215,40 @@ export function createApp(deps: AppDeps) {
       signature: v.signature(b),
       records,
       wrapKeys,
+      scopeKeys,
     });
     return c.json(out, 201);
   });
-  app.get('/v1/records', authed, (c) => {
+  app.get('/v1/records', authed, async (c) => {
     const caller = c.get('caller');
     const owner = c.req.query('owner') ? v.address({ o: c.req.query('owner') }, 'o') : caller;
     const limit = c.req.query('limit');
     return c.json(
-      deps.records.list(caller, owner, {
-        after: c.req.query('after'),
-        limit: limit ? Number(limit) : undefined,
-      }),
+      await deps.records.list(
+        caller,
+        owner,
+        { after: c.req.query('after'), limit: limit ? Number(limit) : undefined },
+        readOptions(c),
+      ),
     );
   });
-  app.get('/v1/records/:id', authed, (c) => {
+  app.get('/v1/records/:id', authed, async (c) => {
     const id = v.bytes32({ id: c.req.param('id') }, 'id');
-    return c.json(deps.records.get(c.get('caller'), id));
+    return c.json(await deps.records.get(c.get('caller'), id, readOptions(c)));
+  });
+  app.post('/v1/records/:id/scopes', authed, async (c) => {
+    const id = v.bytes32({ id: c.req.param('id') }, 'id');
+    const b = await body(c);
+    const scope = {
+      scopeId: v.bytes32(b, 'scopeId'),
+      envelope: v.string(b, 'envelope', 4096),
+      kekId: v.optionalString(b, 'kekId', 200),
+    };
+    return c.json(await deps.records.addScope(c.get('caller'), id, scope), 201);
   });
   app.get('/v1/records/:id/content', authed, async (c) => {
     const id = v.bytes32({ id: c.req.param('id') }, 'id');
-    const { cid, stream } = deps.records.content(c.get('caller'), id);
+    const { cid, stream } = await deps.records.content(c.get('caller'), id, readOptions(c));
     const iterator = stream[Symbol.asyncIterator]();
     // Pull the first chunk before answering, so a missing or (small) corrupted blob becomes a proper problem.
     const first = await iterator.next();
@@ -222,5 +275,99 @@ export function createApp(deps: AppDeps) {
     });
   });
 
+  app.post('/v1/scopes', authed, async (c) => {
+    const b = await body(c);
+    const epoch = Number(v.uint(b, 'epoch'));
+    if (epoch > 0xffff_ffff) throw new NodeError('INVALID_BODY', '"epoch" must fit in 32 bits');
+    const out = await deps.consent.publishScopeKey(c.get('caller'), {
+      owner: v.address(b, 'owner'),
+      category: v.string(b, 'category', 64),
+      epoch,
+      scopeId: v.bytes32(b, 'scopeId'),
+      publicKey: v.bytes32(b, 'publicKey'),
+      signer: v.address(b, 'signer'),
+      signature: v.signature(b),
+    });
+    return c.json(out, 201);
+  });
+  app.get('/v1/scopes/:owner', authed, (c) => {
+    return c.json({ scopes: deps.consent.scopeKeys(v.address({ o: c.req.param('owner') }, 'o')) });
+  });
+
+  app.post('/v1/grants', authed, async (c) => {
+    const b = await body(c);
+    const out = await deps.consent.grant(c.get('caller'), {
+      owner: v.address(b, 'owner'),
+      grantee: v.address(b, 'grantee'),
+      scope: v.bytes32(b, 'scope'),
+      purpose: Number(v.uint(b, 'purpose')),
+      expiresAt: v.uint(b, 'expiresAt'),
+      signer: v.address(b, 'signer'),
+      nonce: v.uint(b, 'nonce'),
+      deadline: v.uint(b, 'deadline'),
+      signature: v.signature(b),
+      envelope: v.optionalString(b, 'envelope', 4096),
+      scopeKeyEnvelope: v.optionalString(b, 'scopeKeyEnvelope', 4096),
+    });
+    return c.json(out, 201);
+  });
+  app.post('/v1/grants/revoke', authed, async (c) => {
+    const b = await body(c);
+    const out = await deps.consent.revoke(c.get('caller'), {
+      owner: v.address(b, 'owner'),
+      grantee: v.address(b, 'grantee'),
+      scope: v.bytes32(b, 'scope'),
+      purpose: Number(v.uint(b, 'purpose')),
+      signer: v.address(b, 'signer'),
+      nonce: v.uint(b, 'nonce'),
+      deadline: v.uint(b, 'deadline'),
+      signature: v.signature(b),
+    });
+    return c.json(out);
+  });
+  app.get('/v1/grants', authed, async (c) => {
+    const caller = c.get('caller');
+    const owner = c.req.query('owner') ? v.address({ o: c.req.query('owner') }, 'o') : undefined;
+    const grantee = c.req.query('grantee') ? v.address({ g: c.req.query('grantee') }, 'g') : undefined;
+    if (owner) {
+      await deps.consent.requireActsFor(owner, caller);
+      return c.json(await deps.consent.list({ owner }));
+    }
+    if (grantee && grantee !== caller)
+      throw new NodeError('FORBIDDEN', 'you may list only grants made to you');
+    return c.json(await deps.consent.list({ grantee: caller }));
+  });
+
+  app.get('/v1/audit', authed, (c) => {
+    const caller = c.get('caller');
+    const owner = c.req.query('owner') ? v.address({ o: c.req.query('owner') }, 'o') : caller;
+    return c.json(deps.audit.log(caller, owner));
+  });
+
   return app;
+}
+
+/** The `x-medbloc-access` header: base64url JSON of the requester's signed AccessRequest. */
+function accessRequestOf(header: string): SignedAccessRequest {
+  let o: Record<string, unknown>;
+  try {
+    o = v.object(JSON.parse(Buffer.from(header, 'base64url').toString('utf8')), 'x-medbloc-access');
+  } catch (err) {
+    throw new NodeError(
+      'RECEIPT_INVALID',
+      `x-medbloc-access is not base64url JSON: ${(err as Error).message}`,
+    );
+  }
+  const time = Number(v.uint(o, 'time'));
+  const purpose = Number(v.uint(o, 'purpose'));
+  if (purpose !== 1 && purpose !== 2)
+    throw new NodeError('RECEIPT_INVALID', 'purpose must be care or research');
+  return {
+    requester: v.address(o, 'requester'),
+    owner: v.address(o, 'owner'),
+    record: v.bytes32(o, 'record'),
+    purpose,
+    time,
+    signature: v.signature(o),
+  };
 }

@@ -3,7 +3,15 @@
  * authorisations (EIP-712) as the operator, so users need no gas. Writes are simulated first, so a contract's
  * custom error comes back as a typed NodeError with a stable code, and nothing is sent that would revert.
  */
-import { accountRegistryAbi, recordRegistryAbi } from '@medbloc/contracts';
+import {
+  accessLogAbi,
+  accountRegistryAbi,
+  consentRegistryAbi,
+  delegationAbi,
+  emergencyAccessAbi,
+  recordRegistryAbi,
+} from '@medbloc/contracts';
+import { domainFor } from '@medbloc/core';
 import {
   type Abi,
   type Address,
@@ -42,6 +50,14 @@ const REVERT_CODES: [RegExp, string][] = [
   [/InvalidSign|InvalidSigner|ECDSA/i, 'INVALID_SIGNATURE'],
   [/NotCertified|Uncertified/i, 'NOT_CERTIFIED'],
   [/NotAuthority|AccessControl/i, 'NOT_AUTHORITY'],
+  [/GranteeNotCertified/i, 'NOT_CERTIFIED'],
+  [/NotGranted/i, 'GRANT_NOT_FOUND'],
+  [/UnauthorizedSigner|NotDelegate/i, 'FORBIDDEN'],
+  [
+    /InvalidGrantee|InvalidScope|InvalidPurpose|InvalidExpiry|InvalidDelegate|InvalidKind|InvalidReason/i,
+    'INVALID_BODY',
+  ],
+  [/PatientNotRegistered/i, 'NOT_REGISTERED'],
   [/Exists|Already(Anchored|Exists)|Duplicate/i, 'RECORD_EXISTS'],
   [/Supersede/i, 'SUPERSEDED_UNKNOWN'],
   [/NotRegistered|Unregistered|UnknownAccount/i, 'NOT_REGISTERED'],
@@ -101,13 +117,21 @@ export function createChain(opts: { rpcUrl: string; operatorKey: Hex; deployment
 
   const accounts = { address: deployment.accountRegistry, abi: accountRegistryAbi } as const;
   const records = { address: deployment.recordRegistry, abi: recordRegistryAbi } as const;
+  const consent = { address: deployment.consentRegistry, abi: consentRegistryAbi } as const;
+  const delegation = { address: deployment.delegation, abi: delegationAbi } as const;
+  const accessLog = { address: deployment.accessLog, abi: accessLogAbi } as const;
+  const emergency = { address: deployment.emergencyAccess, abi: emergencyAccessAbi } as const;
 
   return {
     publicClient,
     operator: account.address,
     deployment,
     relay,
-    contracts: { accounts, records },
+    /** The EIP-712 domain of one of the deployment's contracts. */
+    domain(contract: 'consentRegistry' | 'accessLog' | 'emergencyAccess' | 'delegation') {
+      return domainFor(deployment.chainId, deployment[contract]);
+    },
+    contracts: { accounts, records, consent, delegation, accessLog, emergency },
     read<T>(
       c: { address: Address; abi: Abi },
       functionName: string,

@@ -4,7 +4,13 @@
  * Batch anchors are expanded into their records from the leaves this node stored before relaying, or from the
  * batch manifest blob when another node relayed the batch.
  */
-import { accountRegistryAbi, recordRegistryAbi } from '@medbloc/contracts';
+import {
+  accountRegistryAbi,
+  consentRegistryAbi,
+  delegationAbi,
+  emergencyAccessAbi,
+  recordRegistryAbi,
+} from '@medbloc/contracts';
 import { recordIdOf } from '@medbloc/core';
 import { type Hex, parseEventLogs } from 'viem';
 import type { Db } from '../db/sqlite.ts';
@@ -23,6 +29,15 @@ export interface ManifestLeaf {
   supersedes: Hex;
 }
 
+export interface BreakGlassEvent {
+  requestId: Hex;
+  provider: string;
+  patient: string;
+  reasonHash: Hex;
+  time: number;
+  block: number;
+}
+
 export type Indexer = ReturnType<typeof createIndexer>;
 
 export function createIndexer(opts: {
@@ -30,6 +45,8 @@ export function createIndexer(opts: {
   db: Db;
   manifests: ManifestSource;
   onError?: (e: unknown) => void;
+  /** Called inside the indexing transaction for each break-glass request seen on chain. */
+  onBreakGlass?: (r: BreakGlassEvent) => void;
 }) {
   const { chain, db } = opts;
   const start = BigInt(chain.deployment.deployBlock);
@@ -57,11 +74,26 @@ export function createIndexer(opts: {
     while (from <= to) {
       const until = from + 1999n < to ? from + 1999n : to;
       const raw = await chain.publicClient.getLogs({
-        address: [chain.deployment.accountRegistry, chain.deployment.recordRegistry],
+        address: [
+          chain.deployment.accountRegistry,
+          chain.deployment.recordRegistry,
+          chain.deployment.consentRegistry,
+          chain.deployment.delegation,
+          chain.deployment.emergencyAccess,
+        ],
         fromBlock: from,
         toBlock: until,
       });
-      const logs = parseEventLogs({ abi: [...accountRegistryAbi, ...recordRegistryAbi], logs: raw });
+      const logs = parseEventLogs({
+        abi: [
+          ...accountRegistryAbi,
+          ...recordRegistryAbi,
+          ...consentRegistryAbi,
+          ...delegationAbi,
+          ...emergencyAccessAbi,
+        ],
+        logs: raw,
+      });
       // Gather what needs I/O first, then apply everything in one transaction with the cursor.
       const times = new Map<bigint, number>();
       const manifests = new Map<string, ManifestLeaf[] | undefined>();
@@ -101,6 +133,16 @@ export function createIndexer(opts: {
     root: Hex;
     count: number;
     manifest: Hex;
+    grantee: Hex;
+    scope: Hex;
+    purpose: number;
+    signer: Hex;
+    patient: Hex;
+    delegate: Hex;
+    kind: number;
+    requestId: Hex;
+    provider: Hex;
+    reasonHash: Hex;
   }
 
   interface IndexedLog {
@@ -140,6 +182,43 @@ export function createIndexer(opts: {
           anchoredAt: time,
           blockNumber: block,
           txHash: log.transactionHash,
+        });
+        break;
+      case 'GrantIssued':
+        db.grants.issue({
+          owner: lower(a.owner),
+          grantee: lower(a.grantee),
+          scope: a.scope,
+          purpose: Number(a.purpose),
+          expires_at: Number(a.expiresAt),
+          signer: lower(a.signer),
+          block_number: block,
+        });
+        break;
+      case 'GrantRevoked':
+        db.grants.revoke({
+          owner: lower(a.owner),
+          grantee: lower(a.grantee),
+          scope: a.scope,
+          purpose: Number(a.purpose),
+          signer: lower(a.signer),
+          block_number: block,
+        });
+        break;
+      case 'DelegateAppointed':
+        db.delegates.appoint(lower(a.patient), lower(a.delegate), Number(a.kind), Number(a.expiresAt), block);
+        break;
+      case 'DelegateRevoked':
+        db.delegates.revoke(lower(a.patient), lower(a.delegate));
+        break;
+      case 'BreakGlassRequested':
+        opts.onBreakGlass?.({
+          requestId: a.requestId,
+          provider: lower(a.provider),
+          patient: lower(a.patient),
+          reasonHash: a.reasonHash,
+          time,
+          block,
         });
         break;
       case 'BatchAnchored': {

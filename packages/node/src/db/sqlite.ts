@@ -51,6 +51,40 @@ CREATE TABLE IF NOT EXISTS blobs (
 CREATE TABLE IF NOT EXISTS pack_entries (
   digest TEXT PRIMARY KEY, pack TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS record_scopes (
+  record_id TEXT NOT NULL, scope_id TEXT NOT NULL, PRIMARY KEY (record_id, scope_id)
+);
+CREATE INDEX IF NOT EXISTS record_scopes_scope ON record_scopes (scope_id);
+CREATE TABLE IF NOT EXISTS grants (
+  owner TEXT NOT NULL, grantee TEXT NOT NULL, scope TEXT NOT NULL, purpose INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, revoked INTEGER NOT NULL, signer TEXT NOT NULL, block_number INTEGER NOT NULL,
+  PRIMARY KEY (owner, grantee, scope, purpose)
+);
+CREATE INDEX IF NOT EXISTS grants_grantee ON grants (grantee, owner);
+CREATE TABLE IF NOT EXISTS scope_keys (
+  owner TEXT NOT NULL, scope_id TEXT NOT NULL, category TEXT NOT NULL, epoch INTEGER NOT NULL,
+  public_key TEXT NOT NULL, signature TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (owner, scope_id)
+);
+CREATE TABLE IF NOT EXISTS scope_grant_keys (
+  scope_id TEXT NOT NULL, grantee TEXT NOT NULL, envelope TEXT NOT NULL, PRIMARY KEY (scope_id, grantee)
+);
+CREATE TABLE IF NOT EXISTS delegates (
+  patient TEXT NOT NULL, delegate TEXT NOT NULL, kind INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  revoked INTEGER NOT NULL, block_number INTEGER NOT NULL, PRIMARY KEY (patient, delegate)
+);
+CREATE TABLE IF NOT EXISTS receipts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, seq INTEGER NOT NULL, requester TEXT NOT NULL,
+  req_owner TEXT NOT NULL, record TEXT NOT NULL, purpose INTEGER NOT NULL, req_time INTEGER NOT NULL,
+  req_signature TEXT, outcome INTEGER NOT NULL, logged_at INTEGER NOT NULL, node TEXT NOT NULL,
+  node_signature TEXT NOT NULL, leaf TEXT NOT NULL, root TEXT, leaf_index INTEGER, UNIQUE (owner, seq)
+);
+CREATE INDEX IF NOT EXISTS receipts_root ON receipts (root, leaf_index);
+CREATE INDEX IF NOT EXISTS receipts_pending ON receipts (root, id);
+CREATE INDEX IF NOT EXISTS receipts_request ON receipts (req_signature);
+CREATE TABLE IF NOT EXISTS audit_heads (owner TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS receipt_roots (
+  root TEXT PRIMARY KEY, count INTEGER NOT NULL, tx_hash TEXT NOT NULL, block_number INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, address TEXT NOT NULL, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS auth_nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 `;
@@ -99,6 +133,55 @@ export interface LeafRow {
   supersedes: string;
 }
 
+export interface GrantRow {
+  owner: string;
+  grantee: string;
+  scope: string;
+  purpose: number;
+  expires_at: number;
+  revoked: number;
+  signer: string;
+  block_number: number;
+}
+
+export interface ReceiptRow {
+  id: number;
+  owner: string;
+  seq: number;
+  requester: string;
+  req_owner: string;
+  record: string;
+  purpose: number;
+  req_time: number;
+  req_signature: string | null;
+  outcome: number;
+  logged_at: number;
+  node: string;
+  node_signature: string;
+  leaf: string;
+  root: string | null;
+  leaf_index: number | null;
+}
+
+export interface ScopeKeyRow {
+  owner: string;
+  scope_id: string;
+  category: string;
+  epoch: number;
+  public_key: string;
+  signature: string;
+  created_at: number;
+}
+
+export interface DelegateRow {
+  patient: string;
+  delegate: string;
+  kind: number;
+  expires_at: number;
+  revoked: number;
+  block_number: number;
+}
+
 const RECORD_SELECT = `
   SELECT r.*, w.enc_meta, w.signature, w.nonce, w.deadline,
     (SELECT s.record_id FROM records s WHERE s.supersedes = r.record_id LIMIT 1) AS superseded_by
@@ -138,11 +221,18 @@ export function openDatabase(file: string) {
   const insertWrapKey = stmt(
     'INSERT INTO wrap_keys (kek_id, reader, envelope) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET envelope = excluded.envelope',
   );
+  const deleteEnvelope = stmt('DELETE FROM envelopes WHERE record_id = ? AND reader = ?');
+  const deleteScopeGrantKey = stmt('DELETE FROM scope_grant_keys WHERE scope_id = ? AND grantee = ?');
   const getEnvelope = stmt('SELECT envelope, kek_id FROM envelopes WHERE record_id = ? AND reader = ?');
   const getWrapKey = stmt('SELECT envelope FROM wrap_keys WHERE kek_id = ? AND reader = ?');
   const getRecord = stmt(`${RECORD_SELECT} WHERE r.record_id = ?`);
   const listByOwner = stmt(
     `${RECORD_SELECT} WHERE r.owner = ? AND (r.block_number, r.record_id) > (?, ?) ORDER BY r.block_number, r.record_id LIMIT ?`,
+  );
+  const listVisible = stmt(
+    `${RECORD_SELECT} WHERE r.owner = ? AND (r.record_id IN (SELECT value FROM json_each(?)) OR EXISTS (
+      SELECT 1 FROM record_scopes s WHERE s.record_id = r.record_id AND s.scope_id IN (SELECT value FROM json_each(?))))
+      AND (r.block_number, r.record_id) > (?, ?) ORDER BY r.block_number, r.record_id LIMIT ?`,
   );
   const countByOwner = stmt('SELECT COUNT(*) AS n FROM records WHERE owner = ?');
   const insertBatch =
@@ -176,6 +266,47 @@ export function openDatabase(file: string) {
   const getSession = stmt('SELECT address, expires_at FROM sessions WHERE token_hash = ?');
   const insertNonce = stmt('INSERT INTO auth_nonces (nonce, expires_at) VALUES (?, ?)');
   const takeNonce = stmt('DELETE FROM auth_nonces WHERE nonce = ? AND expires_at > ? RETURNING nonce');
+  const putRecordScope = stmt('INSERT OR IGNORE INTO record_scopes (record_id, scope_id) VALUES (?, ?)');
+  const scopesOfRecord = stmt('SELECT scope_id FROM record_scopes WHERE record_id = ? ORDER BY scope_id');
+  const upsertGrant = stmt(`INSERT INTO grants (owner, grantee, scope, purpose, expires_at, revoked, signer,
+    block_number) VALUES (?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT DO UPDATE SET expires_at = excluded.expires_at,
+    revoked = 0, signer = excluded.signer, block_number = excluded.block_number`);
+  const revokeGrant = stmt(
+    'UPDATE grants SET revoked = 1, signer = ?, block_number = ? WHERE owner = ? AND grantee = ? AND scope = ? AND purpose = ?',
+  );
+  const grantsOfOwner = stmt('SELECT * FROM grants WHERE owner = ? ORDER BY block_number, grantee, scope');
+  const grantsOfGrantee = stmt('SELECT * FROM grants WHERE grantee = ? ORDER BY block_number, owner, scope');
+  const grantsBetween = stmt(
+    'SELECT * FROM grants WHERE owner = ? AND grantee = ? AND purpose = ? AND revoked = 0 ORDER BY scope',
+  );
+  const putScopeKey = stmt(`INSERT INTO scope_keys (owner, scope_id, category, epoch, public_key, signature,
+    created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
+  const scopeKeysOf = stmt('SELECT * FROM scope_keys WHERE owner = ? ORDER BY category, epoch');
+  const scopeKeyOf = stmt('SELECT * FROM scope_keys WHERE owner = ? AND scope_id = ?');
+  const putScopeGrantKey = stmt(`INSERT INTO scope_grant_keys (scope_id, grantee, envelope) VALUES (?, ?, ?)
+    ON CONFLICT DO UPDATE SET envelope = excluded.envelope`);
+  const getScopeGrantKey = stmt('SELECT envelope FROM scope_grant_keys WHERE scope_id = ? AND grantee = ?');
+  const upsertDelegate =
+    stmt(`INSERT INTO delegates (patient, delegate, kind, expires_at, revoked, block_number)
+    VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT DO UPDATE SET kind = excluded.kind, expires_at = excluded.expires_at,
+    revoked = 0, block_number = excluded.block_number`);
+  const revokeDelegate = stmt('UPDATE delegates SET revoked = 1 WHERE patient = ? AND delegate = ?');
+  const delegatesOf = stmt('SELECT * FROM delegates WHERE patient = ? ORDER BY block_number');
+  const nextSeq = stmt(`INSERT INTO audit_heads (owner, seq) VALUES (?, 1)
+    ON CONFLICT(owner) DO UPDATE SET seq = seq + 1 RETURNING seq`);
+  const headOf = stmt('SELECT seq FROM audit_heads WHERE owner = ?');
+  const insertReceipt =
+    stmt(`INSERT INTO receipts (owner, seq, requester, req_owner, record, purpose, req_time,
+    req_signature, outcome, logged_at, node, node_signature, leaf) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const pendingReceipts = stmt('SELECT id, leaf FROM receipts WHERE root IS NULL ORDER BY id LIMIT ?');
+  const setReceiptRoot = stmt('UPDATE receipts SET root = ?, leaf_index = ? WHERE id = ?');
+  const insertRoot = stmt(
+    'INSERT OR IGNORE INTO receipt_roots (root, count, tx_hash, block_number) VALUES (?, ?, ?, ?)',
+  );
+  const receiptsOf = stmt(`SELECT r.*, t.tx_hash, t.block_number FROM receipts r
+    LEFT JOIN receipt_roots t ON t.root = r.root WHERE r.owner = ? ORDER BY r.seq`);
+  const servedRequest = stmt('SELECT 1 AS x FROM receipts WHERE req_signature = ? AND outcome = 1 LIMIT 1');
+  const leavesOfRoot = stmt('SELECT leaf FROM receipts WHERE root = ? ORDER BY leaf_index');
   const getAccount = stmt('SELECT * FROM accounts WHERE address = ?');
   const certsOf = stmt('SELECT * FROM certifications WHERE address = ?');
 
@@ -260,17 +391,98 @@ export function openDatabase(file: string) {
       get: (recordId: string) => getRecord.get(recordId) as RecordRow | undefined,
       listByOwner: (owner: string, after: { block: number; id: string }, limit: number) =>
         listByOwner.all(owner, after.block, after.id, limit) as unknown as RecordRow[],
+      /** The owner's records among `recordIds` or tagged with one of `scopeIds`. */
+      listVisible: (
+        owner: string,
+        recordIds: string[],
+        scopeIds: string[],
+        after: { block: number; id: string },
+        limit: number,
+      ) =>
+        listVisible.all(
+          owner,
+          JSON.stringify(recordIds),
+          JSON.stringify(scopeIds),
+          after.block,
+          after.id,
+          limit,
+        ) as unknown as RecordRow[],
       countByOwner: (owner: string) => (countByOwner.get(owner) as { n: number }).n,
     },
     envelopes: {
       put: (recordId: string, reader: string, envelope: string, kekId?: string) =>
         void insertEnvelope.run(recordId, reader, envelope, kekId ?? null),
+      remove: (recordId: string, reader: string) => void deleteEnvelope.run(recordId, reader),
       get: (recordId: string, reader: string) =>
         getEnvelope.get(recordId, reader) as { envelope: string; kek_id: string | null } | undefined,
       putWrapKey: (kekId: string, reader: string, envelope: string) =>
         void insertWrapKey.run(kekId, reader, envelope),
       getWrapKey: (kekId: string, reader: string) =>
         (getWrapKey.get(kekId, reader) as { envelope: string } | undefined)?.envelope,
+    },
+    scopes: {
+      tag: (recordId: string, scopeId: string) => void putRecordScope.run(recordId, scopeId),
+      ofRecord: (recordId: string) =>
+        (scopesOfRecord.all(recordId) as { scope_id: string }[]).map((r) => r.scope_id),
+      publish: (k: Omit<ScopeKeyRow, 'created_at'>) =>
+        void putScopeKey.run(k.owner, k.scope_id, k.category, k.epoch, k.public_key, k.signature, Date.now()),
+      ofOwner: (owner: string) => scopeKeysOf.all(owner) as unknown as ScopeKeyRow[],
+      get: (owner: string, scopeId: string) => scopeKeyOf.get(owner, scopeId) as ScopeKeyRow | undefined,
+      putGrantKey: (scopeId: string, grantee: string, envelope: string) =>
+        void putScopeGrantKey.run(scopeId, grantee, envelope),
+      removeGrantKey: (scopeId: string, grantee: string) => void deleteScopeGrantKey.run(scopeId, grantee),
+      grantKey: (scopeId: string, grantee: string) =>
+        (getScopeGrantKey.get(scopeId, grantee) as { envelope: string } | undefined)?.envelope,
+    },
+    grants: {
+      issue: (g: Omit<GrantRow, 'revoked'>) =>
+        void upsertGrant.run(g.owner, g.grantee, g.scope, g.purpose, g.expires_at, g.signer, g.block_number),
+      revoke: (g: Pick<GrantRow, 'owner' | 'grantee' | 'scope' | 'purpose' | 'signer' | 'block_number'>) =>
+        void revokeGrant.run(g.signer, g.block_number, g.owner, g.grantee, g.scope, g.purpose),
+      ofOwner: (owner: string) => grantsOfOwner.all(owner) as unknown as GrantRow[],
+      ofGrantee: (grantee: string) => grantsOfGrantee.all(grantee) as unknown as GrantRow[],
+      /** Grants not revoked (expiry is the chain's to judge) from `owner` to `grantee` for `purpose`. */
+      between: (owner: string, grantee: string, purpose: number) =>
+        grantsBetween.all(owner, grantee, purpose) as unknown as GrantRow[],
+    },
+    receipts: {
+      /** The next sequence number of `owner`'s access log (gap-free, from 1). */
+      nextSeq: (owner: string) => (nextSeq.get(owner) as { seq: number }).seq,
+      head: (owner: string) => (headOf.get(owner) as { seq: number } | undefined)?.seq ?? 0,
+      insert: (r: Omit<ReceiptRow, 'id' | 'root' | 'leaf_index'>) =>
+        void insertReceipt.run(
+          r.owner,
+          r.seq,
+          r.requester,
+          r.req_owner,
+          r.record,
+          r.purpose,
+          r.req_time,
+          r.req_signature,
+          r.outcome,
+          r.logged_at,
+          r.node,
+          r.node_signature,
+          r.leaf,
+        ),
+      pending: (limit: number) => pendingReceipts.all(limit) as { id: number; leaf: string }[],
+      anchor: (root: string, ids: number[], tx: string, block: number) => {
+        insertRoot.run(root, ids.length, tx, block);
+        for (const [i, id] of ids.entries()) setReceiptRoot.run(root, i, id);
+      },
+      ofOwner: (owner: string) =>
+        receiptsOf.all(owner) as unknown as (ReceiptRow & {
+          tx_hash: string | null;
+          block_number: number | null;
+        })[],
+      servedRequest: (signature: string) => servedRequest.get(signature) !== undefined,
+      leaves: (root: string) => (leavesOfRoot.all(root) as { leaf: string }[]).map((r) => r.leaf),
+    },
+    delegates: {
+      appoint: (patient: string, delegate: string, kind: number, expiresAt: number, block: number) =>
+        void upsertDelegate.run(patient, delegate, kind, expiresAt, block),
+      revoke: (patient: string, delegate: string) => void revokeDelegate.run(patient, delegate),
+      of: (patient: string) => delegatesOf.all(patient) as unknown as DelegateRow[],
     },
     batches: {
       insertPending: (

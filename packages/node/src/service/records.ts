@@ -21,6 +21,24 @@ import type { Chain } from '../chain/client.ts';
 import type { Indexer, ManifestLeaf } from '../chain/indexer.ts';
 import type { Db, RecordRow } from '../db/sqlite.ts';
 import { NodeError } from '../errors.ts';
+import type { AuditService, SignedAccessRequest } from './audit.ts';
+import type { Access, ConsentService } from './consent.ts';
+
+/** A record's key wrapped for one of the owner's sharing scopes (opaque scope id; AAD = record id). */
+export interface ScopeEnvelope {
+  scopeId: Hex;
+  envelope: string;
+  kekId?: string | undefined;
+}
+
+/** How a read is asked for: its purpose, and the requester's signed access request (for the audit log). */
+export interface ReadOptions {
+  purpose: number;
+  request?: SignedAccessRequest | undefined;
+}
+
+/** The envelope key of a scope reader (a scope is not an account). */
+const scopeReader = (scopeId: string) => `scope:${scopeId.toLowerCase()}`;
 
 export interface AnchorInput {
   owner: Address;
@@ -36,6 +54,8 @@ export interface AnchorInput {
   kekId?: string | undefined;
   /** Record metadata (type, date, file name…) sealed by the client; opaque to the node. */
   encMeta?: string | undefined;
+  /** The data key wrapped to the owner's scope key(s) of the record's category, so later grantees can read it. */
+  scopes?: ScopeEnvelope[] | undefined;
 }
 
 export interface BatchInput {
@@ -53,8 +73,11 @@ export interface BatchInput {
     envelope: string;
     kekId?: string | undefined;
     encMeta?: string | undefined;
+    scopes?: ScopeEnvelope[] | undefined;
   }[];
   wrapKeys: { kekId: string; reader: Address; envelope: string }[];
+  /** Per-scope batch keys, HPKE-wrapped to the scope's public key. */
+  scopeKeys?: { kekId: string; scopeId: Hex; envelope: string }[] | undefined;
 }
 
 export interface RecordView {
@@ -70,6 +93,8 @@ export interface RecordView {
   blockNumber: number;
   txHash: Hex;
   encMeta: string | null;
+  /** The opaque sharing scopes this record belongs to. */
+  scopes: Hex[];
   authorisation:
     | { kind: 'single'; nonce: string; deadline: string; signature: Hex }
     | {
@@ -88,8 +113,15 @@ export interface RecordView {
 
 export type RecordsService = ReturnType<typeof createRecordsService>;
 
-export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Indexer; blobs: BlobStore }) {
-  const { db, chain, indexer, blobs } = deps;
+export function createRecordsService(deps: {
+  db: Db;
+  chain: Chain;
+  indexer: Indexer;
+  blobs: BlobStore;
+  consent: ConsentService;
+  audit: AuditService;
+}) {
+  const { db, chain, indexer, blobs, consent, audit } = deps;
   const trees = new Map<string, ReturnType<typeof buildMerkleTree>>();
   const packedSlice = (pack: CID, offset: number, length: number, digest: string) =>
     packedSliceOf(blobs, pack, offset, length, digest);
@@ -138,6 +170,20 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
     const prev = db.records.get(supersedes);
     if (!prev || prev.owner !== owner.toLowerCase()) {
       throw new NodeError('SUPERSEDED_UNKNOWN', `record ${supersedes} does not exist for owner ${owner}`);
+    }
+  }
+
+  function checkScopes(owner: Address, scopes: ScopeEnvelope[] | undefined) {
+    for (const sc of scopes ?? []) {
+      if (!db.scopes.get(owner.toLowerCase(), sc.scopeId))
+        throw new NodeError('SCOPE_NOT_FOUND', `${sc.scopeId} is not a published scope of ${owner}`);
+    }
+  }
+
+  function putScopes(recordId: string, scopes: ScopeEnvelope[] | undefined) {
+    for (const sc of scopes ?? []) {
+      db.scopes.tag(recordId, sc.scopeId);
+      db.envelopes.put(recordId, scopeReader(sc.scopeId), sc.envelope, sc.kekId);
     }
   }
 
@@ -190,10 +236,12 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
     await checkSignatureWindow(input.creator, input.nonce, input.deadline, 'records');
     await checkParties(input.owner, input.creator);
     checkSupersedes(input.owner, input.supersedes);
+    checkScopes(input.owner, input.scopes);
     await requireBlob(input.digest);
     // What a reader needs is stored before the anchor exists, so an anchored record is always readable.
     db.tx(() => {
       db.envelopes.put(recordId, input.owner.toLowerCase(), input.envelope, input.kekId);
+      putScopes(recordId, input.scopes);
       db.records.saveWrite(recordId, {
         encMeta: input.encMeta,
         signature: input.signature,
@@ -307,17 +355,28 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
         throw new NodeError('RECORD_EXISTS', `record ${ids[i]} is already anchored`);
       seen.add(ids[i]!);
       checkSupersedes(f.owner, f.supersedes);
+      checkScopes(f.owner, input.records[i]!.scopes);
+    }
+    for (const k of input.scopeKeys ?? []) {
+      if (!owners.some((o) => db.scopes.get(o.toLowerCase(), k.scopeId)))
+        throw new NodeError(
+          'SCOPE_NOT_FOUND',
+          `${k.scopeId} is not a published scope of this batch's owners`,
+        );
     }
     if (doc.pack) await checkPack(doc.pack, manifest);
     else for (const digest of new Set(fields.map((f) => f.digest))) await requireBlob(digest);
 
     db.tx(() => {
       for (const k of input.wrapKeys) db.envelopes.putWrapKey(k.kekId, k.reader.toLowerCase(), k.envelope);
+      for (const k of input.scopeKeys ?? [])
+        db.envelopes.putWrapKey(k.kekId, scopeReader(k.scopeId), k.envelope);
       if (doc.pack) {
         for (const l of manifest) db.packs.put(l.digest, doc.pack, l.offset!, l.length!);
       }
       for (const [i, r] of input.records.entries()) {
         db.envelopes.put(ids[i]!, r.owner.toLowerCase(), r.envelope, r.kekId);
+        putScopes(ids[i]!, r.scopes);
         db.records.saveWrite(ids[i]!, { encMeta: r.encMeta });
       }
       db.batches.insertPending(
@@ -446,14 +505,81 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
       blockNumber: row.block_number,
       txHash: row.tx_hash as Hex,
       encMeta: row.enc_meta,
+      scopes: db.scopes.ofRecord(row.record_id) as Hex[],
       authorisation,
     };
   }
 
-  /** Read access. The owner reads their records; grants (consent) extend this. */
-  function authorise(caller: Address, row: RecordRow) {
-    if (row.owner !== caller.toLowerCase())
-      throw new NodeError('FORBIDDEN', `you may not read record ${row.record_id}`);
+  /** The caller's key material for a record, by the way it may read it. */
+  function keysFor(caller: Address, row: RecordRow, access: Access) {
+    const reader = access.via === 'scope' ? scopeReader(access.scopeId) : caller.toLowerCase();
+    const env = db.envelopes.get(row.record_id, reader);
+    const wrapKey = env?.kek_id ? db.envelopes.getWrapKey(env.kek_id, reader) : undefined;
+    const scopeKeyEnvelope =
+      access.via === 'scope' ? db.scopes.grantKey(access.scopeId, caller.toLowerCase()) : undefined;
+    return {
+      envelope: env?.envelope ?? null,
+      kekId: env?.kek_id ?? null,
+      wrapKeyEnvelope: wrapKey ?? null,
+      scopeId: access.via === 'scope' ? access.scopeId : null,
+      scopeKeyEnvelope: scopeKeyEnvelope ?? null,
+    };
+  }
+
+  /**
+   * Decides a read and logs it in the owner's access log, served or refused. A non-owner must send a signed access
+   * request; `logServed: false` skips logging a served read whose request is already logged (content after detail).
+   */
+  async function decide(
+    caller: Address,
+    row: RecordRow,
+    opts: ReadOptions,
+    logServed = true,
+  ): Promise<Access> {
+    const owner = getAddress(row.owner);
+    const purpose = opts.request?.purpose ?? opts.purpose;
+    const deny = async (err: NodeError, request?: SignedAccessRequest) => {
+      await audit.record({
+        owner,
+        requester: caller,
+        record: row.record_id as Hex,
+        purpose,
+        outcome: 'denied',
+        request,
+      });
+      return err;
+    };
+    const request = opts.request;
+    if (request) {
+      try {
+        await audit.verifyRequest(caller, request);
+        if (request.record.toLowerCase() !== row.record_id)
+          throw new NodeError('RECEIPT_INVALID', 'the access request names another record');
+      } catch (err) {
+        throw await deny(err as NodeError);
+      }
+    } else if (row.owner !== caller.toLowerCase()) {
+      throw await deny(
+        new NodeError('RECEIPT_REQUIRED', 'send a signed access request (x-medbloc-access) with every read'),
+      );
+    }
+    let access: Access;
+    try {
+      access = await consent.access(caller, row, purpose);
+    } catch (err) {
+      throw await deny(err as NodeError, request);
+    }
+    if (request && (logServed || !audit.served(request.signature))) {
+      await audit.record({
+        owner,
+        requester: caller,
+        record: row.record_id as Hex,
+        purpose,
+        outcome: 'granted',
+        request,
+      });
+    }
+    return access;
   }
 
   return {
@@ -461,40 +587,82 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
     anchorBatch,
     recoverPending,
     readManifest,
-    list(caller: Address, owner: Address, page: { after?: string | undefined; limit?: number | undefined }) {
-      if (caller !== owner) throw new NodeError('FORBIDDEN', 'you may only list your own records');
+    async list(
+      caller: Address,
+      owner: Address,
+      page: { after?: string | undefined; limit?: number | undefined },
+      opts: ReadOptions = { purpose: 1 },
+    ) {
       const limit = Math.min(Math.max(page.limit ?? 100, 1), 1000);
       const [block, id] = page.after ? decodeCursor(page.after) : [-1, ''];
-      const rows = db.records.listByOwner(owner.toLowerCase(), { block, id }, limit);
+      if (caller === owner) {
+        const rows = db.records.listByOwner(owner.toLowerCase(), { block, id }, limit);
+        const last = rows.at(-1);
+        return {
+          records: rows.map((row) => ({ ...view(row), ...keysFor(caller, row, { via: 'owner' }) })),
+          total: db.records.countByOwner(owner.toLowerCase()),
+          next: rows.length === limit && last ? encodeCursor(last.block_number, last.record_id) : null,
+        };
+      }
+      // Another's records: only those a live grant covers, and nothing about the others (not even how many).
+      const purpose = opts.request?.purpose ?? opts.purpose;
+      const logList = (outcome: 'granted' | 'denied', request?: SignedAccessRequest) =>
+        audit.record({ owner, requester: caller, record: ZERO_HASH, purpose, outcome, request });
+      let request = opts.request;
+      if (request) {
+        try {
+          await audit.verifyRequest(caller, request);
+        } catch (err) {
+          request = undefined;
+          await logList('denied');
+          throw err;
+        }
+      }
+      const visible = await consent.visibleTo(caller, owner, purpose);
+      if (!visible) {
+        await logList('denied', request);
+        throw new NodeError('FORBIDDEN', `you hold no live grant to list ${owner}'s records`);
+      }
+      if (!request) {
+        await logList('denied');
+        throw new NodeError(
+          'RECEIPT_REQUIRED',
+          'send a signed access request (x-medbloc-access) with every read',
+        );
+      }
+      const rows = db.records.listVisible(
+        owner.toLowerCase(),
+        visible.recordIds,
+        visible.scopeIds,
+        { block, id },
+        limit,
+      );
+      await logList('granted', request);
+      const granted = new Set(visible.recordIds);
+      const scopes = new Set(visible.scopeIds);
       const last = rows.at(-1);
-      const reader = caller.toLowerCase();
       return {
         records: rows.map((row) => {
-          const env = db.envelopes.get(row.record_id, reader);
-          const wrapKey = env?.kek_id ? db.envelopes.getWrapKey(env.kek_id, reader) : undefined;
-          return {
-            ...view(row),
-            envelope: env?.envelope ?? null,
-            kekId: env?.kek_id ?? null,
-            wrapKeyEnvelope: wrapKey ?? null,
-          };
+          const scopeId = granted.has(row.record_id)
+            ? undefined
+            : db.scopes.ofRecord(row.record_id).find((sc) => scopes.has(sc));
+          const access: Access = scopeId ? { via: 'scope', scopeId: scopeId as Hex } : { via: 'record' };
+          return { ...view(row), ...keysFor(caller, row, access) };
         }),
-        total: db.records.countByOwner(owner.toLowerCase()),
         next: rows.length === limit && last ? encodeCursor(last.block_number, last.record_id) : null,
       };
     },
-    get(caller: Address, recordId: string) {
+    async get(caller: Address, recordId: string, opts: ReadOptions = { purpose: 1 }) {
       const row = requireRow(recordId);
-      authorise(caller, row);
-      const env = db.envelopes.get(row.record_id, caller.toLowerCase());
-      if (!env)
+      const access = await decide(caller, row, opts);
+      const keys = keysFor(caller, row, access);
+      if (!keys.envelope || (access.via === 'scope' && !keys.scopeKeyEnvelope))
         throw new NodeError('ENVELOPE_NOT_FOUND', `there is no key envelope for you on record ${recordId}`);
-      const wrapKey = env.kek_id ? db.envelopes.getWrapKey(env.kek_id, caller.toLowerCase()) : undefined;
-      return { ...view(row), envelope: env.envelope, kekId: env.kek_id, wrapKeyEnvelope: wrapKey ?? null };
+      return { ...view(row), ...keys };
     },
-    content(caller: Address, recordId: string) {
+    async content(caller: Address, recordId: string, opts: ReadOptions = { purpose: 1 }) {
       const row = requireRow(recordId);
-      authorise(caller, row);
+      await decide(caller, row, opts, false);
       const cid = digestHexToCid(row.digest as Hex);
       const packed = db.packs.get(row.digest);
       if (!packed) return { cid, stream: blobs.get(cid) };
@@ -502,6 +670,15 @@ export function createRecordsService(deps: { db: Db; chain: Chain; indexer: Inde
         cid,
         stream: packedSlice(digestHexToCid(packed.pack as Hex), packed.offset, packed.length, row.digest),
       };
+    },
+    /** The owner (or a delegate) files a record under a scope after the fact: its key wrapped to the scope key. */
+    async addScope(caller: Address, recordId: string, scope: ScopeEnvelope) {
+      const row = requireRow(recordId);
+      const owner = getAddress(row.owner);
+      await consent.requireActsFor(owner, caller);
+      checkScopes(owner, [scope]);
+      db.tx(() => putScopes(row.record_id, [scope]));
+      return view(requireRow(recordId));
     },
   };
 }

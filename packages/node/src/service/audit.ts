@@ -1,0 +1,216 @@
+/**
+ * Access audit — transport-agnostic. Every read of a patient's data, served or refused, becomes an access receipt:
+ * the requester's signed AccessRequest (EIP-712), countersigned by this node with the outcome and the owner's next
+ * log sequence number. Receipts are batched into Merkle trees whose roots are anchored on AccessLog every interval
+ * (and on shutdown); an owner lists their log with each entry's inclusion proof and checks it against the chain.
+ */
+import { AccessOutcome, accessReceiptLeaf, accessReceiptTypes, buildMerkleTree } from '@medbloc/core';
+import {
+  type Address,
+  getAddress,
+  type Hex,
+  hashTypedData,
+  type LocalAccount,
+  recoverTypedDataAddress,
+  zeroAddress,
+} from 'viem';
+import type { Chain } from '../chain/client.ts';
+import type { Db } from '../db/sqlite.ts';
+import { NodeError } from '../errors.ts';
+
+/** An access request as the requester signed it (sent with each read). */
+export interface SignedAccessRequest {
+  requester: Address;
+  owner: Address;
+  record: Hex;
+  purpose: number;
+  time: number;
+  signature: Hex;
+}
+
+/** How far a request's clock may be from the node's, seconds. */
+const CLOCK_SKEW = 300;
+const MAX_BATCH = 10_000;
+
+export type AuditService = ReturnType<typeof createAuditService>;
+
+export function createAuditService(deps: {
+  db: Db;
+  chain: Chain;
+  /** The node operator's key: countersigns receipts and anchors their roots. */
+  operator: LocalAccount;
+  log?: (msg: string) => void;
+}) {
+  const { db, chain, operator } = deps;
+  const domain = chain.domain('accessLog');
+  let timer: NodeJS.Timeout | undefined;
+  let flushing: Promise<void> | undefined;
+
+  /** Checks a request's signature and freshness; the requester must be the authenticated caller. */
+  async function verifyRequest(caller: Address, r: SignedAccessRequest) {
+    if (getAddress(r.requester) !== caller)
+      throw new NodeError('RECEIPT_INVALID', 'the access request names another requester');
+    if (Math.abs(r.time - Math.floor(Date.now() / 1000)) > CLOCK_SKEW)
+      throw new NodeError('RECEIPT_INVALID', 'the access request is not fresh; check your clock');
+    const signer = await recoverTypedDataAddress({
+      domain,
+      types: accessReceiptTypes,
+      primaryType: 'AccessRequest',
+      message: { ...r, time: BigInt(r.time) },
+      signature: r.signature,
+    }).catch(() => undefined);
+    if (signer !== caller) throw new NodeError('RECEIPT_INVALID', 'the access request is not signed by you');
+  }
+
+  /**
+   * Logs one access to `owner`'s data. `request` is the requester's signed request when it sent a valid one;
+   * otherwise the node records what it saw (requester, record, purpose) without a requester signature.
+   */
+  async function record(i: {
+    owner: Address;
+    requester: Address;
+    record: Hex;
+    purpose: number;
+    outcome: 'granted' | 'denied';
+    request: SignedAccessRequest | undefined;
+  }) {
+    const owner = i.owner.toLowerCase();
+    const now = Math.floor(Date.now() / 1000);
+    const request = i.request ?? {
+      requester: i.requester,
+      owner: zeroAddress,
+      record: i.record,
+      purpose: i.purpose,
+      time: now,
+      signature: null,
+    };
+    // The sequence number is taken first: a failure later leaves a gap the owner sees, never a silent hole.
+    const seq = db.receipts.nextSeq(owner);
+    const message = {
+      request: {
+        requester: getAddress(request.requester),
+        owner: getAddress(request.owner),
+        record: request.record,
+        purpose: request.purpose,
+        time: BigInt(request.time),
+      },
+      owner: getAddress(owner),
+      node: operator.address,
+      seq: BigInt(seq),
+      outcome: AccessOutcome[i.outcome],
+      loggedAt: BigInt(now),
+    };
+    const typed = { domain, types: accessReceiptTypes, primaryType: 'AccessReceipt', message } as const;
+    const nodeSignature = await operator.signTypedData(typed);
+    const leaf = accessReceiptLeaf(hashTypedData(typed), request.signature);
+    db.receipts.insert({
+      owner,
+      seq,
+      requester: request.requester.toLowerCase(),
+      req_owner: request.owner.toLowerCase(),
+      record: request.record,
+      purpose: request.purpose,
+      req_time: request.time,
+      req_signature: request.signature,
+      outcome: AccessOutcome[i.outcome],
+      logged_at: now,
+      node: operator.address.toLowerCase(),
+      node_signature: nodeSignature,
+      leaf,
+    });
+  }
+
+  /** Anchors every pending receipt under one Merkle root on AccessLog. */
+  async function flush(): Promise<void> {
+    while (flushing) await flushing;
+    flushing = (async () => {
+      for (;;) {
+        const pending = db.receipts.pending(MAX_BATCH);
+        if (pending.length === 0) return;
+        const tree = buildMerkleTree(pending.map((p) => p.leaf as Hex));
+        const receipt = await chain.relay({
+          ...chain.contracts.accessLog,
+          functionName: 'anchorReceipts',
+          args: [tree.root, pending.length],
+        });
+        db.tx(() =>
+          db.receipts.anchor(
+            tree.root,
+            pending.map((p) => p.id),
+            receipt.transactionHash,
+            Number(receipt.blockNumber),
+          ),
+        );
+        if (pending.length < MAX_BATCH) return;
+      }
+    })().finally(() => {
+      flushing = undefined;
+    });
+    return flushing;
+  }
+
+  return {
+    verifyRequest,
+    record,
+    flush,
+    /** Whether a request (by its signature) is already in a log as served: a content fetch after its read. */
+    served: (signature: Hex) => db.receipts.servedRequest(signature),
+
+    /** The owner's access log, oldest first, each entry with its signatures and (once anchored) its proof. */
+    log(caller: Address, owner: Address) {
+      if (caller !== owner) throw new NodeError('FORBIDDEN', 'only the owner may read an access log');
+      const rows = db.receipts.ofOwner(owner.toLowerCase());
+      const trees = new Map<string, ReturnType<typeof buildMerkleTree>>();
+      const entries = rows.map((r) => {
+        let proof: Hex[] | null = null;
+        if (r.root !== null && r.leaf_index !== null) {
+          let tree = trees.get(r.root);
+          if (!tree) {
+            tree = buildMerkleTree(db.receipts.leaves(r.root) as Hex[]);
+            trees.set(r.root, tree);
+          }
+          proof = r.leaf_index < tree.leaves.length ? tree.proof(r.leaf_index) : null;
+        }
+        return {
+          seq: r.seq,
+          request: {
+            requester: getAddress(r.requester),
+            owner: getAddress(r.req_owner),
+            record: r.record as Hex,
+            purpose: r.purpose,
+            time: r.req_time,
+          },
+          requestSignature: (r.req_signature as Hex | null) ?? null,
+          owner: getAddress(r.owner),
+          node: getAddress(r.node),
+          outcome: r.outcome === AccessOutcome.granted ? ('granted' as const) : ('denied' as const),
+          loggedAt: r.logged_at,
+          nodeSignature: r.node_signature as Hex,
+          leaf: r.leaf as Hex,
+          anchor:
+            r.root && proof
+              ? { root: r.root as Hex, proof, txHash: r.tx_hash as Hex, blockNumber: r.block_number ?? 0 }
+              : null,
+        };
+      });
+      return { owner, head: db.receipts.head(owner.toLowerCase()), entries };
+    },
+
+    start(intervalMs: number) {
+      const tick = () => {
+        flush()
+          .catch((e) => deps.log?.(`audit: anchoring failed: ${(e as Error).message}`))
+          .finally(() => {
+            if (timer) timer = setTimeout(tick, intervalMs);
+          });
+      };
+      timer = setTimeout(tick, intervalMs);
+    },
+    async stop() {
+      const t = timer;
+      timer = undefined;
+      if (t) clearTimeout(t);
+      await flush().catch((e) => deps.log?.(`audit: final anchoring failed: ${(e as Error).message}`));
+    },
+  };
+}
