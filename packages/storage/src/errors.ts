@@ -1,37 +1,16 @@
 /**
  * Typed failures of a blob store. Each class has a stable static `code` (never reworded: the HTTP and FHIR
  * edges map codes to statuses), a one-line `shortMessage`, `details` for logs and the CIDs involved as fields.
- *
- * Same shape and constructor as `MedblocError` in @medbloc/core (`code` from the class, `shortMessage`,
- * `details`, `cause`). Core does not export it from its entry point yet; once it does, `BlobStoreError`
- * should extend it instead of `Error` — nothing else changes.
  */
+import { MedblocError, type MedblocErrorOptions } from '@medbloc/core/portable';
 import type { CID } from 'multiformats/cid';
 
-export interface BlobStoreErrorOptions {
-  /** Extra technical detail for logs. */
-  details?: string;
-  /** The lower-level error that caused this one. */
-  cause?: unknown;
-}
+export type BlobStoreErrorOptions = MedblocErrorOptions;
 
 /** Base of every blob-store failure. */
-export class BlobStoreError extends Error {
-  static readonly code: string = 'BLOB_STORE_ERROR';
+export class BlobStoreError extends MedblocError {
+  static override readonly code: string = 'BLOB_STORE_ERROR';
   override name = 'BlobStoreError';
-  readonly code: string;
-  readonly shortMessage: string;
-  readonly details: string | undefined;
-
-  constructor(shortMessage: string, options: BlobStoreErrorOptions = {}) {
-    super(
-      options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage,
-      options.cause === undefined ? undefined : { cause: options.cause },
-    );
-    this.code = (new.target as typeof BlobStoreError).code;
-    this.shortMessage = shortMessage;
-    this.details = options.details;
-  }
 }
 
 /** No blob is stored under this CID. */

@@ -1,22 +1,5 @@
 /** Typed error for DICOM input that cannot be read. */
-import { FhirValidationError } from '@medbloc/core';
-
-/**
- * `MedblocError`, the base of every MedBloc error. @medbloc/core does not export it from its entry point yet, only
- * its subclasses, so it is taken from one of them; replace with `import { MedblocError } from '@medbloc/core'`
- * once that export lands (nothing else changes).
- */
-const MedblocError = Object.getPrototypeOf(FhirValidationError) as {
-  new (
-    shortMessage: string,
-    options?: { details?: string; cause?: unknown },
-  ): Error & {
-    readonly code: string;
-    readonly shortMessage: string;
-    readonly details: string | undefined;
-  };
-  readonly code: string;
-};
+import { MedblocError } from '@medbloc/core';
 
 /**
  * The bytes are not a readable DICOM data set: truncated, a length that runs past the end, an unknown transfer

@@ -1,21 +1,5 @@
 /** Typed errors for FHIR XML that cannot be read or FHIR JSON that cannot be written as XML. */
-import { FhirValidationError } from '@medbloc/core';
-
-/**
- * `MedblocError`, the base of every MedBloc error. @medbloc/core does not export it from its entry point yet, only
- * its subclasses, so it is taken from one of them; swap for a plain import once it lands.
- */
-const MedblocError = Object.getPrototypeOf(FhirValidationError) as {
-  new (
-    shortMessage: string,
-    options?: { details?: string; cause?: unknown },
-  ): Error & {
-    readonly code: string;
-    readonly shortMessage: string;
-    readonly details: string | undefined;
-  };
-  readonly code: string;
-};
+import { MedblocError } from '@medbloc/core';
 
 /**
  * Malformed XML (message starts with `line:column`), or an element, attribute or value that is not FHIR R4 at that

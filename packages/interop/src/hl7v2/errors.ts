@@ -1,21 +1,5 @@
 /** Typed errors for HL7 v2 input that cannot be converted. */
-import { FhirValidationError } from '@medbloc/core';
-
-/**
- * `MedblocError`, the base of every MedBloc error. @medbloc/core does not export it from its entry point yet, only
- * its subclasses, so it is taken from one of them (as the DICOM reader does); swap for a plain import once it lands.
- */
-const MedblocError = Object.getPrototypeOf(FhirValidationError) as {
-  new (
-    shortMessage: string,
-    options?: { details?: string; cause?: unknown },
-  ): Error & {
-    readonly code: string;
-    readonly shortMessage: string;
-    readonly details: string | undefined;
-  };
-  readonly code: string;
-};
+import { MedblocError } from '@medbloc/core';
 
 /** Where in the message a problem was found: 1-based line of the input text and the segment name. */
 export interface Hl7v2Location {
