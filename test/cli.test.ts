@@ -4,11 +4,20 @@
  * scan of everything the node stores — disk, database, chain state — for plaintext and keys.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decryptKeystore, identityFromMnemonic } from '@medbloc/core';
-import { cli, FIXTURES, startTestNode, tempDir } from './support/harness.ts';
+import {
+  assertAbsent,
+  chainText,
+  cli,
+  FIXTURES,
+  fileHaystacks,
+  filesUnder,
+  startTestNode,
+  tempDir,
+} from './support/harness.ts';
 
 describe('medbloc CLI', () => {
   let t: Awaited<ReturnType<typeof startTestNode>>;
@@ -188,47 +197,48 @@ describe('medbloc CLI', () => {
         .map((m) => identityFromMnemonic(m))
         .flatMap((id) => [Buffer.from(id.encryption.privateKey).toString('hex'), id.signingKey.slice(2)]),
     ].filter((s) => s && s.length >= 5);
-    const files: string[] = [];
-    const walk = async (dir: string) => {
-      for (const e of await readdir(dir, { withFileTypes: true })) {
-        const p = path.join(dir, e.name);
-        if (e.isDirectory()) await walk(p);
-        else files.push(p);
-      }
-    };
-    await walk(t.home);
+    const files = await filesUnder(t.home);
     assert.ok(files.some((f) => f.endsWith('index.sqlite')));
     assert.ok(files.some((f) => f.includes(`${path.sep}blobs${path.sep}`)));
-    // The chain: every transaction's calldata and every log, straight from the chain's JSON-RPC.
-    const rpc = async (method: string, params: unknown[]) =>
-      (
-        (await (
-          await fetch(t.node.rpcUrl, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-          })
-        ).json()) as { result: unknown }
-      ).result;
-    const head = Number(await rpc('eth_blockNumber', []));
-    let chainText = '';
-    for (let b = 0; b <= head; b++)
-      chainText += JSON.stringify(await rpc('eth_getBlockByNumber', [`0x${b.toString(16)}`, true]));
-    chainText += JSON.stringify(await rpc('eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest' }]));
-    const haystacks: [string, string][] = [['chain', chainText]];
-    for (const f of files) {
-      if ((await stat(f)).size > 64 * 1024 * 1024) continue;
-      haystacks.push([f, (await readFile(f)).toString('latin1')]);
-    }
-    for (const needle of needles) {
-      const hexNeedle = Buffer.from(needle).toString('hex');
-      for (const [where, text] of haystacks) {
-        assert.ok(!text.includes(needle), `"${needle.slice(0, 12)}…" found in ${where}`);
-        assert.ok(
-          !text.toLowerCase().includes(hexNeedle),
-          `hex of "${needle.slice(0, 12)}…" found in ${where}`,
-        );
-      }
-    }
+    const haystacks = [
+      ...(await fileHaystacks(files)),
+      ['chain', await chainText(t.node.rpcUrl)] as [string, string],
+    ];
+    assertAbsent(needles, haystacks);
+  });
+
+  test("demo runs unattended, and what its node stored holds none of the patient's data", {
+    timeout: 180_000,
+  }, async () => {
+    const r = await cli(['demo', '--keep']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Demo complete/);
+    const home = /embedded MedBloc node in (\S+)/.exec(r.stdout)?.[1];
+    assert.ok(home, 'demo names its data directory');
+    const bundleFile = /resources of (\S+\.json)/.exec(r.stdout)?.[1];
+    const bundle = JSON.parse(await readFile(path.join(FIXTURES, 'fhir/synthea', bundleFile!), 'utf8')) as {
+      entry: {
+        resource: {
+          resourceType: string;
+          name?: { family: string; given: string[] }[];
+          address?: { line?: string[] }[];
+        };
+      }[];
+    };
+    const p = bundle.entry.find((e) => e.resource.resourceType === 'Patient')!.resource;
+    const needles = [
+      p.name![0]!.family,
+      p.name![0]!.given[0]!,
+      ...(p.address?.[0]?.line ?? []),
+      'resourceType',
+      'http://loinc.org',
+    ];
+    const files = await filesUnder(home);
+    assert.ok(
+      files.some((f) => f.endsWith('state.json')),
+      'the chain state was saved',
+    );
+    assertAbsent(needles, await fileHaystacks(files));
+    await rm(home, { recursive: true, force: true });
   });
 });

@@ -2,9 +2,11 @@
  * Integration-test harness: real nodes (embedded anvil, disk blobs, SQLite) in temporary data directories, run
  * in-process or as a separate `medbloc node start` process, and a runner for the `medbloc` CLI as a user runs it.
  */
+
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -128,4 +130,58 @@ export async function spawnNode(
     });
     child.on('exit', (code) => reject(new Error(`node exited with ${code}: ${out}`)));
   });
+}
+
+/** Every file below `dir`. */
+export async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await filesUnder(p)));
+    else out.push(p);
+  }
+  return out;
+}
+
+/** The bytes of each file (up to 64 MiB) as latin1 text, to search for leaks. */
+export async function fileHaystacks(files: string[]): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  for (const f of files) {
+    if ((await stat(f)).size > 64 * 1024 * 1024) continue;
+    out.push([f, (await readFile(f)).toString('latin1')]);
+  }
+  return out;
+}
+
+/** Every block (with its transactions' calldata) and every log of a chain, as text. */
+export async function chainText(rpcUrl: string): Promise<string> {
+  const rpc = async (method: string, params: unknown[]) =>
+    (
+      (await (
+        await fetch(rpcUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+        })
+      ).json()) as { result: unknown }
+    ).result;
+  const head = Number(await rpc('eth_blockNumber', []));
+  let text = '';
+  for (let b = 0; b <= head; b++)
+    text += JSON.stringify(await rpc('eth_getBlockByNumber', [`0x${b.toString(16)}`, true]));
+  return text + JSON.stringify(await rpc('eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest' }]));
+}
+
+/** Asserts no needle appears in any haystack, as text or as hex. */
+export function assertAbsent(needles: string[], haystacks: [string, string][]) {
+  for (const needle of needles) {
+    const hexNeedle = Buffer.from(needle).toString('hex');
+    for (const [where, text] of haystacks) {
+      assert.ok(!text.includes(needle), `"${needle.slice(0, 12)}…" found in ${where}`);
+      assert.ok(
+        !text.toLowerCase().includes(hexNeedle),
+        `hex of "${needle.slice(0, 12)}…" found in ${where}`,
+      );
+    }
+  }
 }
