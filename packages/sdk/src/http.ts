@@ -25,15 +25,26 @@ export function createTransport(node: string, fetchImpl: Fetch = globalThis.fetc
     const headers: Record<string, string> = { ...init.headers };
     if (init.token) headers.authorization = `Bearer ${init.token}`;
     let res: Response;
-    try {
-      res = await fetchImpl(`${base}${path}`, {
+    const send = () =>
+      fetchImpl(`${base}${path}`, {
         method,
         headers,
         body: init.body ?? null,
         ...(init.body instanceof ReadableStream ? { duplex: 'half' } : {}),
       } as RequestInit);
+    try {
+      res = await send();
     } catch (err) {
-      throw new NodeUnreachableError(base, err);
+      // A kept-alive connection the node has just closed fails at once; a request that changes nothing
+      // (or whose body can be sent again) is retried once on a fresh connection.
+      const retryable =
+        (method === 'GET' || typeof init.body === 'string' || init.body == null) && isReset(err);
+      if (!retryable) throw new NodeUnreachableError(base, err);
+      try {
+        res = await send();
+      } catch (again) {
+        throw new NodeUnreachableError(base, again);
+      }
     }
     if (!res.ok) throw await problemOf(res);
     return res;
@@ -103,6 +114,11 @@ export function createTransport(node: string, fetchImpl: Fetch = globalThis.fetc
       return (await res.json()) as T;
     },
   };
+}
+
+function isReset(err: unknown): boolean {
+  const code = (err as { cause?: { code?: string } })?.cause?.code;
+  return code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE';
 }
 
 async function problemOf(res: Response): Promise<MedblocApiError> {
