@@ -11,9 +11,12 @@
  * const { resource, verification } = await client.getRecord(rec.recordId);
  */
 
-import { recordRegistryAbi } from '@medbloc/contracts';
+import { accessLogAbi, consentRegistryAbi, delegationAbi, recordRegistryAbi } from '@medbloc/contracts';
 import {
+  AccessPurpose,
   type AnchorFields,
+  accessReceiptLeaf,
+  accessReceiptTypes,
   anchorBatchTypes,
   anchorRecordTypes,
   batchLeafOf,
@@ -25,6 +28,7 @@ import {
   encodeEnvelope,
   encryptionKeyHex,
   generateDataKey,
+  grantConsentTypes,
   hpkeUnwrap,
   hpkeWrap,
   type Identity,
@@ -36,6 +40,8 @@ import {
   recordIdOf,
   registerTypes,
   revokeCertificationTypes,
+  revokeConsentTypes,
+  scopeKeyTypes,
   sealBytes,
   sealStream,
   symUnwrap,
@@ -49,15 +55,19 @@ import {
   createPublicClient,
   getAddress,
   type Hex,
+  hashTypedData,
   hexToBytes,
   http,
   keccak256,
   recoverTypedDataAddress,
   stringToBytes,
+  zeroAddress,
 } from 'viem';
 import { createSiweMessage } from 'viem/siwe';
+import { type Category, categoryOf, isCategory } from './category.ts';
 import { RecordVerificationError } from './errors.ts';
 import { createTransport, type Fetch } from './http.ts';
+import { scopeIdOf, scopeKeyPairOf, scopeSecretOf } from './scopes.ts';
 
 export interface ClientOptions {
   /** Base URL of a MedBloc node, e.g. http://127.0.0.1:7400 */
@@ -75,7 +85,67 @@ export interface NodeInfo {
   blockNumber: number;
   rpcUrl: string;
   operator: Address;
-  contracts: { accountRegistry: Address; recordRegistry: Address };
+  contracts: {
+    accountRegistry: Address;
+    recordRegistry: Address;
+    consentRegistry: Address;
+    accessLog: Address;
+    delegation: Address;
+    emergencyAccess: Address;
+  };
+}
+
+/** Why a record is read: patient care (certified providers) or research (certified researchers). */
+export type ReadPurpose = 'care' | 'research';
+
+/** A consent grant as the node indexed it; `live` is judged at the chain's current time. */
+export interface GrantView {
+  owner: Address;
+  grantee: Address;
+  scope: Hex;
+  kind: 'record' | 'category';
+  purpose: ReadPurpose;
+  expiresAt: number;
+  revoked: boolean;
+  live: boolean;
+  signer: Address;
+  blockNumber: number;
+  /** The category of a category grant, when this identity can tell (the owner, or a delegate's own view). */
+  category?: string;
+}
+
+/** A patient's published scope key. */
+export interface ScopeKeyView {
+  owner: Address;
+  category: string;
+  epoch: number;
+  scopeId: Hex;
+  publicKey: Hex;
+  signer: Address;
+  signature: Hex;
+}
+
+/** One entry of an owner's access log, as the node serves it. */
+export interface AuditEntry {
+  seq: number;
+  request: { requester: Address; owner: Address; record: Hex; purpose: number; time: number };
+  requestSignature: Hex | null;
+  owner: Address;
+  node: Address;
+  outcome: 'granted' | 'denied';
+  loggedAt: number;
+  nodeSignature: Hex;
+  leaf: Hex;
+  anchor: { root: Hex; proof: Hex[]; txHash: Hex; blockNumber: number } | null;
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  /** Entries whose signatures, leaf and (when anchored) inclusion on chain all verify. */
+  verified: number;
+  /** Entries not anchored yet (signatures checked; inclusion pending). */
+  pending: number;
+  problems: { seq: number | null; problem: string }[];
 }
 
 /** What the client seals alongside a record so a reader knows what it is; the node only sees it encrypted. */
@@ -103,6 +173,8 @@ export interface RecordSummary {
   blockNumber: number;
   txHash: Hex;
   encMeta: string | null;
+  /** The opaque sharing scopes the record belongs to. */
+  scopes?: Hex[];
   authorisation:
     | { kind: 'single'; nonce: string; deadline: string; signature: Hex }
     | {
@@ -123,6 +195,9 @@ interface RecordDetail extends RecordSummary {
   envelope: string;
   kekId: string | null;
   wrapKeyEnvelope: string | null;
+  /** Set when the key reaches this reader through a category grant: the scope's private key, wrapped for it. */
+  scopeId?: Hex | null;
+  scopeKeyEnvelope?: string | null;
 }
 
 export interface Verification {
@@ -273,14 +348,63 @@ export function createClient(opts: ClientOptions) {
         ...(r.id ? { resourceId: r.id } : {}),
         contentType: 'application/fhir+json',
         size,
+        category: categoryOf(input.resource),
         ...input.meta,
       };
     }
-    return { kind: 'file', contentType: 'application/octet-stream', size, ...input.meta };
+    return { kind: 'file', contentType: 'application/octet-stream', size, category: 'other', ...input.meta };
   }
 
   async function sealMeta(meta: RecordMeta, dek: Uint8Array) {
     return toBase64Url(await sealBytes(te.encode(JSON.stringify(meta)), dek));
+  }
+
+  /**
+   * The owner's current scope key per category, each signature checked here (signed by the owner or, if the chain
+   * says so, a delegate), so a node cannot slip in a key of its own.
+   */
+  async function currentScopes(owner: Address): Promise<Map<string, ScopeKeyView>> {
+    const { scopes } = await authed<{ scopes: ScopeKeyView[] }>('GET', `/v1/scopes/${owner}`);
+    const latest = new Map<string, ScopeKeyView>();
+    for (const k of scopes) if ((latest.get(k.category)?.epoch ?? -1) < k.epoch) latest.set(k.category, k);
+    const i = await nodeInfo();
+    for (const [category, k] of latest) {
+      const signer = await recoverTypedDataAddress({
+        domain: domainFor(i.chainId, i.contracts.consentRegistry),
+        types: scopeKeyTypes,
+        primaryType: 'ScopeKey',
+        message: { owner, category, epoch: k.epoch, scopeId: k.scopeId, publicKey: k.publicKey },
+        signature: k.signature,
+      }).catch(() => undefined);
+      const trusted =
+        signer === owner ||
+        (signer !== undefined &&
+          signer === k.signer &&
+          ((await (
+            await chain()
+          ).readContract({
+            address: i.contracts.delegation,
+            abi: delegationAbi,
+            functionName: 'isDelegate',
+            args: [owner, signer],
+          })) as boolean));
+      if (!trusted) latest.delete(category);
+    }
+    return latest;
+  }
+
+  /** The record's data key wrapped (HPKE) to the owner's current scope key of its category, if one is published. */
+  async function scopeEnvelopesFor(
+    owner: Address,
+    category: string | undefined,
+    dek: Uint8Array,
+    recordId: Hex,
+  ) {
+    if (!category) return undefined;
+    const k = (await currentScopes(owner)).get(category);
+    if (!k) return undefined;
+    const data = await hpkeWrap(hexToBytes(k.publicKey), dek, hexToBytes(recordId));
+    return [{ scopeId: k.scopeId, envelope: encodeEnvelope({ kind: 'hpke', data }) }];
   }
 
   async function addRecord(input: AddRecordInput): Promise<RecordSummary> {
@@ -304,6 +428,7 @@ export function createClient(opts: ClientOptions) {
       data: await hpkeWrap(await encryptionKeyOf(owner), dek, hexToBytes(recordId)),
     });
     const encMeta = await sealMeta(meta, dek);
+    const scopes = await scopeEnvelopesFor(owner, meta.category, dek, recordId);
     return withAnchorLock(async () => {
       const nonce = BigInt((await nonces()).records);
       const dl = deadline();
@@ -320,6 +445,7 @@ export function createClient(opts: ClientOptions) {
         signature,
         envelope,
         encMeta,
+        ...(scopes ? { scopes } : {}),
       });
     });
   }
@@ -350,10 +476,30 @@ export function createClient(opts: ClientOptions) {
       data: await hpkeWrap(ownerKey, batchKey, te.encode(kekId)),
     });
 
+    // Per category in the batch: one key wrapped (HPKE) to the owner's scope key; each record's key wrapped under it.
+    const directory = await currentScopes(owner);
+    const scopeBatch = new Map<string, { kekId: string; key: Uint8Array; scope: ScopeKeyView }>();
+    const scopeKeys: { kekId: string; scopeId: Hex; envelope: string }[] = [];
+    for (const item of items) {
+      const category = describe(item as AddRecordInput, 0).category;
+      const scope = category ? directory.get(category) : undefined;
+      if (!scope || !category || scopeBatch.has(category)) continue;
+      const key = generateDataKey();
+      const id = bytesToHex(crypto.getRandomValues(new Uint8Array(16)));
+      scopeBatch.set(category, { kekId: id, key, scope });
+      const data = await hpkeWrap(hexToBytes(scope.publicKey), key, te.encode(id));
+      scopeKeys.push({ kekId: id, scopeId: scope.scopeId, envelope: encodeEnvelope({ kind: 'hpke', data }) });
+    }
+
     // Records of a batch travel as one pack blob (their ciphertexts back to back): one upload and one durable
     // write for the whole batch; each record keeps its own digest, which the node checks against its byte range.
-    const prepared: { fields: AnchorFields; envelope: string; encMeta: string; sealed: Uint8Array }[] =
-      new Array(items.length);
+    const prepared: {
+      fields: AnchorFields;
+      envelope: string;
+      encMeta: string;
+      sealed: Uint8Array;
+      scopes?: { scopeId: Hex; envelope: string; kekId: string }[];
+    }[] = new Array(items.length);
     for (const [i, item] of items.entries()) {
       const dek = generateDataKey();
       const plain = 'resource' in item ? te.encode(JSON.stringify(item.resource)) : item.content;
@@ -371,8 +517,20 @@ export function createClient(opts: ClientOptions) {
         kekId,
         data: await symWrap(batchKey, dek, hexToBytes(recordId)),
       });
-      const encMeta = await sealMeta(describe(item as AddRecordInput, plain.byteLength), dek);
+      const meta = describe(item as AddRecordInput, plain.byteLength);
+      const encMeta = await sealMeta(meta, dek);
       prepared[i] = { fields, envelope, encMeta, sealed };
+      const sb = meta.category ? scopeBatch.get(meta.category) : undefined;
+      if (sb) {
+        const data = await symWrap(sb.key, dek, hexToBytes(recordId));
+        prepared[i]!.scopes = [
+          {
+            scopeId: sb.scope.scopeId,
+            kekId: sb.kekId,
+            envelope: encodeEnvelope({ kind: 'wrapped', kekId: sb.kekId, data }),
+          },
+        ];
+      }
       if (i % 64 === 63) options.onProgress?.(i + 1, items.length);
     }
     options.onProgress?.(items.length, items.length);
@@ -425,8 +583,15 @@ export function createClient(opts: ClientOptions) {
         {
           ...message,
           signature,
-          records: prepared.map((p) => ({ ...p.fields, envelope: p.envelope, kekId, encMeta: p.encMeta })),
+          records: prepared.map((p) => ({
+            ...p.fields,
+            envelope: p.envelope,
+            kekId,
+            encMeta: p.encMeta,
+            ...(p.scopes ? { scopes: p.scopes } : {}),
+          })),
           wrapKeys: [{ kekId, reader: owner, envelope: wrapKeyEnvelope }],
+          scopeKeys,
         },
       );
     });
@@ -557,16 +722,30 @@ export function createClient(opts: ClientOptions) {
     };
   }
 
-  /** The record's data key, from this identity's envelope (batch keys are opened once per batch via `cache`). */
+  /**
+   * The record's data key, from this identity's envelope — or, through a category grant, from the scope's envelope
+   * opened with the scope's private key (itself wrapped for this identity). Batch and scope keys are opened once per
+   * kek via `cache`.
+   */
   async function unwrapKey(d: RecordDetail, cache?: Map<string, Promise<Uint8Array>>): Promise<Uint8Array> {
     try {
+      let privateKey = identity.encryption.privateKey;
+      if (d.scopeKeyEnvelope && d.scopeId) {
+        const scopeId = d.scopeId;
+        const wrappedScopeKey = d.scopeKeyEnvelope;
+        let scopeKey = cache?.get(`scope:${scopeId}`);
+        if (!scopeKey) {
+          scopeKey = hpkeUnwrap(privateKey, decodeEnvelope(wrappedScopeKey).data, hexToBytes(scopeId));
+          cache?.set(`scope:${scopeId}`, scopeKey);
+        }
+        privateKey = await scopeKey;
+      }
       const env = decodeEnvelope(d.envelope);
       const aad = hexToBytes(d.recordId);
-      if (env.kind === 'hpke') return await hpkeUnwrap(identity.encryption.privateKey, env.data, aad);
+      if (env.kind === 'hpke') return await hpkeUnwrap(privateKey, env.data, aad);
       const wrapped = d.wrapKeyEnvelope;
       if (!wrapped) throw new Error('the batch key envelope is missing');
-      const open = () =>
-        hpkeUnwrap(identity.encryption.privateKey, decodeEnvelope(wrapped).data, te.encode(env.kekId));
+      const open = () => hpkeUnwrap(privateKey, decodeEnvelope(wrapped).data, te.encode(env.kekId));
       let batchKey = cache?.get(env.kekId);
       if (!batchKey) {
         batchKey = open();
@@ -582,12 +761,42 @@ export function createClient(opts: ClientOptions) {
     }
   }
 
+  /** Signs an access request (EIP-712, AccessLog domain) for one read, as the `x-medbloc-access` header. */
+  async function accessHeader(record: Hex, owner: Address | undefined, purpose: ReadPurpose) {
+    const i = await nodeInfo();
+    const message = {
+      requester: me,
+      owner: owner ?? zeroAddress,
+      record,
+      purpose: AccessPurpose[purpose],
+      time: BigInt(Math.floor(Date.now() / 1000)),
+    };
+    const signature = await identity.account.signTypedData({
+      domain: domainFor(i.chainId, i.contracts.accessLog),
+      types: accessReceiptTypes,
+      primaryType: 'AccessRequest',
+      message,
+    });
+    const json = JSON.stringify({ ...message, time: Number(message.time), signature });
+    return { 'x-medbloc-access': toBase64Url(te.encode(json)) };
+  }
+
+  async function authedGet<T>(path: string, headers: Record<string, string>): Promise<T> {
+    const res = await transport.raw('GET', path, {
+      token: await session(),
+      headers: { accept: 'application/json', ...headers },
+    });
+    return (await res.json()) as T;
+  }
+
   /**
    * Opens a record as a verified plaintext stream. The stream throws RecordVerificationError if the ciphertext does
    * not match the anchor's digest (checked as it flows, final at the end) or the key commitment.
    */
-  async function openRecord(recordId: Hex) {
-    const d = await authed<RecordDetail>('GET', `/v1/records/${recordId}`);
+  async function openRecord(recordId: Hex, o: { purpose?: ReadPurpose } = {}) {
+    const purpose = o.purpose ?? 'care';
+    const headers = await accessHeader(recordId, undefined, purpose);
+    const d = await authedGet<RecordDetail>(`/v1/records/${recordId}?purpose=${purpose}`, headers);
     // Anchors are immutable: once this client has verified one against the chain (and opened its key), later
     // reads reuse that, and still check the ciphertext's digest, key commitment and AEAD every time.
     const cacheKey = `${d.recordId}:${d.digest}:${d.keyCommitment}:${d.envelope}`;
@@ -602,7 +811,10 @@ export function createClient(opts: ClientOptions) {
     const meta = d.encMeta
       ? (JSON.parse(td.decode(await openBytes(fromBase64Url(d.encMeta), dek))) as RecordMeta)
       : undefined;
-    const res = await transport.raw('GET', `/v1/records/${recordId}/content`, { token: await session() });
+    const res = await transport.raw('GET', `/v1/records/${recordId}/content?purpose=${purpose}`, {
+      token: await session(),
+      headers,
+    });
     const digester = createDigester();
     async function* checked(): AsyncIterable<Uint8Array> {
       let headerBuf: Uint8Array | undefined = new Uint8Array(0);
@@ -648,10 +860,344 @@ export function createClient(opts: ClientOptions) {
     return { record: d as RecordSummary, meta, verification, stream: plaintext() };
   }
 
+  async function grantNonce(owner: Address, grantee: Address, scope: Hex, purpose: number): Promise<bigint> {
+    const i = await nodeInfo();
+    return (await (
+      await chain()
+    ).readContract({
+      address: i.contracts.consentRegistry,
+      abi: consentRegistryAbi,
+      functionName: 'grantNonce',
+      args: [owner, grantee, scope, purpose],
+    })) as bigint;
+  }
+
+  /** Signs and submits one grant (the node relays it); `keys` is the key material that follows it. */
+  async function submitGrant(
+    g: { owner: Address; grantee: Address; scope: Hex; purpose: number; expiresAt: bigint },
+    keys: { envelope?: string; scopeKeyEnvelope?: string },
+  ) {
+    const i = await nodeInfo();
+    const nonce = await grantNonce(g.owner, g.grantee, g.scope, g.purpose);
+    const message = { ...g, nonce, deadline: deadline() };
+    const signature = await identity.account.signTypedData({
+      domain: domainFor(i.chainId, i.contracts.consentRegistry),
+      types: grantConsentTypes,
+      primaryType: 'GrantConsent',
+      message,
+    });
+    return authed<{ txHash: Hex; blockNumber: number }>('POST', '/v1/grants', {
+      ...message,
+      signer: me,
+      signature,
+      ...keys,
+    });
+  }
+
+  async function submitRevoke(g: { owner: Address; grantee: Address; scope: Hex; purpose: number }) {
+    const i = await nodeInfo();
+    const nonce = await grantNonce(g.owner, g.grantee, g.scope, g.purpose);
+    const message = { ...g, nonce, deadline: deadline() };
+    const signature = await identity.account.signTypedData({
+      domain: domainFor(i.chainId, i.contracts.consentRegistry),
+      types: revokeConsentTypes,
+      primaryType: 'RevokeConsent',
+      message,
+    });
+    return authed<{ txHash: Hex; blockNumber: number }>('POST', '/v1/grants/revoke', {
+      ...message,
+      signer: me,
+      signature,
+    });
+  }
+
+  /** Publishes this patient's scope key of `category` at `epoch` (signed; no transaction). */
+  async function publishScope(category: Category, epoch: number) {
+    const i = await nodeInfo();
+    const secret = scopeSecretOf(identity);
+    const scopeId = scopeIdOf(secret, category, epoch);
+    const publicKey = bytesToHex(scopeKeyPairOf(secret, scopeId).publicKey);
+    const message = { owner: me, category, epoch, scopeId, publicKey };
+    const signature = await identity.account.signTypedData({
+      domain: domainFor(i.chainId, i.contracts.consentRegistry),
+      types: scopeKeyTypes,
+      primaryType: 'ScopeKey',
+      message,
+    });
+    await authed('POST', '/v1/scopes', { ...message, signer: me, signature });
+    return { scopeId, epoch };
+  }
+
+  /** This patient's scope ids of `category`, every epoch, oldest first (publishing epoch 0 if there is none). */
+  async function scopeEpochs(category: Category) {
+    const { scopes } = await authed<{ scopes: ScopeKeyView[] }>('GET', `/v1/scopes/${me}`);
+    const secret = scopeSecretOf(identity);
+    const mine = scopes
+      .filter((k) => k.category === category && k.scopeId === scopeIdOf(secret, category, k.epoch))
+      .sort((a, b) => a.epoch - b.epoch);
+    if (mine.length > 0) return mine.map((k) => ({ epoch: k.epoch, scopeId: k.scopeId }));
+    const first = await publishScope(category, 0);
+    await fileUnderScope(category, first.scopeId);
+    return [first];
+  }
+
+  /** Files this patient's existing records of `category` under a newly published scope (their keys wrapped to it). */
+  async function fileUnderScope(category: Category, scopeId: Hex) {
+    const publicKey = scopeKeyPairOf(scopeSecretOf(identity), scopeId).publicKey;
+    const batchKeys = new Map<string, Promise<Uint8Array>>();
+    let after: string | null = null;
+    do {
+      const page: { records: RecordDetail[]; next: string | null } = await authed(
+        'GET',
+        `/v1/records?owner=${me}&limit=1000${after ? `&after=${after}` : ''}`,
+      );
+      for (const r of page.records) {
+        if (!r.encMeta || !r.envelope) continue;
+        let dek: Uint8Array;
+        let meta: RecordMeta;
+        try {
+          dek = await unwrapKey(r, batchKeys);
+          meta = JSON.parse(td.decode(await openBytes(fromBase64Url(r.encMeta), dek))) as RecordMeta;
+        } catch {
+          continue;
+        }
+        if ((meta.category ?? 'other') !== category) continue;
+        const data = await hpkeWrap(publicKey, dek, hexToBytes(r.recordId));
+        await authed('POST', `/v1/records/${r.recordId}/scopes`, {
+          scopeId,
+          envelope: encodeEnvelope({ kind: 'hpke', data }),
+        });
+      }
+      after = page.next;
+    } while (after);
+  }
+
+  async function granteeKey(grantee: Address) {
+    return encryptionKeyOf(getAddress(grantee));
+  }
+
+  const expiryOf = (expiresAt: Date | number | undefined) =>
+    expiresAt === undefined
+      ? 0n
+      : BigInt(typeof expiresAt === 'number' ? expiresAt : Math.floor(expiresAt.getTime() / 1000));
+
+  /**
+   * Grants `grantee` read access for a purpose to one record or to a category (every record of it, past and future),
+   * until `expiresAt` (default: until revoked). The keys follow: a record's data key, or the category's scope key(s),
+   * wrapped for the grantee. Signed here; relayed by the node (no gas).
+   */
+  async function grant(o: {
+    grantee: Address;
+    record?: Hex;
+    category?: Category;
+    purpose?: ReadPurpose;
+    expiresAt?: Date | number;
+  }) {
+    const grantee = getAddress(o.grantee);
+    const purpose = AccessPurpose[o.purpose ?? 'care'];
+    const expiresAt = expiryOf(o.expiresAt);
+    const granteePub = await granteeKey(grantee);
+    if (o.record) {
+      const d = await authed<RecordDetail>('GET', `/v1/records/${o.record}`);
+      const dek = await unwrapKey(d);
+      const data = await hpkeWrap(granteePub, dek, hexToBytes(d.recordId));
+      const out = await submitGrant(
+        { owner: me, grantee, scope: d.recordId, purpose, expiresAt },
+        { envelope: encodeEnvelope({ kind: 'hpke', data }) },
+      );
+      return { ...out, scopes: [d.recordId] };
+    }
+    if (!isCategory(o.category)) throw new TypeError('grant a record or one of the categories');
+    const secret = scopeSecretOf(identity);
+    const epochs = await scopeEpochs(o.category);
+    let last: { txHash: Hex; blockNumber: number } | undefined;
+    for (const { scopeId } of epochs) {
+      const data = await hpkeWrap(
+        granteePub,
+        scopeKeyPairOf(secret, scopeId).privateKey,
+        hexToBytes(scopeId),
+      );
+      last = await submitGrant(
+        { owner: me, grantee, scope: scopeId, purpose, expiresAt },
+        { scopeKeyEnvelope: encodeEnvelope({ kind: 'hpke', data }) },
+      );
+    }
+    return { ...last!, scopes: epochs.map((e) => e.scopeId) };
+  }
+
+  async function grants(o: { as?: 'owner' | 'grantee' } = {}) {
+    const q = o.as === 'grantee' ? `grantee=${me}` : `owner=${me}`;
+    const out = await authed<{ grants: GrantView[]; chainTime: number }>('GET', `/v1/grants?${q}`);
+    if (o.as === 'grantee') return out.grants;
+    const { scopes } = await authed<{ scopes: ScopeKeyView[] }>('GET', `/v1/scopes/${me}`);
+    const categoryOfScope = new Map(scopes.map((k) => [k.scopeId, k.category]));
+    return out.grants.map((g) => {
+      const category = categoryOfScope.get(g.scope);
+      return category ? { ...g, category } : g;
+    });
+  }
+
+  /**
+   * Revokes `grantee`'s access (to a record, or to a category for a purpose). Revoking a category also moves it to a
+   * new epoch with a new scope key, which the revoked party never receives, and re-grants it to everyone else who
+   * still holds a live grant of the category, so nothing written afterwards is readable by the revoked party.
+   */
+  async function revoke(o: {
+    grantee: Address;
+    record?: Hex;
+    category?: Category;
+    purpose?: ReadPurpose;
+  }): Promise<{ txHash: Hex; blockNumber: number; epoch?: number; regranted?: number }> {
+    const grantee = getAddress(o.grantee);
+    const purpose = AccessPurpose[o.purpose ?? 'care'];
+    if (o.record) return submitRevoke({ owner: me, grantee, scope: o.record, purpose });
+    if (!isCategory(o.category)) throw new TypeError('revoke a record or one of the categories');
+    const category = o.category;
+    const epochs = await scopeEpochs(category);
+    const scopeIds = new Set(epochs.map((e) => e.scopeId));
+    const all = (await grants()).filter((g) => scopeIds.has(g.scope));
+    let out: { txHash: Hex; blockNumber: number } | undefined;
+    for (const g of all) {
+      if (g.grantee !== grantee || !g.live || AccessPurpose[g.purpose] !== purpose) continue;
+      out = await submitRevoke({ owner: me, grantee, scope: g.scope, purpose });
+    }
+    if (!out) throw new TypeError(`${grantee} holds no live ${o.purpose ?? 'care'} grant of ${category}`);
+    const next = await publishScope(category, epochs.at(-1)!.epoch + 1);
+    const secret = scopeSecretOf(identity);
+    const keep = new Map<string, GrantView>();
+    for (const g of all) {
+      if (!g.live || (g.grantee === grantee && AccessPurpose[g.purpose] === purpose)) continue;
+      keep.set(`${g.grantee}:${g.purpose}`, g);
+    }
+    for (const g of keep.values()) {
+      const data = await hpkeWrap(
+        await granteeKey(g.grantee),
+        scopeKeyPairOf(secret, next.scopeId).privateKey,
+        hexToBytes(next.scopeId),
+      );
+      await submitGrant(
+        {
+          owner: me,
+          grantee: g.grantee,
+          scope: next.scopeId,
+          purpose: AccessPurpose[g.purpose],
+          expiresAt: BigInt(g.expiresAt),
+        },
+        { scopeKeyEnvelope: encodeEnvelope({ kind: 'hpke', data }) },
+      );
+    }
+    return { ...out, epoch: next.epoch, regranted: keep.size };
+  }
+
+  async function auditLog(): Promise<{ owner: Address; head: number; entries: AuditEntry[] }> {
+    return authed('GET', `/v1/audit?owner=${me}`);
+  }
+
+  /**
+   * Verifies this identity's access log: each entry's node and requester signatures, its Merkle leaf, its inclusion
+   * under a root anchored on AccessLog by that node, and that the sequence numbers run 1..head without a gap (so an
+   * entry removed from the node's database is detected).
+   */
+  async function verifyAudit(): Promise<AuditVerification> {
+    const log = await auditLog();
+    const i = await nodeInfo();
+    const domain = domainFor(i.chainId, i.contracts.accessLog);
+    const client = await chain();
+    const problems: AuditVerification['problems'] = [];
+    const roots = new Map<string, { node: Address; count: number }>();
+    let verified = 0;
+    let pending = 0;
+    const seqs = new Set<number>();
+    for (const e of log.entries) {
+      const fail = (problem: string) => problems.push({ seq: e.seq, problem });
+      if (seqs.has(e.seq)) fail('sequence number repeated');
+      seqs.add(e.seq);
+      if (getAddress(e.owner) !== me) fail('entry of another owner');
+      const message = {
+        request: {
+          requester: getAddress(e.request.requester),
+          owner: getAddress(e.request.owner),
+          record: e.request.record,
+          purpose: e.request.purpose,
+          time: BigInt(e.request.time),
+        },
+        owner: getAddress(e.owner),
+        node: getAddress(e.node),
+        seq: BigInt(e.seq),
+        outcome: e.outcome === 'granted' ? 1 : 2,
+        loggedAt: BigInt(e.loggedAt),
+      };
+      const typed = { domain, types: accessReceiptTypes, primaryType: 'AccessReceipt', message } as const;
+      const nodeSigner = await recoverTypedDataAddress({ ...typed, signature: e.nodeSignature }).catch(
+        () => undefined,
+      );
+      if (nodeSigner !== message.node) {
+        fail('the node signature does not match');
+        continue;
+      }
+      if (e.requestSignature) {
+        const requester = await recoverTypedDataAddress({
+          domain,
+          types: accessReceiptTypes,
+          primaryType: 'AccessRequest',
+          message: message.request,
+          signature: e.requestSignature,
+        }).catch(() => undefined);
+        if (requester !== message.request.requester) {
+          fail('the requester signature does not match');
+          continue;
+        }
+      } else if (e.outcome === 'granted') {
+        fail('a served read without the requester signature');
+        continue;
+      }
+      const leaf = accessReceiptLeaf(hashTypedData(typed), e.requestSignature);
+      if (leaf !== e.leaf) {
+        fail('the leaf does not match the receipt');
+        continue;
+      }
+      if (!e.anchor) {
+        pending++;
+        continue;
+      }
+      if (!verifyMerkleProof(leaf, e.anchor.proof, e.anchor.root)) {
+        fail('the inclusion proof does not lead to the root');
+        continue;
+      }
+      let root = roots.get(e.anchor.root);
+      if (!root) {
+        const [node, , count] = (await client.readContract({
+          address: i.contracts.accessLog,
+          abi: accessLogAbi,
+          functionName: 'rootOf',
+          args: [e.anchor.root],
+        })) as readonly [Address, bigint, number];
+        root = { node: getAddress(node), count: Number(count) };
+        roots.set(e.anchor.root, root);
+      }
+      if (root.count === 0 || root.node !== message.node) {
+        fail('the root is not anchored on chain by this node');
+        continue;
+      }
+      verified++;
+    }
+    for (let seq = 1; seq <= log.head; seq++) {
+      if (!seqs.has(seq)) problems.push({ seq, problem: 'entry missing from the log' });
+    }
+    for (const seq of seqs) if (seq > log.head) problems.push({ seq, problem: 'entry beyond the log head' });
+    return { ok: problems.length === 0, verified, pending, problems };
+  }
+
   return {
     address: me,
     nodeInfo,
     login: session,
+    grant,
+    revoke,
+    grants,
+    publishScope,
+    auditLog,
+    verifyAudit,
 
     /** Registers this identity on chain (gasless: the node relays the signed registration). */
     async register(o: { roles?: RoleName[] } = {}) {
@@ -746,17 +1292,19 @@ export function createClient(opts: ClientOptions) {
      * Lists records of `owner` (default: this identity), all pages, each with its metadata decrypted locally
      * (`meta` is undefined where this identity holds no key for it).
      */
-    async listRecords(o: { owner?: Address } = {}) {
+    async listRecords(o: { owner?: Address; purpose?: ReadPurpose } = {}) {
       const owner = getAddress(o.owner ?? me);
+      const purpose = o.purpose ?? 'care';
       const out: (RecordSummary & { meta: RecordMeta | undefined })[] = [];
       const batchKeys = new Map<string, Promise<Uint8Array>>();
       let after: string | null = null;
       do {
-        const q: string = `/v1/records?owner=${owner}&limit=1000${after ? `&after=${after}` : ''}`;
+        const q: string = `/v1/records?owner=${owner}&purpose=${purpose}&limit=1000${after ? `&after=${after}` : ''}`;
+        const headers = owner === me ? {} : await accessHeader(ZERO_HASH, owner, purpose);
         const page: {
           records: (RecordDetail | (RecordSummary & { envelope: null }))[];
           next: string | null;
-        } = await authed('GET', q);
+        } = await authedGet(q, headers);
         for (const r of page.records) {
           let meta: RecordMeta | undefined;
           if (r.encMeta && r.envelope) {
@@ -778,8 +1326,8 @@ export function createClient(opts: ClientOptions) {
     openRecord,
 
     /** Reads a whole record into memory, fully verified; FHIR records are parsed. */
-    async getRecord(recordId: Hex) {
-      const r = await openRecord(recordId);
+    async getRecord(recordId: Hex, o: { purpose?: ReadPurpose } = {}) {
+      const r = await openRecord(recordId, o);
       const parts: Uint8Array[] = [];
       for await (const chunk of r.stream) parts.push(chunk);
       const bytes = concat(...parts);
@@ -789,8 +1337,8 @@ export function createClient(opts: ClientOptions) {
     },
 
     /** Verifies a record end to end (anchor, signature, envelope, commitment, digest, AEAD) without keeping it. */
-    async verifyRecord(recordId: Hex): Promise<Verification> {
-      const r = await openRecord(recordId);
+    async verifyRecord(recordId: Hex, o: { purpose?: ReadPurpose } = {}): Promise<Verification> {
+      const r = await openRecord(recordId, o);
       for await (const _ of r.stream) {
         // reading to the end runs every check
       }

@@ -1,12 +1,18 @@
 /** @medbloc/sdk — build on MedBloc from Node or the browser: keys, sealing and signatures stay on the client. */
+export { CATEGORIES, type Category, categoryOf, isCategory } from './category.ts';
 export {
   type AddRecordInput,
+  type AuditEntry,
+  type AuditVerification,
   type ClientOptions,
   createClient,
+  type GrantView,
   type MedblocClient,
   type NodeInfo,
+  type ReadPurpose,
   type RecordMeta,
   type RecordSummary,
+  type ScopeKeyView,
   type Verification,
 } from './client.ts';
 export { MedblocApiError, NodeUnreachableError, RecordVerificationError } from './errors.ts';
