@@ -92,12 +92,46 @@ recordCmd
 recordCmd
   .command('get <recordId>')
   .description('fetch, verify and decrypt a record')
+  .option('--purpose <purpose>', "why you read another's record: care | research", 'care')
   .option('-o, --output <file>', 'write the plaintext to a file (written only if every check passes)')
   .action(async (id: string, _o, cmd: Command) => (await record()).get(id, g(cmd)));
 recordCmd
   .command('verify <recordId>')
   .description('verify a record against the chain without keeping it')
   .action(async (id: string, _o, cmd: Command) => (await record()).verify(id, g(cmd)));
+
+const consent = () => import('./commands/consent.ts');
+const scopeOptions = (cmd: Command) =>
+  cmd
+    .option('--record <recordId>', 'one record')
+    .option('--category <name>', 'a category: labs, imaging, medications, notes, genomics, other')
+    .option('--purpose <purpose>', 'care | research', 'care');
+scopeOptions(
+  program.command('grant <account>').description('let a provider or researcher read a record or a category'),
+)
+  .option('--expires <date>', 'when the grant lapses (default: until revoked)')
+  .action(async (account: string, _o, cmd: Command) => (await consent()).grant(account, g(cmd)));
+scopeOptions(
+  program.command('revoke <account>').description('withdraw a grant (a category gets a new key)'),
+).action(async (account: string, _o, cmd: Command) => (await consent()).revoke(account, g(cmd)));
+program
+  .command('grants')
+  .description('consent grants')
+  .command('list')
+  .description('grants you made (or --received)')
+  .option('--received', 'grants made to you')
+  .option('--all', 'include revoked and lapsed grants')
+  .action(async (_o, cmd: Command) => (await consent()).list(g(cmd)));
+
+const auditCmd = program.command('audit').description('your access log');
+auditCmd
+  .command('list')
+  .description('who read or tried to read your records, when and why')
+  .action(async (_o, cmd: Command) => (await import('./commands/audit.ts')).list(g(cmd)));
+auditCmd
+  .command('verify')
+  .description('check every entry against the chain and that none is missing')
+  .action(async (_o, cmd: Command) => (await import('./commands/audit.ts')).verify(g(cmd)));
 
 program
   .command('import <file>')

@@ -157,10 +157,12 @@ function describe(meta: RecordMeta | undefined): string {
   return `${meta.name ?? 'file'} (${meta.size ?? '?'} B)`;
 }
 
-export async function get(id: string, o: GlobalOptions & { output?: string }) {
+export async function get(id: string, o: GlobalOptions & { output?: string; purpose?: string }) {
   const recordId = recordIdOf(id);
+  if (o.purpose && o.purpose !== 'care' && o.purpose !== 'research')
+    throw new CliError('--purpose must be care or research', 'INVALID_PURPOSE');
   const client = await clientFor(o);
-  const r = await client.openRecord(recordId);
+  const r = await client.openRecord(recordId, { purpose: (o.purpose as 'care' | 'research') ?? 'care' });
   if (o.output) {
     const target = path.resolve(o.output);
     const partial = `${target}.partial-${process.pid}`;
