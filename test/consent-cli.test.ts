@@ -92,4 +92,31 @@ describe('consent and audit through the CLI', () => {
     db.close();
     await fails(['--id', 'patient', 'audit', 'verify'], 'AUDIT_INVALID');
   });
+
+  test('emergency set, show and open', async () => {
+    await ok([
+      '--id',
+      'patient',
+      'emergency',
+      'set',
+      '--blood-type',
+      'A+',
+      '--allergy',
+      'latex',
+      '--contact',
+      'Sam:555',
+    ]);
+    assert.match((await ok(['--id', 'patient', 'emergency', 'show'])).stdout, /Blood type\s+A\+/);
+    await fails(['--id', 'provider', 'emergency', 'open', addr.patient!, '--reason', ' '], 'REASON_REQUIRED');
+    const opened = await ok([
+      '--id',
+      'provider',
+      'emergency',
+      'open',
+      addr.patient!,
+      '--reason',
+      'anaphylaxis',
+    ]);
+    assert.match(opened.stdout, /Allergies\s+latex/);
+  });
 });

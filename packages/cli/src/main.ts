@@ -123,6 +123,30 @@ program
   .option('--all', 'include revoked and lapsed grants')
   .action(async (_o, cmd: Command) => (await consent()).list(g(cmd)));
 
+const emergencyCmd = program
+  .command('emergency')
+  .description('your emergency profile, and break-glass access');
+const emergency = () => import('./commands/emergency.ts');
+emergencyCmd
+  .command('set')
+  .description('seal your emergency profile for the emergency key holders')
+  .option('--file <profile.json>', 'the whole profile as JSON')
+  .option('--blood-type <type>', 'e.g. O-')
+  .option('--allergy <items...>', 'allergies')
+  .option('--medication <items...>', 'current medications')
+  .option('--condition <items...>', 'conditions')
+  .option('--contact <name:phone...>', 'emergency contacts')
+  .action(async (_o, cmd: Command) => (await emergency()).set(g(cmd)));
+emergencyCmd
+  .command('show')
+  .description('your emergency profile')
+  .action(async (_o, cmd: Command) => (await emergency()).show(g(cmd)));
+emergencyCmd
+  .command('open <patient>')
+  .description("break the glass: record the request on chain, then open the patient's emergency profile")
+  .requiredOption('--reason <text>', 'why (only its hash goes on chain)')
+  .action(async (patient: string, _o, cmd: Command) => (await emergency()).open(patient, g(cmd)));
+
 const auditCmd = program.command('audit').description('your access log');
 auditCmd
   .command('list')

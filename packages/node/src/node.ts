@@ -28,6 +28,7 @@ import { createAuditService } from './service/audit.ts';
 import { createAuthService } from './service/auth.ts';
 import { createBlobsService } from './service/blobs.ts';
 import { createConsentService } from './service/consent.ts';
+import { createEmergencyService, loadHolders } from './service/emergency.ts';
 import { createRecordsService } from './service/records.ts';
 
 /** anvil's first well-known development account: the embedded chain's admin and relayer. Never for real chains. */
@@ -51,6 +52,8 @@ export interface NodeFiles {
   chainState: string;
   chainPid: string;
   info: string;
+  /** The embedded emergency key holders' keys. */
+  emergency: string;
 }
 
 export function nodeFiles(home: string): NodeFiles {
@@ -61,6 +64,7 @@ export function nodeFiles(home: string): NodeFiles {
     chainState: path.join(home, 'chain', 'state.json'),
     chainPid: path.join(home, 'chain', 'anvil.pid'),
     info: path.join(home, 'node.json'),
+    emergency: path.join(home, 'emergency'),
   };
 }
 
@@ -117,6 +121,15 @@ export async function startNode(
     const consent = createConsentService({ db, chain, indexer });
     const audit = createAuditService({ db, chain, operator, log });
     records.current = createRecordsService({ db, chain, indexer, blobs, consent, audit });
+    const emergency = createEmergencyService({
+      db,
+      chain,
+      indexer,
+      consent,
+      audit,
+      holders: await loadHolders(files.emergency, config.emergencyHolders),
+      threshold: config.emergencyThreshold,
+    });
     const accounts = createAccountsService({ chain, indexer });
     const auth = createAuthService({ db, chainId: deployment.chainId });
     const blobService = createBlobsService({
@@ -147,6 +160,7 @@ export async function startNode(
       blobs: blobService,
       consent,
       audit,
+      emergency,
       log,
       health: async () => ({
         status: 'ok',

@@ -11,7 +11,13 @@
  * const { resource, verification } = await client.getRecord(rec.recordId);
  */
 
-import { accessLogAbi, consentRegistryAbi, delegationAbi, recordRegistryAbi } from '@medbloc/contracts';
+import {
+  accessLogAbi,
+  consentRegistryAbi,
+  delegationAbi,
+  emergencyAccessAbi,
+  recordRegistryAbi,
+} from '@medbloc/contracts';
 import {
   AccessPurpose,
   type AnchorFields,
@@ -20,11 +26,14 @@ import {
   anchorBatchTypes,
   anchorRecordTypes,
   batchLeafOf,
+  breakGlassTypes,
   buildMerkleTree,
   certifyTypes,
+  combineShares,
   createDigester,
   decodeEnvelope,
   domainFor,
+  emergencyProfileTypes,
   encodeEnvelope,
   encryptionKeyHex,
   generateDataKey,
@@ -44,6 +53,7 @@ import {
   scopeKeyTypes,
   sealBytes,
   sealStream,
+  splitSecret,
   symUnwrap,
   symWrap,
   verifyMerkleProof,
@@ -52,6 +62,7 @@ import {
 import {
   type Address,
   bytesToHex,
+  concat as concatHex,
   createPublicClient,
   getAddress,
   type Hex,
@@ -60,6 +71,7 @@ import {
   http,
   keccak256,
   recoverTypedDataAddress,
+  sha256 as sha256Hex,
   stringToBytes,
   zeroAddress,
 } from 'viem';
@@ -123,6 +135,16 @@ export interface ScopeKeyView {
   publicKey: Hex;
   signer: Address;
   signature: Hex;
+}
+
+/** What a first responder needs to know; sealed under a key only emergency key holders can reassemble. */
+export interface EmergencyProfile {
+  bloodType?: string;
+  allergies?: string[];
+  medications?: string[];
+  conditions?: string[];
+  contacts?: { name: string; phone?: string; relation?: string }[];
+  notes?: string;
 }
 
 /** One entry of an owner's access log, as the node serves it. */
@@ -763,6 +785,10 @@ export function createClient(opts: ClientOptions) {
 
   /** Signs an access request (EIP-712, AccessLog domain) for one read, as the `x-medbloc-access` header. */
   async function accessHeader(record: Hex, owner: Address | undefined, purpose: ReadPurpose) {
+    return accessHeaderFor(record, purpose, owner);
+  }
+
+  async function accessHeaderFor(record: Hex, purpose: ReadPurpose | 'emergency', owner?: Address) {
     const i = await nodeInfo();
     const message = {
       requester: me,
@@ -1188,10 +1214,159 @@ export function createClient(opts: ClientOptions) {
     return { ok: problems.length === 0, verified, pending, problems };
   }
 
+  const shareAad = (patient: Address, holder: number) =>
+    stringToBytes(`medbloc emergency share v1:${patient.toLowerCase()}:${holder}`);
+  const releaseAad = (requestId: Hex, holder: number) =>
+    stringToBytes(`medbloc emergency release v1:${requestId.toLowerCase()}:${holder}`);
+  const sharesHash = (envelopes: string[]) => keccak256(concatHex(envelopes.map((e) => stringToBytes(e))));
+
+  /**
+   * Seals this patient's emergency profile under a fresh profile key, split k-of-n among the node's emergency key
+   * holders (each share HPKE-wrapped to one holder), plus a copy of the key for the patient; signed by the patient.
+   */
+  async function setEmergencyProfile(profile: EmergencyProfile) {
+    const i = await nodeInfo();
+    const { threshold, holders } = await transport.json<{
+      threshold: number;
+      holders: { index: number; publicKey: Hex }[];
+    }>('GET', '/v1/emergency/holders');
+    const key = generateDataKey();
+    const sealed = await sealBytes(te.encode(JSON.stringify(profile)), key);
+    const parts = await splitSecret(key, { shares: holders.length, threshold });
+    const shares = [];
+    for (const [n, h] of holders.entries()) {
+      const data = await hpkeWrap(hexToBytes(h.publicKey), parts[n]!, shareAad(me, h.index));
+      shares.push({ holder: h.index, envelope: encodeEnvelope({ kind: 'hpke', data }) });
+    }
+    const ownerEnvelope = encodeEnvelope({
+      kind: 'hpke',
+      data: await hpkeWrap(
+        identity.encryption.publicKey,
+        key,
+        stringToBytes(`medbloc emergency profile v1:${me}`),
+      ),
+    });
+    const message = {
+      patient: me,
+      profile: sha256Hex(sealed),
+      shares: sharesHash(shares.map((s) => s.envelope)),
+      threshold,
+      time: BigInt(Math.floor(Date.now() / 1000)),
+    };
+    const signature = await identity.account.signTypedData({
+      domain: domainFor(i.chainId, i.contracts.emergencyAccess),
+      types: emergencyProfileTypes,
+      primaryType: 'EmergencyProfile',
+      message,
+    });
+    return authed<{ patient: Address; profile: Hex; threshold: number; holders: number }>(
+      'POST',
+      '/v1/emergency/profile',
+      { ...message, signer: me, sealed: toBase64Url(sealed), ownerEnvelope, shares, signature },
+    );
+  }
+
+  /** This patient's own emergency profile. */
+  async function emergencyProfile(): Promise<EmergencyProfile> {
+    const p = await authed<{ sealed: string; ownerEnvelope: string }>('GET', `/v1/emergency/profile/${me}`);
+    const key = await hpkeUnwrap(
+      identity.encryption.privateKey,
+      decodeEnvelope(p.ownerEnvelope).data,
+      stringToBytes(`medbloc emergency profile v1:${me}`),
+    );
+    return JSON.parse(td.decode(await openBytes(fromBase64Url(p.sealed), key))) as EmergencyProfile;
+  }
+
+  /**
+   * As a certified provider: records a break-glass request for `patient` on chain (only the hash of the reason is
+   * published), then has the emergency key holders release their shares to this identity and opens the profile.
+   * The patient sees the opening in their access log.
+   */
+  async function breakGlass(patient: Address, reason: string) {
+    const i = await nodeInfo();
+    const nonce = (await (
+      await chain()
+    ).readContract({
+      address: i.contracts.emergencyAccess,
+      abi: emergencyAccessAbi,
+      functionName: 'nonces',
+      args: [me],
+    })) as bigint;
+    const message = {
+      provider: me,
+      patient: getAddress(patient),
+      reasonHash: keccak256(stringToBytes(reason)),
+      nonce,
+      deadline: deadline(),
+    };
+    const signature = await identity.account.signTypedData({
+      domain: domainFor(i.chainId, i.contracts.emergencyAccess),
+      types: breakGlassTypes,
+      primaryType: 'BreakGlass',
+      message,
+    });
+    const req = await authed<{ requestId: Hex; txHash: Hex }>('POST', '/v1/emergency/requests', {
+      ...message,
+      signature,
+    });
+    return { ...req, profile: await openEmergency(req.requestId) };
+  }
+
+  /** Opens a patient's emergency profile for a break-glass request of this identity already on chain. */
+  async function openEmergency(requestId: Hex): Promise<EmergencyProfile> {
+    const i = await nodeInfo();
+    const res = await transport.raw('POST', `/v1/emergency/requests/${requestId}/open`, {
+      token: await session(),
+      headers: await accessHeaderFor(requestId, 'emergency'),
+    });
+    const out = (await res.json()) as {
+      patient: Address;
+      sealed: string;
+      threshold: number;
+      shares: { holder: number; envelope: string }[];
+      profile: { shares: Hex; signer: Address; signature: Hex; time: number };
+    };
+    const sealed = fromBase64Url(out.sealed);
+    const signer = await recoverTypedDataAddress({
+      domain: domainFor(i.chainId, i.contracts.emergencyAccess),
+      types: emergencyProfileTypes,
+      primaryType: 'EmergencyProfile',
+      message: {
+        patient: getAddress(out.patient),
+        profile: sha256Hex(sealed),
+        shares: out.profile.shares,
+        threshold: out.threshold,
+        time: BigInt(out.profile.time),
+      },
+      signature: out.profile.signature,
+    });
+    if (signer !== getAddress(out.patient))
+      throw new RecordVerificationError(
+        'SIGNATURE_MISMATCH',
+        'the emergency profile is not signed by the patient',
+      );
+    const parts = [];
+    for (const s of out.shares) {
+      parts.push(
+        await hpkeUnwrap(
+          identity.encryption.privateKey,
+          decodeEnvelope(s.envelope).data,
+          releaseAad(requestId, s.holder),
+        ),
+      );
+    }
+    const key = await combineShares(parts);
+    return JSON.parse(td.decode(await openBytes(sealed, key))) as EmergencyProfile;
+  }
+
   return {
     address: me,
     nodeInfo,
     login: session,
+    setEmergencyProfile,
+    emergencyProfile,
+    breakGlass,
+    openEmergency,
     grant,
     revoke,
     grants,

@@ -6,6 +6,7 @@ export {
   type AuditVerification,
   type ClientOptions,
   createClient,
+  type EmergencyProfile,
   type GrantView,
   type MedblocClient,
   type NodeInfo,

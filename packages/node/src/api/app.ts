@@ -10,6 +10,7 @@ import type { AuditService, SignedAccessRequest } from '../service/audit.ts';
 import type { AuthService } from '../service/auth.ts';
 import type { BlobsService } from '../service/blobs.ts';
 import type { ConsentService } from '../service/consent.ts';
+import type { EmergencyService } from '../service/emergency.ts';
 import type { RecordsService, ScopeEnvelope } from '../service/records.ts';
 import * as v from '../validate.ts';
 import { openApiDocument } from './openapi.ts';
@@ -21,6 +22,7 @@ export interface AppDeps {
   blobs: BlobsService;
   consent: ConsentService;
   audit: AuditService;
+  emergency: EmergencyService;
   health: () => Promise<Record<string, unknown>>;
   log?: (msg: string) => void;
 }
@@ -338,6 +340,47 @@ export function createApp(deps: AppDeps) {
     return c.json(await deps.consent.list({ grantee: caller }));
   });
 
+  app.get('/v1/emergency/holders', (c) => c.json(deps.emergency.holders()));
+  app.post('/v1/emergency/profile', authed, async (c) => {
+    const b = await body(c);
+    const shares = v.array(b, 'shares', 255).map((x, i) => {
+      const o = v.object(x, `shares[${i}]`);
+      return { holder: Number(v.uint(o, 'holder')), envelope: v.string(o, 'envelope', 4096) };
+    });
+    const out = await deps.emergency.setProfile(c.get('caller'), {
+      patient: v.address(b, 'patient'),
+      signer: v.address(b, 'signer'),
+      sealed: v.string(b, 'sealed', 256 * 1024),
+      ownerEnvelope: v.string(b, 'ownerEnvelope', 4096),
+      shares,
+      threshold: Number(v.uint(b, 'threshold')),
+      time: v.uint(b, 'time'),
+      signature: v.signature(b),
+    });
+    return c.json(out, 201);
+  });
+  app.get('/v1/emergency/profile/:patient', authed, (c) =>
+    c.json(deps.emergency.profile(c.get('caller'), v.address({ p: c.req.param('patient') }, 'p'))),
+  );
+  app.post('/v1/emergency/requests', authed, async (c) => {
+    const b = await body(c);
+    const out = await deps.emergency.request(c.get('caller'), {
+      provider: v.address(b, 'provider'),
+      patient: v.address(b, 'patient'),
+      reasonHash: v.bytes32(b, 'reasonHash'),
+      deadline: v.uint(b, 'deadline'),
+      signature: v.signature(b),
+    });
+    return c.json(out, 201);
+  });
+  app.post('/v1/emergency/requests/:id/open', authed, async (c) => {
+    const id = v.bytes32({ id: c.req.param('id') }, 'id');
+    const header = c.req.header('x-medbloc-access');
+    return c.json(
+      await deps.emergency.open(c.get('caller'), id, header ? accessRequestOf(header) : undefined),
+    );
+  });
+
   app.get('/v1/audit', authed, (c) => {
     const caller = c.get('caller');
     const owner = c.req.query('owner') ? v.address({ o: c.req.query('owner') }, 'o') : caller;
@@ -360,8 +403,8 @@ function accessRequestOf(header: string): SignedAccessRequest {
   }
   const time = Number(v.uint(o, 'time'));
   const purpose = Number(v.uint(o, 'purpose'));
-  if (purpose !== 1 && purpose !== 2)
-    throw new NodeError('RECEIPT_INVALID', 'purpose must be care or research');
+  if (purpose < 1 || purpose > 3)
+    throw new NodeError('RECEIPT_INVALID', 'purpose must be care (1), research (2) or emergency (3)');
   return {
     requester: v.address(o, 'requester'),
     owner: v.address(o, 'owner'),

@@ -85,6 +85,10 @@ CREATE TABLE IF NOT EXISTS audit_heads (owner TEXT PRIMARY KEY, seq INTEGER NOT 
 CREATE TABLE IF NOT EXISTS receipt_roots (
   root TEXT PRIMARY KEY, count INTEGER NOT NULL, tx_hash TEXT NOT NULL, block_number INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS emergency_profiles (
+  patient TEXT PRIMARY KEY, sealed TEXT NOT NULL, owner_envelope TEXT NOT NULL, threshold INTEGER NOT NULL,
+  shares TEXT NOT NULL, signer TEXT NOT NULL, signature TEXT NOT NULL, time INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, address TEXT NOT NULL, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS auth_nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 `;
@@ -161,6 +165,18 @@ export interface ReceiptRow {
   leaf: string;
   root: string | null;
   leaf_index: number | null;
+}
+
+export interface EmergencyProfileRow {
+  patient: string;
+  sealed: string;
+  owner_envelope: string;
+  threshold: number;
+  /** JSON [{ holder, envelope }]. */
+  shares: string;
+  signer: string;
+  signature: string;
+  time: number;
 }
 
 export interface ScopeKeyRow {
@@ -307,6 +323,11 @@ export function openDatabase(file: string) {
     LEFT JOIN receipt_roots t ON t.root = r.root WHERE r.owner = ? ORDER BY r.seq`);
   const servedRequest = stmt('SELECT 1 AS x FROM receipts WHERE req_signature = ? AND outcome = 1 LIMIT 1');
   const leavesOfRoot = stmt('SELECT leaf FROM receipts WHERE root = ? ORDER BY leaf_index');
+  const putProfile = stmt(`INSERT INTO emergency_profiles (patient, sealed, owner_envelope, threshold, shares,
+    signer, signature, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(patient) DO UPDATE SET
+    sealed = excluded.sealed, owner_envelope = excluded.owner_envelope, threshold = excluded.threshold,
+    shares = excluded.shares, signer = excluded.signer, signature = excluded.signature, time = excluded.time`);
+  const getProfile = stmt('SELECT * FROM emergency_profiles WHERE patient = ?');
   const getAccount = stmt('SELECT * FROM accounts WHERE address = ?');
   const certsOf = stmt('SELECT * FROM certifications WHERE address = ?');
 
@@ -477,6 +498,20 @@ export function openDatabase(file: string) {
         })[],
       servedRequest: (signature: string) => servedRequest.get(signature) !== undefined,
       leaves: (root: string) => (leavesOfRoot.all(root) as { leaf: string }[]).map((r) => r.leaf),
+    },
+    emergency: {
+      put: (p: EmergencyProfileRow) =>
+        void putProfile.run(
+          p.patient,
+          p.sealed,
+          p.owner_envelope,
+          p.threshold,
+          p.shares,
+          p.signer,
+          p.signature,
+          p.time,
+        ),
+      get: (patient: string) => getProfile.get(patient) as EmergencyProfileRow | undefined,
     },
     delegates: {
       appoint: (patient: string, delegate: string, kind: number, expiresAt: number, block: number) =>
