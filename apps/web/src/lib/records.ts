@@ -1,0 +1,154 @@
+/**
+ * Loading records for display: list (metadata opened locally), then verify-and-open each record in the background
+ * (anchor on chain, creator signature, key envelope, commitment, digest, AEAD — the SDK's getRecord). A record is
+ * shown as data only once every check passed; a failed check marks it as failing verification, content withheld.
+ */
+import type { MedblocClient, RecordMeta, RecordSummary, Verification } from '@medbloc/sdk';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { clinicalDate, isObj, type Json, titleOf } from '../fhir/read.ts';
+import { describeError, type FriendlyError, isTamper } from './errors.ts';
+
+export type Listed = RecordSummary & { meta: RecordMeta | undefined };
+
+export type RecordState =
+  | { status: 'pending' }
+  | { status: 'nokey' }
+  | { status: 'verified'; verification: Verification; resource?: Json; bytes?: Uint8Array; meta?: RecordMeta }
+  | { status: 'tampered'; error: FriendlyError }
+  | { status: 'error'; error: FriendlyError };
+
+export interface RecordItem {
+  record: Listed;
+  state: RecordState;
+}
+
+/** Display category of a record, from its verified resource or, before that, its sealed metadata. */
+export function categoryOf(item: RecordItem): string {
+  const r = item.state.status === 'verified' ? item.state.resource : undefined;
+  const type = (r?.resourceType as string | undefined) ?? item.record.meta?.resourceType;
+  if (item.record.meta?.kind === 'file') return 'Files';
+  switch (type) {
+    case 'Observation': {
+      const cats = JSON.stringify(r?.category ?? '');
+      if (cats.includes('vital-signs')) return 'Vitals';
+      if (cats.includes('laboratory')) return 'Labs';
+      return 'Observations';
+    }
+    case 'DiagnosticReport':
+      return 'Reports';
+    case 'Condition':
+      return 'Conditions';
+    case 'MedicationRequest':
+    case 'MedicationStatement':
+    case 'MedicationAdministration':
+    case 'MedicationDispense':
+      return 'Medications';
+    case 'AllergyIntolerance':
+      return 'Allergies';
+    case 'Immunization':
+      return 'Immunisations';
+    case 'Encounter':
+      return 'Visits';
+    case 'ImagingStudy':
+      return 'Imaging';
+    case 'DocumentReference':
+      return 'Documents';
+    case 'Procedure':
+      return 'Procedures';
+    default:
+      return 'Other';
+  }
+}
+
+/** Milliseconds of the record's clinical date, else its metadata date, else when it was anchored. */
+export function dateOf(item: RecordItem): number {
+  const r = item.state.status === 'verified' ? item.state.resource : undefined;
+  const iso = (r && clinicalDate(r)) ?? item.record.meta?.date;
+  const t = iso ? Date.parse(iso) : Number.NaN;
+  if (!Number.isNaN(t)) return t;
+  const a = item.record.anchoredAt;
+  return a < 1e12 ? a * 1000 : a;
+}
+
+export function titleOfItem(item: RecordItem): string {
+  if (item.state.status === 'verified' && item.state.resource) return titleOf(item.state.resource);
+  const m = item.record.meta;
+  if (m?.kind === 'file') return m.name ?? 'File';
+  return m?.resourceType ?? 'Record';
+}
+
+const CONCURRENCY = 4;
+
+/** Lists the records of `owner` and verifies each; `reload` lists again (already verified ones are kept). */
+export function useRecords(client: MedblocClient, owner?: `0x${string}`) {
+  const [items, setItems] = useState<RecordItem[] | undefined>();
+  const [error, setError] = useState<FriendlyError | undefined>();
+  const [loading, setLoading] = useState(false);
+  const states = useRef(new Map<string, RecordState>());
+  const generation = useRef(0);
+
+  const publish = useCallback((records: Listed[]) => {
+    setItems(records.map((record) => ({ record, state: states.current.get(record.recordId) ?? { status: 'pending' } })));
+  }, []);
+
+  const reload = useCallback(async () => {
+    const gen = ++generation.current;
+    // Every refresh checks every record again: what verified before may have been altered since.
+    states.current = new Map();
+    setLoading(true);
+    setError(undefined);
+    let records: Listed[];
+    try {
+      records = (await client.listRecords(owner ? { owner } : {})) as Listed[];
+    } catch (err) {
+      setError(describeError(err));
+      setLoading(false);
+      return;
+    }
+    if (gen !== generation.current) return;
+    for (const r of records) if (!r.meta && !states.current.has(r.recordId)) states.current.set(r.recordId, { status: 'nokey' });
+    publish(records);
+    setLoading(false);
+    const queue = records.filter((r) => {
+      const s = states.current.get(r.recordId);
+      return !s || s.status === 'pending' || s.status === 'error';
+    });
+    const worker = async () => {
+      for (let r = queue.shift(); r; r = queue.shift()) {
+        if (gen !== generation.current) return;
+        states.current.set(r.recordId, await verifyAndOpen(client, r));
+        publish(records);
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  }, [client, owner, publish]);
+
+  useEffect(() => {
+    void reload();
+    return () => {
+      generation.current++;
+    };
+  }, [reload]);
+
+  return { items, error, loading, reload };
+}
+
+async function verifyAndOpen(client: MedblocClient, r: Listed): Promise<RecordState> {
+  try {
+    const got = await client.getRecord(r.recordId);
+    const state: RecordState = { status: 'verified', verification: got.verification };
+    if (got.meta) state.meta = got.meta;
+    if (got.resource && isObj(got.resource)) state.resource = got.resource;
+    else state.bytes = got.bytes;
+    return state;
+  } catch (err) {
+    const error = describeError(err);
+    const code = (err as { code?: string }).code;
+    if (code === 'ENVELOPE_NOT_FOUND' || code === 'FORBIDDEN' || code === 'GRANT_NOT_FOUND') return { status: 'nokey' };
+    if (isTamper(err)) return { status: 'tampered', error };
+    // A stream cut short mid-record (the node found its copy corrupt while sending) is a failed check too.
+    if (err instanceof TypeError && /network|body|stream|terminated/i.test(err.message))
+      return { status: 'tampered', error: { ...describeError(err), kind: 'tampered', title: 'This record failed verification', detail: 'The node could not deliver an intact copy of it, so its content is not shown.' } };
+    return { status: 'error', error };
+  }
+}

@@ -1,0 +1,102 @@
+/** The provider portal: certification status, writing records for a patient, reading what the patient shared. */
+import { isAddress } from 'viem';
+import { useState } from 'react';
+import { formatDate } from '../fhir/read.ts';
+import { useRecords } from '../lib/records.ts';
+import { certificationOf, useSession } from '../lib/session.ts';
+import { Notice } from '../ui/bits.tsx';
+import { ResourceForm } from '../ui/ResourceForm.tsx';
+import { Timeline } from '../ui/Timeline.tsx';
+import { UploadFhir, UploadFile } from '../ui/Upload.tsx';
+
+function Certification() {
+  const { account, refreshAccount } = useSession();
+  const cert = certificationOf(account, 'provider') ?? certificationOf(account, 'researcher');
+  return (
+    <section className="card" aria-labelledby="cert-h">
+      <h2 id="cert-h">Certification</h2>
+      {cert?.certified ? (
+        <Notice tone="ok">
+          <strong data-testid="cert-status">Certified {cert.role}</strong> until {formatDate(cert.expiresAt * 1000)} by{' '}
+          <code>{cert.issuer}</code>
+        </Notice>
+      ) : (
+        <Notice tone="warn">
+          <strong data-testid="cert-status">{cert?.revoked ? 'Certification revoked' : 'Not certified yet'}</strong>
+          <p>
+            An authority must certify your address before you can write records for patients. Give them your
+            address: <code className="wrap">{account?.address}</code>
+          </p>
+          <button type="button" onClick={() => void refreshAccount()}>
+            Check again
+          </button>
+        </Notice>
+      )}
+    </section>
+  );
+}
+
+function PatientRecords({ patient }: { patient: `0x${string}` }) {
+  const { client, identity } = useSession();
+  const { items, error, reload } = useRecords(client, patient);
+  return (
+    <section className="card" aria-labelledby="read-h">
+      <h2 id="read-h">Records of this patient</h2>
+      <p className="muted">You can open the records the patient has shared with you; others stay sealed.</p>
+      {error && <Notice tone="warn">{error.title}: {error.detail}</Notice>}
+      <button type="button" onClick={() => void reload()}>
+        Refresh
+      </button>
+      {items && <Timeline items={items} me={identity.address} />}
+    </section>
+  );
+}
+
+export function ProviderPortal() {
+  const { client } = useSession();
+  const [input, setInput] = useState('');
+  const [mode, setMode] = useState<'form' | 'fhir' | 'file'>('form');
+  const [version, setVersion] = useState(0);
+  const patient = isAddress(input.trim()) ? (input.trim() as `0x${string}`) : undefined;
+  const done = () => setVersion((v) => v + 1);
+  return (
+    <div className="portal provider">
+      <h1>Provider</h1>
+      <Certification />
+      <section className="card" aria-labelledby="write-h">
+        <h2 id="write-h">Add records for a patient</h2>
+        <div className="field">
+          <label htmlFor="patient-address">Patient address</label>
+          <input
+            id="patient-address"
+            value={input}
+            onChange={(e) => setInput(e.target.value)}
+            placeholder="0x…"
+            spellCheck={false}
+            autoComplete="off"
+            aria-invalid={input !== '' && !patient}
+          />
+          {input !== '' && !patient && <small className="bad-text">That is not a valid address.</small>}
+        </div>
+        <div className="tabs" role="group" aria-label="How to add">
+          {(
+            [
+              ['form', 'Form'],
+              ['fhir', 'FHIR JSON / Bundle'],
+              ['file', 'File'],
+            ] as const
+          ).map(([m, l]) => (
+            <button key={m} type="button" aria-pressed={mode === m} onClick={() => setMode(m)}>
+              {l}
+            </button>
+          ))}
+        </div>
+        {mode === 'form' && <ResourceForm client={client} owner={patient} onDone={done} />}
+        {mode === 'fhir' && patient && <UploadFhir client={client} owner={patient} onDone={done} />}
+        {mode === 'file' && patient && <UploadFile client={client} owner={patient} onDone={done} />}
+        {mode !== 'form' && !patient && <p className="muted">Enter the patient’s address first.</p>}
+      </section>
+      {patient && <PatientRecords key={`${patient}-${version}`} patient={patient} />}
+    </div>
+  );
+}

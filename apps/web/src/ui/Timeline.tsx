@@ -1,0 +1,62 @@
+/** Records by date, newest first, grouped by day, with a category filter. */
+import { useMemo, useState } from 'react';
+import { categoryOf, dateOf, type RecordItem } from '../lib/records.ts';
+import { RecordCard } from './RecordCard.tsx';
+
+const PAGE = 50;
+
+export function Timeline({ items, me }: { items: RecordItem[]; me?: string }) {
+  const [category, setCategory] = useState('All');
+  const [shown, setShown] = useState(PAGE);
+  const counts = useMemo(() => {
+    const m = new Map<string, number>();
+    for (const i of items) m.set(categoryOf(i), (m.get(categoryOf(i)) ?? 0) + 1);
+    return [...m.entries()].sort();
+  }, [items]);
+  const sorted = useMemo(
+    () =>
+      items
+        .filter((i) => category === 'All' || categoryOf(i) === category)
+        .sort((a, b) => dateOf(b) - dateOf(a)),
+    [items, category],
+  );
+  const days = new Map<string, RecordItem[]>();
+  for (const i of sorted.slice(0, shown)) {
+    const day = new Date(dateOf(i)).toLocaleDateString(undefined, { dateStyle: 'full' });
+    days.set(day, [...(days.get(day) ?? []), i]);
+  }
+  const verified = items.filter((i) => i.state.status === 'verified').length;
+  const failed = items.filter((i) => i.state.status === 'tampered').length;
+  return (
+    <section aria-labelledby="timeline-h" className="timeline">
+      <div className="timeline-head">
+        <h2 id="timeline-h">Timeline</h2>
+        <p role="status" aria-live="polite" className="muted">
+          {items.length} records · {verified} verified
+          {failed > 0 && <strong className="bad-text"> · {failed} failed verification</strong>}
+        </p>
+      </div>
+      <div className="filters" role="group" aria-label="Filter by category">
+        {[['All', items.length] as const, ...counts].map(([c, n]) => (
+          <button key={c} type="button" aria-pressed={category === c} onClick={() => setCategory(c)}>
+            {c} <small>{n}</small>
+          </button>
+        ))}
+      </div>
+      {items.length === 0 && <p className="empty">No records yet.</p>}
+      {[...days.entries()].map(([day, list]) => (
+        <section key={day} className="day" aria-label={day}>
+          <h3 className="day-h">{day}</h3>
+          {list.map((i) => (
+            <RecordCard key={i.record.recordId} item={i} {...(me ? { me } : {})} />
+          ))}
+        </section>
+      ))}
+      {sorted.length > shown && (
+        <button type="button" onClick={() => setShown(shown + PAGE)}>
+          Show {Math.min(PAGE, sorted.length - shown)} more
+        </button>
+      )}
+    </section>
+  );
+}
