@@ -275,6 +275,19 @@ test('patients, providers and authorities in the browser; keys and plaintext nev
   await shoot(patient.page, 'patient');
   await patient.page.getByRole('link', { name: 'Sharing & access log' }).click();
   await patient.page.getByRole('heading', { name: /Who can see your records|Sharing is coming/ }).waitFor();
+  if (await patient.page.getByRole('heading', { name: 'Who can see your records' }).isVisible()) {
+    // The patient shares lab results with the browser provider for care; the provider can then open them.
+    await patient.page.getByLabel('Their address').fill(providerId.address);
+    await patient.page.getByLabel('What').selectOption('labs');
+    await patient.page.getByRole('button', { name: 'Share', exact: true }).click();
+    await patient.page.getByText(/can see your lab results for care until/).waitFor();
+    await provider.page.getByRole('button', { name: 'Refresh', exact: true }).click();
+    await provider.page
+      .locator('article.record[data-status=verified]', { hasText: SECRETS.labTest })
+      .waitFor({ timeout: 30_000 });
+    assert.equal(await provider.page.locator('article.record[data-status=verified]').count(), 1);
+    await shoot(provider.page, 'provider-shared');
+  }
   await shoot(patient.page, 'sharing');
   await patient.page.getByRole('link', { name: 'My records' }).click();
 

@@ -207,6 +207,7 @@ function Grants({ consent }: { consent: Consent }) {
 }
 
 function AccessLog({ consent }: { consent: Consent }) {
+  const me = useSession().identity.address.toLowerCase();
   const [entries, setEntries] = useState<AuditEntry[] | undefined>();
   const [check, setCheck] = useState<Awaited<ReturnType<NonNullable<Consent['verifyAudit']>>> | undefined>();
   const load = useAction(async () => {
@@ -236,6 +237,7 @@ function AccessLog({ consent }: { consent: Consent }) {
             <tr>
               <th scope="col">When</th>
               <th scope="col">Who</th>
+              <th scope="col">Record</th>
               <th scope="col">Why</th>
               <th scope="col">Outcome</th>
             </tr>
@@ -244,8 +246,9 @@ function AccessLog({ consent }: { consent: Consent }) {
             {[...entries].reverse().map((e) => (
               <tr key={e.seq}>
                 <td>{formatDate(e.request.time * 1000)}</td>
+                <td>{e.request.requester.toLowerCase() === me ? 'you' : <Addr value={e.request.requester} />}</td>
                 <td>
-                  <Addr value={e.request.requester} />
+                  <code title={e.request.record}>{e.request.record.slice(0, 10)}…</code>
                 </td>
                 <td>{PURPOSES[e.request.purpose] ?? e.request.purpose}</td>
                 <td className={e.outcome === 'denied' ? 'bad-text' : ''}>{e.outcome}</td>
