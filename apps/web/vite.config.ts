@@ -2,11 +2,15 @@
  * Builds the MedBloc web portals into dist/, served by the node (packages/node/src/web.ts) from the API's origin.
  * The SDK and the browser-safe core are bundled from their TypeScript sources.
  */
+import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
 export default defineConfig({
   plugins: [react()],
+  resolve: {
+    alias: { crypto: fileURLToPath(new URL('./src/lib/node-crypto-shim.ts', import.meta.url)) },
+  },
   build: {
     outDir: 'dist',
     emptyOutDir: true,
