@@ -246,6 +246,15 @@ describe('records through the SDK', () => {
     };
     assert.equal(doc.openapi, '3.1.0');
     assert.ok(doc.paths['/v1/records/batch']);
+    // The web app is served at / (single-page: unknown pages fall back to it); API misses stay problems.
+    const page = await fetch(`${t.node.url}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(await page.text(), /<div id="root">|<script/);
+    assert.match((await fetch(`${t.node.url}/timeline`)).headers.get('content-type') ?? '', /text\/html/);
+    const miss = await fetch(`${t.node.url}/v1/nothing-here`);
+    assert.equal(miss.status, 404);
+    assert.equal(((await miss.json()) as { code: string }).code, 'NOT_FOUND');
   });
 });
 

@@ -6,6 +6,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { decryptKeystore, identityFromMnemonic } from '@medbloc/core';
 import { createClient } from '@medbloc/sdk';
@@ -30,6 +31,7 @@ import { createBlobsService } from './service/blobs.ts';
 import { createConsentService } from './service/consent.ts';
 import { createEmergencyService, loadHolders } from './service/emergency.ts';
 import { createRecordsService } from './service/records.ts';
+import { createWebApp } from './web.ts';
 
 /** anvil's first well-known development account: the embedded chain's admin and relayer. Never for real chains. */
 const EMBEDDED_OPERATOR_KEY: Hex = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
@@ -177,6 +179,8 @@ export async function startNode(
     // gateway); it is mounted now and starts once the node knows its own URL.
     const fhir = config.fhirKeystore ? createDeferredFhirGateway() : undefined;
     if (fhir) app.route('/fhir', fhir.app);
+    // The web app (built by npm install into apps/web/dist): keys stay in the browser; it talks to this API.
+    app.route('/', createWebApp({ dist: fileURLToPath(new URL('../../../apps/web/dist', import.meta.url)) }));
 
     const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
     await new Promise<void>((resolve, reject) => {
