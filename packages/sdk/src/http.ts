@@ -56,19 +56,12 @@ export function createTransport(node: string, fetchImpl: Fetch = globalThis.fetc
   async function upload<T>(path: string, source: AsyncIterable<Uint8Array>, token: string): Promise<T> {
     const nodeHttp = typeof process !== 'undefined' ? process.getBuiltinModule?.('node:http') : undefined;
     if (!nodeHttp || fetchImpl !== globalThis.fetch) {
-      const it = source[Symbol.asyncIterator]();
-      const body = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          const next = await it.next();
-          if (next.done) controller.close();
-          else controller.enqueue(next.value);
-        },
-        async cancel() {
-          await it.return?.();
-        },
-      });
+      // Browsers send a streamed request body only over HTTP/2; collect the ciphertext into a Blob (which the
+      // browser may keep on disk) and send that.
+      const parts: BlobPart[] = [];
+      for await (const piece of source) parts.push(piece.slice() as unknown as BlobPart);
       const res = await raw('POST', path, {
-        body,
+        body: new Blob(parts, { type: 'application/octet-stream' }),
         token,
         headers: { 'content-type': 'application/octet-stream' },
       });
