@@ -110,10 +110,11 @@ scopeOptions(
   program.command('grant <account>').description('let a provider or researcher read a record or a category'),
 )
   .option('--expires <date>', 'when the grant lapses (default: until revoked)')
+  .option('--for <patient>', 'as a delegate: share this patient’s category')
   .action(async (account: string, _o, cmd: Command) => (await consent()).grant(account, g(cmd)));
-scopeOptions(
-  program.command('revoke <account>').description('withdraw a grant (a category gets a new key)'),
-).action(async (account: string, _o, cmd: Command) => (await consent()).revoke(account, g(cmd)));
+scopeOptions(program.command('revoke <account>').description('withdraw a grant (a category gets a new key)'))
+  .option('--for <patient>', 'as a delegate: withdraw a grant of this patient’s')
+  .action(async (account: string, _o, cmd: Command) => (await consent()).revoke(account, g(cmd)));
 program
   .command('grants')
   .description('consent grants')
@@ -122,6 +123,52 @@ program
   .option('--received', 'grants made to you')
   .option('--all', 'include revoked and lapsed grants')
   .action(async (_o, cmd: Command) => (await consent()).list(g(cmd)));
+
+const delegate = () => import('./commands/delegate.ts');
+const delegateCmd = program
+  .command('delegate')
+  .description('guardians and carers who act for you (share your records, add records for you)');
+delegateCmd
+  .command('add <address>')
+  .description('appoint a registered account as your guardian or carer')
+  .option('--kind <kind>', 'guardian | carer', 'carer')
+  .option('--expires <date>', 'when the appointment lapses (default: until revoked)')
+  .action(async (address: string, _o, cmd: Command) => (await delegate()).add(address, g(cmd)));
+delegateCmd
+  .command('remove <address>')
+  .description('revoke a delegate (yours, or as a guardian of a minor: one of --patient’s carers)')
+  .option('--patient <address>', 'the patient (default: yourself)')
+  .action(async (address: string, _o, cmd: Command) => (await delegate()).remove(address, g(cmd)));
+delegateCmd
+  .command('list')
+  .description('your delegates (or --patient’s, or --for: the patients you act for)')
+  .option('--patient <address>', 'whose delegates')
+  .option('--for', 'the patients you act for')
+  .option('--all', 'include revoked and lapsed delegates')
+  .action(async (_o, cmd: Command) => (await delegate()).list(g(cmd)));
+
+const recovery = () => import('./commands/recovery.ts');
+const recoveryCmd = program.command('recovery').description('social recovery of your keys by guardians');
+recoveryCmd
+  .command('setup')
+  .description('split your recovery secret among guardians (k of n restore it; no node learns it)')
+  .requiredOption('--guardian <address...>', 'registered guardian accounts')
+  .requiredOption('--threshold <k>', 'how many guardians restore your keys')
+  .action(async (_o, cmd: Command) => (await recovery()).setup(g(cmd)));
+recoveryCmd
+  .command('requests <patient>')
+  .description('as a guardian: the recovery keys a patient’s new device asked for')
+  .action(async (patient: string, _o, cmd: Command) => (await recovery()).requests(patient, g(cmd)));
+recoveryCmd
+  .command('release <patient>')
+  .description('as a guardian: release your share to the recovery key the patient gave you')
+  .requiredOption('--key <recoveryKey>', 'the recovery key (check it with the patient first)')
+  .action(async (patient: string, _o, cmd: Command) => (await recovery()).release(patient, g(cmd)));
+program
+  .command('recover <patient>')
+  .description('on a new device: ask your guardians, then rebuild your identity into a new keystore')
+  .option('--force', 'replace an existing keystore')
+  .action(async (patient: string, _o, cmd: Command) => (await recovery()).recover(patient, g(cmd)));
 
 const emergencyCmd = program
   .command('emergency')

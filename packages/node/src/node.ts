@@ -29,8 +29,10 @@ import { createAuditService } from './service/audit.ts';
 import { createAuthService } from './service/auth.ts';
 import { createBlobsService } from './service/blobs.ts';
 import { createConsentService } from './service/consent.ts';
+import { createDelegationService } from './service/delegation.ts';
 import { createEmergencyService, loadHolders } from './service/emergency.ts';
 import { createRecordsService } from './service/records.ts';
+import { createRecoveryService } from './service/recovery.ts';
 import { createWebApp } from './web.ts';
 
 /** anvil's first well-known development account: the embedded chain's admin and relayer. Never for real chains. */
@@ -163,6 +165,8 @@ export async function startNode(
       consent,
       audit,
       emergency,
+      delegation: createDelegationService({ db, chain, indexer }),
+      recovery: createRecoveryService({ db, chain }),
       log,
       health: async () => ({
         status: 'ok',

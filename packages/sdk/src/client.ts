@@ -25,12 +25,15 @@ import {
   accessReceiptTypes,
   anchorBatchTypes,
   anchorRecordTypes,
+  appointDelegateTypes,
   batchLeafOf,
   breakGlassTypes,
   buildMerkleTree,
   certifyTypes,
   combineShares,
   createDigester,
+  DelegateKind,
+  type DelegateKindName,
   decodeEnvelope,
   domainFor,
   emergencyProfileTypes,
@@ -38,6 +41,7 @@ import {
   encryptionKeyHex,
   generateDataKey,
   grantConsentTypes,
+  guardianSetHash,
   hpkeUnwrap,
   hpkeWrap,
   type Identity,
@@ -50,9 +54,11 @@ import {
   registerTypes,
   revokeCertificationTypes,
   revokeConsentTypes,
+  revokeDelegateTypes,
   scopeKeyTypes,
   sealBytes,
   sealStream,
+  setRecoveryGuardiansTypes,
   splitSecret,
   symUnwrap,
   symWrap,
@@ -76,9 +82,10 @@ import {
   zeroAddress,
 } from 'viem';
 import { createSiweMessage } from 'viem/siwe';
-import { type Category, categoryOf, isCategory } from './category.ts';
+import { CATEGORIES, type Category, categoryOf, isCategory } from './category.ts';
 import { RecordVerificationError } from './errors.ts';
 import { createTransport, type Fetch } from './http.ts';
+import { recoveryEntropyOf, recoveryReleaseAad, recoveryShareAad } from './recovery.ts';
 import { scopeIdOf, scopeKeyPairOf, scopeSecretOf } from './scopes.ts';
 
 export interface ClientOptions {
@@ -124,6 +131,19 @@ export interface GrantView {
   blockNumber: number;
   /** The category of a category grant, when this identity can tell (the owner, or a delegate's own view). */
   category?: string;
+}
+
+/** A delegate of a patient (guardian or carer) as the node indexed it; `live` is judged at the chain's time. */
+export interface DelegateView {
+  patient: Address;
+  delegate: Address;
+  kind: DelegateKindName;
+  expiresAt: number;
+  revoked: boolean;
+  /** Who signed the revocation: the patient, or a guardian of a minor. */
+  revokedBy: Address | null;
+  live: boolean;
+  blockNumber: number;
 }
 
 /** A patient's published scope key. */
@@ -937,13 +957,33 @@ export function createClient(opts: ClientOptions) {
     });
   }
 
-  /** Publishes this patient's scope key of `category` at `epoch` (signed; no transaction). */
-  async function publishScope(category: Category, epoch: number) {
+  const delegateKeyAad = (patient: Address, delegate: Address) =>
+    stringToBytes(`medbloc delegate scope secret v1:${patient.toLowerCase()}:${delegate.toLowerCase()}`);
+
+  /**
+   * The scope secret of `owner`: this identity's own, or — for a patient this identity is a current delegate of —
+   * the patient's, which the patient wrapped for it when appointing it (the node hands it only to a current delegate).
+   */
+  async function scopeSecretFor(owner: Address): Promise<Uint8Array> {
+    if (owner === me) return scopeSecretOf(identity);
+    const { keyEnvelope } = await authed<{ keyEnvelope: string }>(
+      'GET',
+      `/v1/delegates/key?patient=${owner}`,
+    );
+    return hpkeUnwrap(
+      identity.encryption.privateKey,
+      decodeEnvelope(keyEnvelope).data,
+      delegateKeyAad(owner, me),
+    );
+  }
+
+  /** Publishes `owner`'s scope key of `category` at `epoch` (signed by this identity, the owner or its delegate). */
+  async function publishScope(category: Category, epoch: number, owner: Address = me, secret?: Uint8Array) {
     const i = await nodeInfo();
-    const secret = scopeSecretOf(identity);
-    const scopeId = scopeIdOf(secret, category, epoch);
-    const publicKey = bytesToHex(scopeKeyPairOf(secret, scopeId).publicKey);
-    const message = { owner: me, category, epoch, scopeId, publicKey };
+    const s = secret ?? (await scopeSecretFor(owner));
+    const scopeId = scopeIdOf(s, category, epoch);
+    const publicKey = bytesToHex(scopeKeyPairOf(s, scopeId).publicKey);
+    const message = { owner, category, epoch, scopeId, publicKey };
     const signature = await identity.account.signTypedData({
       domain: domainFor(i.chainId, i.contracts.consentRegistry),
       types: scopeKeyTypes,
@@ -954,22 +994,29 @@ export function createClient(opts: ClientOptions) {
     return { scopeId, epoch };
   }
 
-  /** This patient's scope ids of `category`, every epoch, oldest first (publishing epoch 0 if there is none). */
-  async function scopeEpochs(category: Category) {
-    const { scopes } = await authed<{ scopes: ScopeKeyView[] }>('GET', `/v1/scopes/${me}`);
-    const secret = scopeSecretOf(identity);
+  /**
+   * `owner`'s scope ids of `category`, every epoch, oldest first. If there is none, epoch 0 is published — and, when
+   * this identity is the owner, its existing records of the category are filed under it (a delegate cannot open
+   * them; a patient files every category when it appoints a delegate, see appointDelegate).
+   */
+  async function scopeEpochs(category: Category, owner: Address = me, secret?: Uint8Array) {
+    const { scopes } = await authed<{ scopes: ScopeKeyView[] }>('GET', `/v1/scopes/${owner}`);
+    const s = secret ?? (await scopeSecretFor(owner));
     const mine = scopes
-      .filter((k) => k.category === category && k.scopeId === scopeIdOf(secret, category, k.epoch))
+      .filter((k) => k.category === category && k.scopeId === scopeIdOf(s, category, k.epoch))
       .sort((a, b) => a.epoch - b.epoch);
     if (mine.length > 0) return mine.map((k) => ({ epoch: k.epoch, scopeId: k.scopeId }));
-    const first = await publishScope(category, 0);
-    await fileUnderScope(category, first.scopeId);
+    const first = await publishScope(category, 0, owner, s);
+    if (owner === me) await fileUnderScopes(new Map([[category, first.scopeId]]));
     return [first];
   }
 
-  /** Files this patient's existing records of `category` under a newly published scope (their keys wrapped to it). */
-  async function fileUnderScope(category: Category, scopeId: Hex) {
-    const publicKey = scopeKeyPairOf(scopeSecretOf(identity), scopeId).publicKey;
+  /**
+   * Files this patient's existing records under newly published scopes (each record's key wrapped to the scope key
+   * of its category), in one pass over the records.
+   */
+  async function fileUnderScopes(scopeOf: Map<string, Hex>) {
+    const secret = scopeSecretOf(identity);
     const batchKeys = new Map<string, Promise<Uint8Array>>();
     let after: string | null = null;
     do {
@@ -987,8 +1034,9 @@ export function createClient(opts: ClientOptions) {
         } catch {
           continue;
         }
-        if ((meta.category ?? 'other') !== category) continue;
-        const data = await hpkeWrap(publicKey, dek, hexToBytes(r.recordId));
+        const scopeId = scopeOf.get(meta.category ?? 'other');
+        if (!scopeId) continue;
+        const data = await hpkeWrap(scopeKeyPairOf(secret, scopeId).publicKey, dek, hexToBytes(r.recordId));
         await authed('POST', `/v1/records/${r.recordId}/scopes`, {
           scopeId,
           envelope: encodeEnvelope({ kind: 'hpke', data }),
@@ -996,6 +1044,19 @@ export function createClient(opts: ClientOptions) {
       }
       after = page.next;
     } while (after);
+  }
+
+  /** Publishes epoch 0 of every category this patient has no scope key for yet, filing its records under them. */
+  async function ensureScopes() {
+    const { scopes } = await authed<{ scopes: ScopeKeyView[] }>('GET', `/v1/scopes/${me}`);
+    const secret = scopeSecretOf(identity);
+    const missing = new Map<string, Hex>();
+    for (const category of CATEGORIES) {
+      if (scopes.some((k) => k.category === category && k.scopeId === scopeIdOf(secret, category, k.epoch)))
+        continue;
+      missing.set(category, (await publishScope(category, 0, me, secret)).scopeId);
+    }
+    if (missing.size > 0) await fileUnderScopes(missing);
   }
 
   async function granteeKey(grantee: Address) {
@@ -1018,12 +1079,16 @@ export function createClient(opts: ClientOptions) {
     category?: Category;
     purpose?: ReadPurpose;
     expiresAt?: Date | number;
+    /** The patient this identity acts for as a delegate (default: itself). Delegates share categories. */
+    owner?: Address;
   }) {
+    const owner = getAddress(o.owner ?? me);
     const grantee = getAddress(o.grantee);
     const purpose = AccessPurpose[o.purpose ?? 'care'];
     const expiresAt = expiryOf(o.expiresAt);
     const granteePub = await granteeKey(grantee);
     if (o.record) {
+      if (owner !== me) throw new TypeError('a delegate shares categories, not single records');
       const d = await authed<RecordDetail>('GET', `/v1/records/${o.record}`);
       const dek = await unwrapKey(d);
       const data = await hpkeWrap(granteePub, dek, hexToBytes(d.recordId));
@@ -1034,8 +1099,8 @@ export function createClient(opts: ClientOptions) {
       return { ...out, scopes: [d.recordId] };
     }
     if (!isCategory(o.category)) throw new TypeError('grant a record or one of the categories');
-    const secret = scopeSecretOf(identity);
-    const epochs = await scopeEpochs(o.category);
+    const secret = await scopeSecretFor(owner);
+    const epochs = await scopeEpochs(o.category, owner, secret);
     let last: { txHash: Hex; blockNumber: number } | undefined;
     for (const { scopeId } of epochs) {
       const data = await hpkeWrap(
@@ -1044,18 +1109,20 @@ export function createClient(opts: ClientOptions) {
         hexToBytes(scopeId),
       );
       last = await submitGrant(
-        { owner: me, grantee, scope: scopeId, purpose, expiresAt },
+        { owner, grantee, scope: scopeId, purpose, expiresAt },
         { scopeKeyEnvelope: encodeEnvelope({ kind: 'hpke', data }) },
       );
     }
     return { ...last!, scopes: epochs.map((e) => e.scopeId) };
   }
 
-  async function grants(o: { as?: 'owner' | 'grantee' } = {}) {
-    const q = o.as === 'grantee' ? `grantee=${me}` : `owner=${me}`;
+  /** Grants made by this identity (or by `owner`, a patient it acts for), or, `as: 'grantee'`, made to it. */
+  async function grants(o: { as?: 'owner' | 'grantee'; owner?: Address } = {}) {
+    const owner = getAddress(o.owner ?? me);
+    const q = o.as === 'grantee' ? `grantee=${me}` : `owner=${owner}`;
     const out = await authed<{ grants: GrantView[]; chainTime: number }>('GET', `/v1/grants?${q}`);
     if (o.as === 'grantee') return out.grants;
-    const { scopes } = await authed<{ scopes: ScopeKeyView[] }>('GET', `/v1/scopes/${me}`);
+    const { scopes } = await authed<{ scopes: ScopeKeyView[] }>('GET', `/v1/scopes/${owner}`);
     const categoryOfScope = new Map(scopes.map((k) => [k.scopeId, k.category]));
     return out.grants.map((g) => {
       const category = categoryOfScope.get(g.scope);
@@ -1073,23 +1140,26 @@ export function createClient(opts: ClientOptions) {
     record?: Hex;
     category?: Category;
     purpose?: ReadPurpose;
+    /** The patient this identity acts for as a delegate (default: itself). */
+    owner?: Address;
   }): Promise<{ txHash: Hex; blockNumber: number; epoch?: number; regranted?: number }> {
+    const owner = getAddress(o.owner ?? me);
     const grantee = getAddress(o.grantee);
     const purpose = AccessPurpose[o.purpose ?? 'care'];
-    if (o.record) return submitRevoke({ owner: me, grantee, scope: o.record, purpose });
+    if (o.record) return submitRevoke({ owner, grantee, scope: o.record, purpose });
     if (!isCategory(o.category)) throw new TypeError('revoke a record or one of the categories');
     const category = o.category;
-    const epochs = await scopeEpochs(category);
+    const secret = await scopeSecretFor(owner);
+    const epochs = await scopeEpochs(category, owner, secret);
     const scopeIds = new Set(epochs.map((e) => e.scopeId));
-    const all = (await grants()).filter((g) => scopeIds.has(g.scope));
+    const all = (await grants({ owner })).filter((g) => scopeIds.has(g.scope));
     let out: { txHash: Hex; blockNumber: number } | undefined;
     for (const g of all) {
       if (g.grantee !== grantee || !g.live || AccessPurpose[g.purpose] !== purpose) continue;
-      out = await submitRevoke({ owner: me, grantee, scope: g.scope, purpose });
+      out = await submitRevoke({ owner, grantee, scope: g.scope, purpose });
     }
     if (!out) throw new TypeError(`${grantee} holds no live ${o.purpose ?? 'care'} grant of ${category}`);
-    const next = await publishScope(category, epochs.at(-1)!.epoch + 1);
-    const secret = scopeSecretOf(identity);
+    const next = await publishScope(category, epochs.at(-1)!.epoch + 1, owner, secret);
     const keep = new Map<string, GrantView>();
     for (const g of all) {
       if (!g.live || (g.grantee === grantee && AccessPurpose[g.purpose] === purpose)) continue;
@@ -1103,7 +1173,7 @@ export function createClient(opts: ClientOptions) {
       );
       await submitGrant(
         {
-          owner: me,
+          owner,
           grantee: g.grantee,
           scope: next.scopeId,
           purpose: AccessPurpose[g.purpose],
@@ -1113,6 +1183,167 @@ export function createClient(opts: ClientOptions) {
       );
     }
     return { ...out, epoch: next.epoch, regranted: keep.size };
+  }
+
+  async function delegationNonce(account: Address): Promise<bigint> {
+    const i = await nodeInfo();
+    return (await (
+      await chain()
+    ).readContract({
+      address: i.contracts.delegation,
+      abi: delegationAbi,
+      functionName: 'nonces',
+      args: [account],
+    })) as bigint;
+  }
+
+  /**
+   * Appoints `delegate` (a registered account) as this patient's guardian or carer, until `expiresAt` (default: until
+   * revoked). The delegate may then share this patient's categories and add records for it, each action signed by
+   * and attributed to the delegate. What it needs travels with the appointment: this patient's scope secret, HPKE-
+   * wrapped to the delegate's registered key; every category gets a scope key first, so the delegate can share
+   * records already written. Signed here; relayed by the node.
+   * @example await patient.appointDelegate({ delegate: mother, kind: 'guardian' });
+   */
+  async function appointDelegate(o: {
+    delegate: Address;
+    kind?: DelegateKindName;
+    expiresAt?: Date | number;
+  }) {
+    const delegate = getAddress(o.delegate);
+    const i = await nodeInfo();
+    await ensureScopes();
+    const data = await hpkeWrap(
+      await encryptionKeyOf(delegate),
+      scopeSecretOf(identity),
+      delegateKeyAad(me, delegate),
+    );
+    const message = {
+      patient: me,
+      delegate,
+      kind: DelegateKind[o.kind ?? 'carer'],
+      expiresAt: expiryOf(o.expiresAt),
+      nonce: await delegationNonce(me),
+      deadline: deadline(),
+    };
+    const signature = await identity.account.signTypedData({
+      domain: domainFor(i.chainId, i.contracts.delegation),
+      types: appointDelegateTypes,
+      primaryType: 'AppointDelegate',
+      message,
+    });
+    return authed<{ txHash: Hex; blockNumber: number }>('POST', '/v1/delegates', {
+      ...message,
+      signature,
+      keyEnvelope: encodeEnvelope({ kind: 'hpke', data }),
+    });
+  }
+
+  /**
+   * Revokes `delegate`: signed by this patient, or — for a patient flagged minor — by one of its current guardians
+   * revoking a carer (pass `patient`). The delegate's key material leaves the node and the chain refuses it at once.
+   */
+  async function revokeDelegate(o: { delegate: Address; patient?: Address }) {
+    const i = await nodeInfo();
+    const message = {
+      patient: getAddress(o.patient ?? me),
+      delegate: getAddress(o.delegate),
+      nonce: await delegationNonce(me),
+      deadline: deadline(),
+    };
+    const signature = await identity.account.signTypedData({
+      domain: domainFor(i.chainId, i.contracts.delegation),
+      types: revokeDelegateTypes,
+      primaryType: 'RevokeDelegate',
+      message,
+    });
+    return authed<{ txHash: Hex; blockNumber: number }>('POST', '/v1/delegates/revoke', {
+      ...message,
+      signer: me,
+      signature,
+    });
+  }
+
+  /** The delegates of `patient` (default: this identity), or, `as: 'delegate'`, the patients this identity acts for. */
+  async function delegates(o: { patient?: Address; as?: 'patient' | 'delegate' } = {}) {
+    const q = o.as === 'delegate' ? `delegate=${me}` : `patient=${getAddress(o.patient ?? me)}`;
+    return (await authed<{ delegates: DelegateView[] }>('GET', `/v1/delegates?${q}`)).delegates;
+  }
+
+  /**
+   * Sets up social recovery: this identity's mnemonic entropy is split k-of-n (`threshold` of `guardians`), each
+   * share HPKE-wrapped to one guardian's registered key and left at the node as ciphertext; the chain records a
+   * salted hash of the guardian set and the threshold (signed here). Any `threshold` guardians can later release their
+   * shares to a new device of this patient (see releaseRecoveryShare and recoverIdentity); fewer learn nothing.
+   * @example await patient.setRecoveryGuardians({ guardians: [alice, bob, carol], threshold: 2 });
+   */
+  async function setRecoveryGuardians(o: { guardians: Address[]; threshold: number }) {
+    const guardians = o.guardians.map((g) => getAddress(g));
+    const i = await nodeInfo();
+    const { secret, length } = recoveryEntropyOf(identity.mnemonic);
+    const parts = await splitSecret(secret, { shares: guardians.length, threshold: o.threshold });
+    secret.fill(0);
+    const shares = [];
+    for (const [n, guardian] of guardians.entries()) {
+      const data = await hpkeWrap(
+        await encryptionKeyOf(guardian),
+        concat(parts[n]!, Uint8Array.of(length)),
+        recoveryShareAad(me, guardian),
+      );
+      parts[n]!.fill(0);
+      shares.push({ guardian, envelope: encodeEnvelope({ kind: 'hpke', data }) });
+    }
+    const salt = bytesToHex(crypto.getRandomValues(new Uint8Array(32)));
+    const message = {
+      patient: me,
+      guardiansHash: guardianSetHash(guardians, salt),
+      threshold: o.threshold,
+      nonce: await delegationNonce(me),
+      deadline: deadline(),
+    };
+    const signature = await identity.account.signTypedData({
+      domain: domainFor(i.chainId, i.contracts.delegation),
+      types: setRecoveryGuardiansTypes,
+      primaryType: 'SetRecoveryGuardians',
+      message,
+    });
+    return authed<{ txHash: Hex; blockNumber: number; guardians: number }>('POST', '/v1/recovery', {
+      ...message,
+      salt,
+      signature,
+      shares,
+    });
+  }
+
+  /** As a recovery guardian: the recovery keys a new device of `patient` has asked for. */
+  async function recoveryRequests(patient: Address) {
+    const out = await authed<{ requests: { recoveryKey: Hex; requestedAt: number }[] }>(
+      'GET',
+      `/v1/recovery/${getAddress(patient)}/share`,
+    );
+    return out.requests;
+  }
+
+  /**
+   * As a recovery guardian: opens this guardian's share of `patient` and re-wraps it to `recoveryKey`, the public key
+   * a new device of the patient chose (confirm it with the patient out of band first). The node sees ciphertext only.
+   */
+  async function releaseRecoveryShare(o: { patient: Address; recoveryKey: Hex }) {
+    const patient = getAddress(o.patient);
+    const recoveryKey = o.recoveryKey.toLowerCase() as Hex;
+    const mine = await authed<{ envelope: string }>('GET', `/v1/recovery/${patient}/share`);
+    const share = await hpkeUnwrap(
+      identity.encryption.privateKey,
+      decodeEnvelope(mine.envelope).data,
+      recoveryShareAad(patient, me),
+    );
+    const data = await hpkeWrap(hexToBytes(recoveryKey), share, recoveryReleaseAad(patient, recoveryKey, me));
+    share.fill(0);
+    return authed<{ patient: Address; recoveryKey: Hex; guardian: Address }>(
+      'POST',
+      `/v1/recovery/${patient}/releases`,
+      { recoveryKey, envelope: encodeEnvelope({ kind: 'hpke', data }) },
+    );
   }
 
   async function auditLog(): Promise<{ owner: Address; head: number; entries: AuditEntry[] }> {
@@ -1371,6 +1602,12 @@ export function createClient(opts: ClientOptions) {
     revoke,
     grants,
     publishScope,
+    appointDelegate,
+    revokeDelegate,
+    delegates,
+    setRecoveryGuardians,
+    recoveryRequests,
+    releaseRecoveryShare,
     auditLog,
     verifyAudit,
 

@@ -6,6 +6,7 @@ export {
   type AuditVerification,
   type ClientOptions,
   createClient,
+  type DelegateView,
   type EmergencyProfile,
   type GrantView,
   type MedblocClient,
@@ -17,3 +18,4 @@ export {
   type Verification,
 } from './client.ts';
 export { MedblocApiError, NodeUnreachableError, RecordVerificationError } from './errors.ts';
+export { createRecoveryKey, RecoveryError, recoverIdentity, requestRecovery } from './recovery.ts';

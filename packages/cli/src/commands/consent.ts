@@ -11,6 +11,7 @@ type ScopeOptions = GlobalOptions & {
   category?: string;
   purpose?: string;
   expires?: string;
+  for?: string;
 };
 
 function target(o: ScopeOptions): { record: Hex } | { category: Category } {
@@ -54,6 +55,7 @@ export async function grant(grantee: string, o: ScopeOptions) {
     grantee: accountOf(grantee),
     purpose,
     ...scope,
+    ...(o.for ? { owner: accountOf(o.for) } : {}),
     ...(expiresAt ? { expiresAt } : {}),
   });
   const what = 'record' in scope ? `record ${scope.record}` : `your ${scope.category}`;
@@ -68,7 +70,12 @@ export async function revoke(grantee: string, o: ScopeOptions) {
   const scope = target(o);
   const purpose = purposeOf(o);
   const client = await clientFor(o);
-  const out = await client.revoke({ grantee: accountOf(grantee), purpose, ...scope });
+  const out = await client.revoke({
+    grantee: accountOf(grantee),
+    purpose,
+    ...scope,
+    ...(o.for ? { owner: accountOf(o.for) } : {}),
+  });
   const what = 'record' in scope ? `record ${scope.record}` : `your ${scope.category}`;
   print(
     o,

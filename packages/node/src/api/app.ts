@@ -10,8 +10,10 @@ import type { AuditService, SignedAccessRequest } from '../service/audit.ts';
 import type { AuthService } from '../service/auth.ts';
 import type { BlobsService } from '../service/blobs.ts';
 import type { ConsentService } from '../service/consent.ts';
+import type { DelegationService } from '../service/delegation.ts';
 import type { EmergencyService } from '../service/emergency.ts';
 import type { RecordsService, ScopeEnvelope } from '../service/records.ts';
+import type { RecoveryService } from '../service/recovery.ts';
 import * as v from '../validate.ts';
 import { openApiDocument } from './openapi.ts';
 
@@ -23,6 +25,8 @@ export interface AppDeps {
   consent: ConsentService;
   audit: AuditService;
   emergency: EmergencyService;
+  delegation: DelegationService;
+  recovery: RecoveryService;
   health: () => Promise<Record<string, unknown>>;
   log?: (msg: string) => void;
 }
@@ -338,6 +342,99 @@ export function createApp(deps: AppDeps) {
     if (grantee && grantee !== caller)
       throw new NodeError('FORBIDDEN', 'you may list only grants made to you');
     return c.json(await deps.consent.list({ grantee: caller }));
+  });
+
+  app.post('/v1/delegates', authed, async (c) => {
+    const b = await body(c);
+    const out = await deps.delegation.appoint(c.get('caller'), {
+      patient: v.address(b, 'patient'),
+      delegate: v.address(b, 'delegate'),
+      kind: Number(v.uint(b, 'kind')),
+      expiresAt: v.uint(b, 'expiresAt'),
+      nonce: v.uint(b, 'nonce'),
+      deadline: v.uint(b, 'deadline'),
+      signature: v.signature(b),
+      keyEnvelope: v.string(b, 'keyEnvelope', 4096),
+    });
+    return c.json(out, 201);
+  });
+  app.post('/v1/delegates/revoke', authed, async (c) => {
+    const b = await body(c);
+    const out = await deps.delegation.revoke(c.get('caller'), {
+      patient: v.address(b, 'patient'),
+      delegate: v.address(b, 'delegate'),
+      signer: v.address(b, 'signer'),
+      nonce: v.uint(b, 'nonce'),
+      deadline: v.uint(b, 'deadline'),
+      signature: v.signature(b),
+    });
+    return c.json(out);
+  });
+  app.get('/v1/delegates', authed, async (c) => {
+    const patient = c.req.query('patient') ? v.address({ p: c.req.query('patient') }, 'p') : undefined;
+    const delegate = c.req.query('delegate') ? v.address({ d: c.req.query('delegate') }, 'd') : undefined;
+    if (!patient && !delegate) throw new NodeError('BAD_REQUEST', 'give ?patient= or ?delegate=');
+    return c.json(
+      await deps.delegation.list(c.get('caller'), {
+        ...(patient ? { patient } : {}),
+        ...(delegate ? { delegate } : {}),
+      }),
+    );
+  });
+  app.get('/v1/delegates/key', authed, async (c) => {
+    const patient = v.address({ p: c.req.query('patient') }, 'p');
+    return c.json(await deps.delegation.key(c.get('caller'), patient));
+  });
+
+  const recoveryKeyOf = (x: unknown) => v.bytes32({ k: x }, 'k');
+  app.post('/v1/recovery', authed, async (c) => {
+    const b = await body(c);
+    const shares = v.array(b, 'shares', 255).map((x, i) => {
+      const o = v.object(x, `shares[${i}]`);
+      return { guardian: v.address(o, 'guardian'), envelope: v.string(o, 'envelope', 4096) };
+    });
+    const out = await deps.recovery.setGuardians(c.get('caller'), {
+      patient: v.address(b, 'patient'),
+      guardiansHash: v.bytes32(b, 'guardiansHash'),
+      threshold: Number(v.uint(b, 'threshold')),
+      salt: v.bytes32(b, 'salt'),
+      nonce: v.uint(b, 'nonce'),
+      deadline: v.uint(b, 'deadline'),
+      signature: v.signature(b),
+      shares,
+    });
+    return c.json(out, 201);
+  });
+  app.get('/v1/recovery/:patient', (c) =>
+    c.json(deps.recovery.status(v.address({ p: c.req.param('patient') }, 'p'))),
+  );
+  app.get('/v1/recovery/:patient/guardians', authed, (c) =>
+    c.json(deps.recovery.guardians(c.get('caller'), v.address({ p: c.req.param('patient') }, 'p'))),
+  );
+  app.post('/v1/recovery/:patient/requests', async (c) => {
+    const b = await body(c);
+    const patient = v.address({ p: c.req.param('patient') }, 'p');
+    return c.json(deps.recovery.request(patient, recoveryKeyOf(b.recoveryKey)), 201);
+  });
+  app.get('/v1/recovery/:patient/share', authed, (c) =>
+    c.json(deps.recovery.share(c.get('caller'), v.address({ p: c.req.param('patient') }, 'p'))),
+  );
+  app.post('/v1/recovery/:patient/releases', authed, async (c) => {
+    const b = await body(c);
+    const patient = v.address({ p: c.req.param('patient') }, 'p');
+    return c.json(
+      deps.recovery.release(
+        c.get('caller'),
+        patient,
+        recoveryKeyOf(b.recoveryKey),
+        v.string(b, 'envelope', 4096),
+      ),
+      201,
+    );
+  });
+  app.get('/v1/recovery/:patient/releases', (c) => {
+    const patient = v.address({ p: c.req.param('patient') }, 'p');
+    return c.json(deps.recovery.releases(patient, recoveryKeyOf(c.req.query('key'))));
   });
 
   app.get('/v1/emergency/holders', (c) => c.json(deps.emergency.holders()));

@@ -209,7 +209,7 @@ export function createIndexer(opts: {
         db.delegates.appoint(lower(a.patient), lower(a.delegate), Number(a.kind), Number(a.expiresAt), block);
         break;
       case 'DelegateRevoked':
-        db.delegates.revoke(lower(a.patient), lower(a.delegate));
+        db.delegates.revoke(lower(a.patient), lower(a.delegate), lower(a.signer), block);
         break;
       case 'BreakGlassRequested':
         opts.onBreakGlass?.({

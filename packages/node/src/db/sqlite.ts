@@ -72,6 +72,25 @@ CREATE TABLE IF NOT EXISTS delegates (
   patient TEXT NOT NULL, delegate TEXT NOT NULL, kind INTEGER NOT NULL, expires_at INTEGER NOT NULL,
   revoked INTEGER NOT NULL, block_number INTEGER NOT NULL, PRIMARY KEY (patient, delegate)
 );
+CREATE INDEX IF NOT EXISTS delegates_delegate ON delegates (delegate);
+CREATE TABLE IF NOT EXISTS delegate_revocations (
+  patient TEXT NOT NULL, delegate TEXT NOT NULL, signer TEXT NOT NULL, block_number INTEGER NOT NULL,
+  PRIMARY KEY (patient, delegate)
+);
+CREATE TABLE IF NOT EXISTS delegate_keys (
+  patient TEXT NOT NULL, delegate TEXT NOT NULL, envelope TEXT NOT NULL, PRIMARY KEY (patient, delegate)
+);
+CREATE TABLE IF NOT EXISTS recovery_sets (
+  patient TEXT PRIMARY KEY, guardians_hash TEXT NOT NULL, threshold INTEGER NOT NULL, salt TEXT NOT NULL,
+  shares TEXT NOT NULL, created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS recovery_requests (
+  patient TEXT NOT NULL, recovery_key TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (patient, recovery_key)
+);
+CREATE TABLE IF NOT EXISTS recovery_releases (
+  patient TEXT NOT NULL, recovery_key TEXT NOT NULL, guardian TEXT NOT NULL, envelope TEXT NOT NULL,
+  created_at INTEGER NOT NULL, PRIMARY KEY (patient, recovery_key, guardian)
+);
 CREATE TABLE IF NOT EXISTS receipts (
   id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, seq INTEGER NOT NULL, requester TEXT NOT NULL,
   req_owner TEXT NOT NULL, record TEXT NOT NULL, purpose INTEGER NOT NULL, req_time INTEGER NOT NULL,
@@ -196,6 +215,18 @@ export interface DelegateRow {
   expires_at: number;
   revoked: number;
   block_number: number;
+  /** Who signed the revocation (the patient, or a guardian of a minor), when revoked. */
+  revoked_by: string | null;
+}
+
+export interface RecoverySetRow {
+  patient: string;
+  guardians_hash: string;
+  threshold: number;
+  salt: string;
+  /** JSON [{ guardian, envelope }]: each guardian's share, HPKE-wrapped to that guardian. */
+  shares: string;
+  created_at: number;
 }
 
 const RECORD_SELECT = `
@@ -307,7 +338,31 @@ export function openDatabase(file: string) {
     VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT DO UPDATE SET kind = excluded.kind, expires_at = excluded.expires_at,
     revoked = 0, block_number = excluded.block_number`);
   const revokeDelegate = stmt('UPDATE delegates SET revoked = 1 WHERE patient = ? AND delegate = ?');
-  const delegatesOf = stmt('SELECT * FROM delegates WHERE patient = ? ORDER BY block_number');
+  const putRevocation = stmt(`INSERT INTO delegate_revocations (patient, delegate, signer, block_number)
+    VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET signer = excluded.signer, block_number = excluded.block_number`);
+  const clearRevocation = stmt('DELETE FROM delegate_revocations WHERE patient = ? AND delegate = ?');
+  const delegateSelect = `SELECT d.*, r.signer AS revoked_by FROM delegates d
+    LEFT JOIN delegate_revocations r ON r.patient = d.patient AND r.delegate = d.delegate`;
+  const delegatesOf = stmt(`${delegateSelect} WHERE d.patient = ? ORDER BY d.block_number`);
+  const delegationsOf = stmt(`${delegateSelect} WHERE d.delegate = ? ORDER BY d.block_number`);
+  const putDelegateKey = stmt(`INSERT INTO delegate_keys (patient, delegate, envelope) VALUES (?, ?, ?)
+    ON CONFLICT DO UPDATE SET envelope = excluded.envelope`);
+  const getDelegateKey = stmt('SELECT envelope FROM delegate_keys WHERE patient = ? AND delegate = ?');
+  const deleteDelegateKey = stmt('DELETE FROM delegate_keys WHERE patient = ? AND delegate = ?');
+  const putRecoverySet = stmt(`INSERT INTO recovery_sets (patient, guardians_hash, threshold, salt, shares,
+    created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(patient) DO UPDATE SET guardians_hash = excluded.guardians_hash,
+    threshold = excluded.threshold, salt = excluded.salt, shares = excluded.shares, created_at = excluded.created_at`);
+  const getRecoverySet = stmt('SELECT * FROM recovery_sets WHERE patient = ?');
+  const putRecoveryRequest = stmt(
+    'INSERT OR IGNORE INTO recovery_requests (patient, recovery_key, created_at) VALUES (?, ?, ?)',
+  );
+  const recoveryRequestsOf = stmt('SELECT * FROM recovery_requests WHERE patient = ? ORDER BY created_at');
+  const putRelease =
+    stmt(`INSERT INTO recovery_releases (patient, recovery_key, guardian, envelope, created_at)
+    VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET envelope = excluded.envelope`);
+  const releasesOf = stmt(
+    'SELECT guardian, envelope FROM recovery_releases WHERE patient = ? AND recovery_key = ? ORDER BY created_at',
+  );
   const nextSeq = stmt(`INSERT INTO audit_heads (owner, seq) VALUES (?, 1)
     ON CONFLICT(owner) DO UPDATE SET seq = seq + 1 RETURNING seq`);
   const headOf = stmt('SELECT seq FROM audit_heads WHERE owner = ?');
@@ -514,10 +569,35 @@ export function openDatabase(file: string) {
       get: (patient: string) => getProfile.get(patient) as EmergencyProfileRow | undefined,
     },
     delegates: {
-      appoint: (patient: string, delegate: string, kind: number, expiresAt: number, block: number) =>
-        void upsertDelegate.run(patient, delegate, kind, expiresAt, block),
-      revoke: (patient: string, delegate: string) => void revokeDelegate.run(patient, delegate),
+      appoint: (patient: string, delegate: string, kind: number, expiresAt: number, block: number) => {
+        upsertDelegate.run(patient, delegate, kind, expiresAt, block);
+        clearRevocation.run(patient, delegate);
+      },
+      revoke: (patient: string, delegate: string, signer?: string, block?: number) => {
+        revokeDelegate.run(patient, delegate);
+        if (signer) putRevocation.run(patient, delegate, signer, block ?? 0);
+      },
       of: (patient: string) => delegatesOf.all(patient) as unknown as DelegateRow[],
+      /** The patients `delegate` was appointed for. */
+      for: (delegate: string) => delegationsOf.all(delegate) as unknown as DelegateRow[],
+      putKey: (patient: string, delegate: string, envelope: string) =>
+        void putDelegateKey.run(patient, delegate, envelope),
+      key: (patient: string, delegate: string) =>
+        (getDelegateKey.get(patient, delegate) as { envelope: string } | undefined)?.envelope,
+      removeKey: (patient: string, delegate: string) => void deleteDelegateKey.run(patient, delegate),
+    },
+    recovery: {
+      put: (r: RecoverySetRow) =>
+        void putRecoverySet.run(r.patient, r.guardians_hash, r.threshold, r.salt, r.shares, r.created_at),
+      get: (patient: string) => getRecoverySet.get(patient) as RecoverySetRow | undefined,
+      request: (patient: string, recoveryKey: string) =>
+        void putRecoveryRequest.run(patient, recoveryKey, Date.now()),
+      requests: (patient: string) =>
+        recoveryRequestsOf.all(patient) as { patient: string; recovery_key: string; created_at: number }[],
+      release: (patient: string, recoveryKey: string, guardian: string, envelope: string) =>
+        void putRelease.run(patient, recoveryKey, guardian, envelope, Date.now()),
+      releases: (patient: string, recoveryKey: string) =>
+        releasesOf.all(patient, recoveryKey) as { guardian: string; envelope: string }[],
     },
     batches: {
       insertPending: (

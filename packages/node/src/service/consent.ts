@@ -287,5 +287,6 @@ export function createConsentService(deps: { db: Db; chain: Chain; indexer: Inde
     },
 
     requireActsFor,
+    isDelegate,
   };
 }

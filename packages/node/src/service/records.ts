@@ -156,10 +156,11 @@ export function createRecordsService(deps: {
         creator,
         Role.provider,
       ]);
-      if (!certified) {
+      // A current delegate (guardian, carer) writes for the patient it acts for; the anchor names it as creator.
+      if (!certified && !(await consent.isDelegate(owner, creator))) {
         throw new NodeError(
           'NOT_CERTIFIED',
-          `${creator} is not a currently certified provider, so it cannot write records for ${owner}`,
+          `${creator} is neither a currently certified provider nor a delegate of ${owner}, so it cannot write records for ${owner}`,
         );
       }
     }

@@ -1,0 +1,151 @@
+/**
+ * Delegation against a real node and chain: a patient appoints a carer with its EIP-712 signature (relayed by the
+ * node, indexed); the carer adds records for the patient and shares the patient's categories, every action signed by
+ * and attributed to the carer; the patient revokes the carer, who can then do nothing more.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createClient, type MedblocClient } from '@medbloc/sdk';
+import { cast, newIdentity, startTestNode } from './support/harness.ts';
+
+const lab = (value: number) => ({
+  resourceType: 'Observation',
+  status: 'final',
+  category: [
+    {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }],
+    },
+  ],
+  code: { coding: [{ system: 'http://loinc.org', code: '2345-7', display: 'Glucose' }] },
+  valueQuantity: { value, unit: 'mg/dL' },
+});
+
+describe('delegation: a carer acts for the patient until revoked', () => {
+  let t: Awaited<ReturnType<typeof startTestNode>>;
+  let c: Awaited<ReturnType<typeof cast>>;
+  let carer: MedblocClient;
+  let stranger: MedblocClient;
+  let earlier: string;
+
+  before(async () => {
+    t = await startTestNode({ MEDBLOC_AUDIT_INTERVAL_MS: '300' });
+    c = await cast(t.node);
+    carer = createClient({ node: t.node.url, identity: newIdentity() });
+    stranger = createClient({ node: t.node.url, identity: newIdentity() });
+    await carer.register({ roles: ['patient'] });
+    await stranger.register({ roles: ['patient'] });
+    earlier = (await c.patient.addRecord({ resource: lab(101) })).recordId;
+  });
+  after(() => t.stop());
+
+  test('the patient appoints a carer; both see the appointment', async () => {
+    await assert.rejects(
+      carer.grant({ owner: c.patient.address, grantee: c.provider.address, category: 'labs' }),
+      {
+        code: 'FORBIDDEN',
+      },
+    );
+    const out = await c.patient.appointDelegate({ delegate: carer.address, kind: 'carer' });
+    assert.match(out.txHash, /^0x[0-9a-f]{64}$/);
+    const mine = await c.patient.delegates();
+    assert.equal(mine.length, 1);
+    assert.equal(mine[0]!.delegate, carer.address);
+    assert.equal(mine[0]!.kind, 'carer');
+    assert.equal(mine[0]!.live, true);
+    const theirs = await carer.delegates({ as: 'delegate' });
+    assert.deepEqual(
+      theirs.map((d) => d.patient),
+      [c.patient.address],
+    );
+    // Only the patient and its delegates may list them.
+    await assert.rejects(stranger.delegates({ patient: c.patient.address }), { code: 'FORBIDDEN' });
+  });
+
+  test('the carer adds a record for the patient; the anchor names the carer as creator', async () => {
+    const rec = await carer.addRecord({ owner: c.patient.address, resource: lab(120) });
+    assert.equal(rec.creator, carer.address);
+    const got = await c.patient.getRecord(rec.recordId);
+    assert.deepEqual(got.resource, lab(120));
+    assert.equal(got.verification.creator, carer.address);
+    assert.ok(got.verification.checks.includes('creator signature'));
+    const listed = await c.patient.listRecords();
+    assert.equal(listed.find((r) => r.recordId === rec.recordId)?.creator, carer.address);
+    // A stranger still cannot.
+    await assert.rejects(stranger.addRecord({ owner: c.patient.address, resource: lab(1) }), {
+      code: 'NOT_CERTIFIED',
+    });
+  });
+
+  test('the carer shares the patient’s labs with a provider; the grant is attributed to the carer', async () => {
+    await carer.grant({ owner: c.patient.address, grantee: c.provider.address, category: 'labs' });
+    const grants = await c.patient.grants();
+    const g = grants.find((x) => x.grantee === c.provider.address && x.category === 'labs');
+    assert.ok(g?.live);
+    assert.equal(g.signer, carer.address);
+    // The provider reads the lab the patient wrote before the appointment, and the one the carer wrote.
+    assert.deepEqual((await c.provider.getRecord(earlier as `0x${string}`)).resource, lab(101));
+    const viaCarer = await carer.addRecord({ owner: c.patient.address, resource: lab(130) });
+    assert.deepEqual((await c.provider.getRecord(viaCarer.recordId)).resource, lab(130));
+  });
+
+  test('the carer revokes the provider: nothing written afterwards is readable', async () => {
+    const out = await carer.revoke({
+      owner: c.patient.address,
+      grantee: c.provider.address,
+      category: 'labs',
+    });
+    assert.equal(out.epoch, 1);
+    const revoked = (await c.patient.grants()).filter((g) => g.grantee === c.provider.address && g.revoked);
+    assert.ok(revoked.length > 0 && revoked.every((g) => g.signer === carer.address));
+    const later = await c.patient.addRecord({ resource: lab(140) });
+    await assert.rejects(c.provider.getRecord(later.recordId), { code: 'FORBIDDEN' });
+  });
+
+  test('the patient revokes the carer, who can do nothing more', async () => {
+    await c.patient.revokeDelegate({ delegate: carer.address });
+    const [d] = await c.patient.delegates();
+    assert.equal(d?.live, false);
+    assert.equal(d?.revoked, true);
+    assert.equal(d?.revokedBy, c.patient.address);
+    assert.deepEqual(await carer.delegates({ as: 'delegate' }).then((x) => x.filter((y) => y.live)), []);
+    await assert.rejects(carer.addRecord({ owner: c.patient.address, resource: lab(150) }), {
+      code: 'NOT_CERTIFIED',
+    });
+    await assert.rejects(
+      carer.grant({ owner: c.patient.address, grantee: c.provider.address, category: 'labs' }),
+      { code: 'FORBIDDEN' },
+    );
+    await assert.rejects(carer.grants({ owner: c.patient.address }), { code: 'FORBIDDEN' });
+    // Its key material is gone from the node, and it cannot revoke again.
+    await assert.rejects(carer.revokeDelegate({ delegate: carer.address, patient: c.patient.address }), {
+      code: 'FORBIDDEN',
+    });
+  });
+
+  test('an appointment replayed, or submitted by anyone but the patient, is refused', async () => {
+    const sent: { url: string; body: string }[] = [];
+    const recording: typeof fetch = async (input, init) => {
+      if (init?.method === 'POST' && typeof init.body === 'string')
+        sent.push({ url: String(input), body: init.body });
+      return fetch(input, init);
+    };
+    const minor = createClient({ node: t.node.url, identity: newIdentity(), fetch: recording });
+    await minor.register({ roles: ['patient'] });
+    await minor.appointDelegate({ delegate: carer.address, kind: 'guardian' });
+    const appointment = sent.find((x) => x.url.endsWith('/v1/delegates'))!;
+    const post = async (who: MedblocClient) =>
+      fetch(appointment.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await who.login()}` },
+        body: appointment.body,
+      });
+    const replayed = await post(minor);
+    assert.equal(replayed.status, 409);
+    assert.equal(((await replayed.json()) as { code: string }).code, 'SIGNATURE_REPLAYED');
+    const relayedByOther = await post(stranger);
+    assert.equal(relayedByOther.status, 403);
+    const [d] = await minor.delegates();
+    assert.equal(d?.kind, 'guardian');
+    assert.equal(d?.live, true);
+  });
+});
