@@ -5,7 +5,9 @@
  *   2. bulk ingest of the Synthea bundles end to end (validate, seal, store, index, anchor) vs Medplum's in-memory
  *      FHIR router on the same bundles; gas per record batched vs one transaction per record
  *   3. read latency p50/p99 of a 10 KB record through the API with all verification, at a fixed request rate
- * Set BENCH_ONLY=seal|ingest|read to run one; BENCH_SEAL_MB to change the sealing size.
+ *   4. the web app in Chromium: time to first render of the largest Synthea history and sealing a 100 MB file,
+ *      vs the same SDK operations in Node
+ * Set BENCH_ONLY=seal|ingest|read|web to run one; BENCH_SEAL_MB to change the sealing size.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -18,6 +20,7 @@ import type { Bundle } from '@medplum/fhirtypes';
 import { createPublicClient, type Hex, http } from 'viem';
 import { FIXTURES, newIdentity, spawnNode, tempDir } from '../test/support/harness.ts';
 import { medplumIngest } from './baseline-medplum.ts';
+import { benchWeb } from './web.ts';
 
 const only = process.env.BENCH_ONLY;
 const results: Record<string, unknown> = {};
@@ -211,4 +214,5 @@ async function benchRead() {
 if (!only || only === 'seal') await benchSeal();
 if (!only || only === 'ingest') await benchIngest();
 if (!only || only === 'read') await benchRead();
+if (!only || only === 'web') results.web = await benchWeb(line);
 line(JSON.stringify(results));

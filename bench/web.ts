@@ -1,0 +1,126 @@
+/**
+ * Browser benchmarks (Debian Chromium through playwright-core) against a real node that serves the web app:
+ *   - time to first render of the patient with the largest Synthea history: from unlocking the patient portal to
+ *     the first page of records rendered and verified, vs the same SDK work in Node (list + verify that page);
+ *   - sealing and uploading a 100 MB file in the page (MB/s) vs the same SDK operation in Node.
+ * Run with `npm run bench` (BENCH_ONLY=web) — needs /usr/bin/chromium.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createClient } from '@medbloc/sdk';
+import { chromium } from 'playwright-core';
+import { FIXTURES, newIdentity, spawnNode, tempDir } from '../test/support/harness.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const PASS = 'bench passphrase 123';
+const FILE_MB = Number(process.env.BENCH_WEB_FILE_MB ?? 100);
+
+export async function benchWeb(line: (s: string) => void): Promise<Record<string, unknown> | undefined> {
+  if (!existsSync(CHROMIUM)) {
+    line('web: skipped (no /usr/bin/chromium; install Debian chromium)');
+    return undefined;
+  }
+  const home = await tempDir('medbloc-bench-web-');
+  const authorityId = newIdentity();
+  const { url, child } = await spawnNode(home, {
+    MEDBLOC_AUTHORITIES: authorityId.address,
+    MEDBLOC_FREE_QUOTA_BYTES: String(4 * 1024 ** 3),
+  });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  try {
+    const patientId = newIdentity();
+    const authority = createClient({ node: url, identity: authorityId });
+    const provider = createClient({ node: url, identity: newIdentity() });
+    const patient = createClient({ node: url, identity: patientId });
+    await authority.register();
+    await provider.register({ roles: ['provider'] });
+    await patient.register();
+    await authority.certify(provider.address);
+
+    // The largest Synthea history, written for the patient in one batch.
+    const dir = path.join(FIXTURES, 'fhir/synthea');
+    const largest = readdirSync(dir)
+      .filter((f) => f.endsWith('.json') && !/hospital|practitioner/i.test(f))
+      .map(
+        (f) =>
+          JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as {
+            entry: { resource: Record<string, unknown> }[];
+          },
+      )
+      .sort((a, b) => b.entry.length - a.entry.length)[0]!;
+    await provider.addRecords(
+      largest.entry.map((e) => ({ resource: e.resource })),
+      { owner: patient.address },
+    );
+
+    // Node baseline: list everything and verify the newest page of 50, as the timeline does.
+    const reader = createClient({ node: url, identity: patientId });
+    let t = performance.now();
+    const listed = await reader.listRecords();
+    await Promise.all(listed.slice(-50).map((r) => reader.getRecord(r.recordId)));
+    const nodeFirstRenderMs = performance.now() - t;
+
+    // Browser: restore the patient from its phrase, then time unlock → first page rendered and verified.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(120_000);
+    await page.goto(url);
+    await page.getByRole('button', { name: 'Restore from a recovery phrase' }).click();
+    await page.getByLabel(/Recovery phrase/).fill(patientId.mnemonic);
+    await page.getByLabel('Passphrase (at least 8 characters)').fill(PASS);
+    await page.getByLabel('Repeat the passphrase').fill(PASS);
+    t = performance.now();
+    await page.getByRole('button', { name: 'Restore' }).click();
+    await page.locator('article.record').first().waitFor();
+    for (;;) {
+      const shown = await page.locator('article.record').count();
+      const pending = await page.locator('article.record[data-status=pending]').count();
+      if (shown > 0 && pending === 0) break;
+      await page.waitForTimeout(20);
+    }
+    const browserFirstRenderMs = performance.now() - t;
+    const shown = await page.locator('article.record').count();
+
+    // 100 MB sealed and uploaded in the page, then the same in Node.
+    const file = path.join(home, 'scan.bin');
+    const block = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < block.length; i++) block[i] = (i * 31) & 0xff;
+    await writeFile(file, Buffer.concat(Array.from({ length: FILE_MB }, () => block)));
+    await page.getByRole('button', { name: 'Upload a file' }).click();
+    await page.locator('input[type=file]').setInputFiles(file);
+    t = performance.now();
+    await page.getByRole('button', { name: 'Seal and upload' }).click();
+    await page.getByText('sealed and anchored').waitFor({ timeout: 600_000 });
+    const browserMBps = FILE_MB / ((performance.now() - t) / 1000);
+    t = performance.now();
+    await patient.addRecord({ content: Buffer.concat(Array.from({ length: FILE_MB }, () => block)) });
+    const nodeMBps = FILE_MB / ((performance.now() - t) / 1000);
+    await context.close();
+
+    line(
+      `web first render of ${listed.length} records (${shown} shown, all verified): browser ${browserFirstRenderMs.toFixed(0)} ms vs SDK in Node ${nodeFirstRenderMs.toFixed(0)} ms (ratio ${(browserFirstRenderMs / nodeFirstRenderMs).toFixed(2)}x)`,
+    );
+    line(
+      `web seal+upload ${FILE_MB} MB: browser ${browserMBps.toFixed(0)} MB/s vs SDK in Node ${nodeMBps.toFixed(0)} MB/s (ratio ${(browserMBps / nodeMBps).toFixed(2)}x)`,
+    );
+    return { records: listed.length, shown, browserFirstRenderMs, nodeFirstRenderMs, browserMBps, nodeMBps };
+  } finally {
+    await browser.close();
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await rm(home, { recursive: true, force: true });
+  }
+}
