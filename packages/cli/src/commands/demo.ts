@@ -1,7 +1,11 @@
 /**
  * `medbloc demo`: the whole story, unattended, on a fresh embedded node: an authority certifies a provider, the
  * provider writes a Synthea patient's records for that patient (sealed for the patient, anchored in one batch), the
- * patient lists, reads and verifies them, and an uncertified account is refused. Exits non-zero if a step fails.
+ * patient lists, reads and verifies them, and an uncertified account is refused. Then patient control: the patient
+ * shares its labs with the provider for care for 30 days, the provider reads one, the patient's access log shows that
+ * read and verifies against the chain, the patient revokes and a lab written afterwards is unreadable to the
+ * provider, and a break-glass opening of the emergency profile appears in the patient's log. Exits non-zero if a step
+ * fails.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -9,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateMnemonic, identityFromMnemonic, validateFhirResource } from '@medbloc/core';
 import { loadConfig, startNode } from '@medbloc/node';
-import { createClient, MedblocApiError } from '@medbloc/sdk';
+import { createClient, MedblocApiError, type MedblocClient } from '@medbloc/sdk';
 import { CliError, type GlobalOptions } from '../context.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../../../../shared/fixtures/fhir/synthea/', import.meta.url));
@@ -30,7 +34,13 @@ export async function demo(o: GlobalOptions & { bundle?: string; keep?: boolean 
   const home = await mkdtemp(path.join(os.tmpdir(), 'medbloc-demo-'));
   step(1, `Starting an embedded MedBloc node in ${home}`);
   const node = await startNode(
-    loadConfig({ ...process.env, MEDBLOC_HOME: home, MEDBLOC_PORT: '0', MEDBLOC_CHAIN_PORT: '0' }),
+    loadConfig({
+      MEDBLOC_AUDIT_INTERVAL_MS: '500',
+      ...process.env,
+      MEDBLOC_HOME: home,
+      MEDBLOC_PORT: '0',
+      MEDBLOC_CHAIN_PORT: '0',
+    }),
   );
   ok(`node ${node.url}, chain ${node.rpcUrl} (id ${node.deployment.chainId})`);
   try {
@@ -107,10 +117,104 @@ export async function demo(o: GlobalOptions & { bundle?: string; keep?: boolean 
       if (!(err instanceof MedblocApiError) || err.code !== 'NOT_CERTIFIED') throw err;
       ok(`refused: ${err.message}`);
     }
+    step(7, 'The patient shares its labs with the provider, for care, for 30 days');
+    const expiresAt = new Date(Date.now() + 30 * 86_400_000);
+    await patient.grant({ grantee: provider.address, category: 'labs', purpose: 'care', expiresAt });
+    const shared = await provider.listRecords({ owner: patient.address });
+    const labs = shared.filter((r) => r.meta?.category === 'labs');
+    if (labs.length === 0 || labs.length !== shared.length)
+      throw new CliError(
+        `the provider sees ${shared.length} records, ${labs.length} of them labs`,
+        'DEMO_FAILED',
+      );
+    ok(
+      `the provider sees the patient's ${labs.length} lab records (nothing else) until ${expiresAt.toISOString().slice(0, 10)}`,
+    );
+
+    step(8, 'The provider reads a lab record');
+    const read = await provider.getRecord(labs[0]!.recordId);
+    const obs = read.resource as {
+      resourceType?: string;
+      code?: { text?: string; coding?: { display?: string }[] };
+    };
+    ok(
+      `${obs.resourceType} "${obs.code?.text ?? obs.code?.coding?.[0]?.display ?? '?'}", verified: ${read.verification.checks.length} checks`,
+    );
+
+    step(9, "The patient's access log shows that read, and verifies against the chain");
+    const entry = (await patient.auditLog()).entries.find(
+      (e) => e.request.requester === provider.address && e.request.record === labs[0]!.recordId,
+    );
+    if (entry?.outcome !== 'granted')
+      throw new CliError("the provider's read is not in the patient's access log", 'DEMO_FAILED');
+    ok(
+      `#${entry.seq} ${new Date(entry.loggedAt * 1000).toISOString()} ${entry.request.requester} read ${entry.request.record.slice(0, 18)}… for care`,
+    );
+    const audit = await anchoredAudit(patient);
+    ok(
+      `${audit.verified} entries verified under roots anchored on AccessLog, ${audit.pending} pending, none missing`,
+    );
+
+    step(10, 'The patient revokes; a lab written afterwards is unreadable to the provider');
+    const revoked = await patient.revoke({ grantee: provider.address, category: 'labs' });
+    ok(`revoked (tx ${revoked.txHash}); labs moved to a new scope key (epoch ${revoked.epoch})`);
+    const later = await patient.addRecord({ resource: LATER_LAB });
+    try {
+      await provider.getRecord(later.recordId);
+      throw new CliError('the provider read a record written after revocation', 'DEMO_FAILED');
+    } catch (err) {
+      if (!(err instanceof MedblocApiError) || err.code !== 'FORBIDDEN') throw err;
+      ok(`refused: ${err.message}`);
+    }
+
+    step(11, 'Emergency: the patient seals an emergency profile; the provider breaks the glass');
+    await patient.setEmergencyProfile({ bloodType: 'O-', allergies: ['penicillin'], conditions: ['asthma'] });
+    const glass = await provider.breakGlass(patient.address, 'unconscious at the emergency department');
+    if (glass.profile.bloodType !== 'O-')
+      throw new CliError('the emergency profile did not open', 'DEMO_FAILED');
+    ok(
+      `request ${glass.requestId.slice(0, 18)}… on chain; profile opened: blood type ${glass.profile.bloodType}, allergies ${glass.profile.allergies?.join(', ')}`,
+    );
+    const opening = (await patient.auditLog()).entries.find(
+      (e) => e.request.requester === provider.address && e.request.purpose === 3,
+    );
+    if (!opening)
+      throw new CliError("the break-glass opening is not in the patient's access log", 'DEMO_FAILED');
+    ok(
+      `the patient's log shows it: #${opening.seq} ${opening.request.requester} emergency access, ${opening.outcome}`,
+    );
+    const final = await patient.verifyAudit();
+    if (!final.ok)
+      throw new CliError(`the access log does not verify: ${final.problems[0]?.problem}`, 'DEMO_FAILED');
+    ok(`the whole log verifies (${final.verified + final.pending} entries)`);
+
     process.stdout.write('\nDemo complete.\n');
   } finally {
     await node.stop();
     if (!o.keep) await rm(home, { recursive: true, force: true });
+  }
+}
+
+/** A lab result the patient adds after revoking the provider. */
+const LATER_LAB = {
+  resourceType: 'Observation',
+  status: 'final',
+  category: [
+    {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }],
+    },
+  ],
+  code: { coding: [{ system: 'http://loinc.org', code: '4548-4', display: 'Hemoglobin A1c' }] },
+  valueQuantity: { value: 5.4, unit: '%' },
+};
+
+/** Verifies the patient's access log once the node has anchored every entry (it anchors every half second). */
+async function anchoredAudit(patient: MedblocClient) {
+  for (let i = 0; ; i++) {
+    const v = await patient.verifyAudit();
+    if (!v.ok) throw new CliError(`the access log does not verify: ${v.problems[0]?.problem}`, 'DEMO_FAILED');
+    if (v.pending === 0 || i >= 40) return v;
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 
