@@ -16,8 +16,9 @@ import { Addr, ErrorBox } from './ui/bits.tsx';
 
 type Route = 'records' | 'sharing' | 'provider' | 'authority';
 
+const read = () => (location.hash.replace(/^#\/?/, '') || undefined) as Route | undefined;
+
 function useHashRoute(): [Route | undefined, (r: Route) => void] {
-  const read = () => (location.hash.replace(/^#\/?/, '') || undefined) as Route | undefined;
   const [route, setRoute] = useState<Route | undefined>(read);
   useEffect(() => {
     const on = () => setRoute(read());

@@ -65,7 +65,7 @@ function Observation({ r }: { r: Json }) {
       <Facts
         rows={[
           ['Test', conceptText(r.code)],
-          ['Result', valueText(r) ? <ValueWithRange o={r} /> : undefined],
+          ['Result', valueText(r) ? <ValueWithRange key="result" o={r} /> : undefined],
           ['Category', list(r.category, conceptText)],
           ['When', date(r.effectiveDateTime) ?? periodText(r.effectivePeriod) ?? date(r.issued)],
           ['Interpretation', list(r.interpretation, conceptText)],

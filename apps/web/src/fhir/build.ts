@@ -1,14 +1,7 @@
 /** Builds FHIR R4 resources from the provider's form: the common cases, coded with LOINC/UCUM where we know them. */
 import type { Json } from './read.ts';
 
-export type FormKind =
-  | 'vital'
-  | 'lab'
-  | 'condition'
-  | 'medication'
-  | 'allergy'
-  | 'immunization'
-  | 'note';
+export type FormKind = 'vital' | 'lab' | 'condition' | 'medication' | 'allergy' | 'immunization' | 'note';
 
 export const VITALS: Record<string, { loinc: string; display: string; unit: string; ucum: string }> = {
   'heart-rate': { loinc: '8867-4', display: 'Heart rate', unit: 'beats/min', ucum: '/min' },
@@ -170,7 +163,15 @@ export function buildResource(kind: FormKind, f: FormValues): Json {
         type: cc(f.title?.trim() || 'Clinical note', LOINC, '11506-3'),
         description: f.title?.trim() || 'Clinical note',
         date: when,
-        content: [{ attachment: { contentType: 'text/plain; charset=utf-8', data: btoa(bin), title: f.title?.trim() || 'Note' } }],
+        content: [
+          {
+            attachment: {
+              contentType: 'text/plain; charset=utf-8',
+              data: btoa(bin),
+              title: f.title?.trim() || 'Note',
+            },
+          },
+        ],
       };
     }
   }
@@ -191,7 +192,9 @@ export function resourcesOf(doc: unknown): Json[] {
   const entries = Array.isArray(r.entry) ? r.entry : [];
   const out = entries
     .map((e) => (typeof e === 'object' && e !== null ? (e as Json).resource : undefined))
-    .filter((x): x is Json => typeof x === 'object' && x !== null && typeof (x as Json).resourceType === 'string');
+    .filter(
+      (x): x is Json => typeof x === 'object' && x !== null && typeof (x as Json).resourceType === 'string',
+    );
   if (out.length === 0)
     throw Object.assign(new Error('The Bundle has no entries with resources.'), { name: 'InputError' });
   return out;

@@ -6,7 +6,8 @@
 export type Json = Record<string, unknown>;
 
 export const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-export const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
+export const arr = (v: unknown): unknown[] =>
+  Array.isArray(v) ? v : v === undefined || v === null ? [] : [v];
 export const str = (v: unknown): string | undefined =>
   typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
 
@@ -36,7 +37,9 @@ export function conceptText(v: unknown): string | undefined {
 }
 
 export function codes(v: unknown): Coding[] {
-  return arr(v).flatMap((c) => (isObj(c) ? (arr(c.coding) as Coding[]) : [])).filter(isObj) as Coding[];
+  return arr(v)
+    .flatMap((c) => (isObj(c) ? (arr(c.coding) as Coding[]) : []))
+    .filter(isObj) as Coding[];
 }
 
 export function quantityText(q: unknown): string | undefined {
@@ -86,7 +89,8 @@ export function referenceRange(o: Json): { text: string; low?: number; high?: nu
   if (!rr) return undefined;
   const low = isObj(rr.low) && typeof rr.low.value === 'number' ? rr.low.value : undefined;
   const high = isObj(rr.high) && typeof rr.high.value === 'number' ? rr.high.value : undefined;
-  const unit = (isObj(rr.high) ? str(rr.high.unit) : undefined) ?? (isObj(rr.low) ? str(rr.low.unit) : undefined);
+  const unit =
+    (isObj(rr.high) ? str(rr.high.unit) : undefined) ?? (isObj(rr.low) ? str(rr.low.unit) : undefined);
   let text = str(rr.text) ?? '';
   if (!text && (low !== undefined || high !== undefined)) {
     text =
@@ -109,7 +113,8 @@ export function flagOf(o: Json): 'high' | 'low' | 'abnormal' | undefined {
   if (interp.some((c) => c === 'H' || c === 'HH' || c === 'HU')) return 'high';
   if (interp.some((c) => c === 'L' || c === 'LL' || c === 'LU')) return 'low';
   if (interp.some((c) => c === 'A' || c === 'AA')) return 'abnormal';
-  const v = isObj(o.valueQuantity) && typeof o.valueQuantity.value === 'number' ? o.valueQuantity.value : undefined;
+  const v =
+    isObj(o.valueQuantity) && typeof o.valueQuantity.value === 'number' ? o.valueQuantity.value : undefined;
   const rr = referenceRange(o);
   if (v === undefined || !rr) return undefined;
   if (rr.high !== undefined && v > rr.high) return 'high';
@@ -174,15 +179,19 @@ export function titleOf(r: Json): string {
     }
     case 'MedicationRequest':
     case 'MedicationStatement':
-      return (
-        conceptText(r.medicationCodeableConcept) ?? referenceText(r.medicationReference) ?? 'Medication'
-      );
+      return conceptText(r.medicationCodeableConcept) ?? referenceText(r.medicationReference) ?? 'Medication';
     case 'Encounter':
-      return conceptText(r.type) ?? (isObj(r.class) ? (str(r.class.display) ?? str(r.class.code)) : undefined) ?? 'Encounter';
+      return (
+        conceptText(r.type) ??
+        (isObj(r.class) ? (str(r.class.display) ?? str(r.class.code)) : undefined) ??
+        'Encounter'
+      );
     case 'Immunization':
       return conceptText(r.vaccineCode) ?? 'Immunization';
     case 'ImagingStudy':
-      return str(r.description) ?? `Imaging study${conceptText(r.modality) ? ` (${conceptText(r.modality)})` : ''}`;
+      return (
+        str(r.description) ?? `Imaging study${conceptText(r.modality) ? ` (${conceptText(r.modality)})` : ''}`
+      );
     case 'DocumentReference':
       return str(r.description) ?? conceptText(r.type) ?? 'Document';
     case 'Patient': {
@@ -219,9 +228,7 @@ export function typeLabel(type: string | undefined): string {
 
 /** True for vital-sign Observations (category vital-signs). */
 export function isVitalSign(r: Json): boolean {
-  return (
-    r.resourceType === 'Observation' && codes(r.category).some((c) => c.code === 'vital-signs')
-  );
+  return r.resourceType === 'Observation' && codes(r.category).some((c) => c.code === 'vital-signs');
 }
 
 /** Numeric points of an Observation, per series (components become their own series). */

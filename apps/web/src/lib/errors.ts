@@ -49,9 +49,7 @@ function messageOf(err: unknown): string {
 /** True when `err` means the record's bytes or anchor do not check out (as opposed to a network failure). */
 export function isTamper(err: unknown): boolean {
   const code = codeOf(err);
-  return (
-    (code !== undefined && TAMPER_CODES.has(code)) || (err as Error)?.name === 'RecordVerificationError'
-  );
+  return (code !== undefined && TAMPER_CODES.has(code)) || (err as Error)?.name === 'RecordVerificationError';
 }
 
 export function describeError(err: unknown): FriendlyError {

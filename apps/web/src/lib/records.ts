@@ -88,7 +88,12 @@ export function useRecords(client: MedblocClient, owner?: `0x${string}`) {
   const generation = useRef(0);
 
   const publish = useCallback((records: Listed[]) => {
-    setItems(records.map((record) => ({ record, state: states.current.get(record.recordId) ?? { status: 'pending' } })));
+    setItems(
+      records.map((record) => ({
+        record,
+        state: states.current.get(record.recordId) ?? { status: 'pending' },
+      })),
+    );
   }, []);
 
   const reload = useCallback(async () => {
@@ -106,7 +111,8 @@ export function useRecords(client: MedblocClient, owner?: `0x${string}`) {
       return;
     }
     if (gen !== generation.current) return;
-    for (const r of records) if (!r.meta && !states.current.has(r.recordId)) states.current.set(r.recordId, { status: 'nokey' });
+    for (const r of records)
+      if (!r.meta && !states.current.has(r.recordId)) states.current.set(r.recordId, { status: 'nokey' });
     publish(records);
     setLoading(false);
     const queue = records.filter((r) => {
@@ -144,11 +150,20 @@ async function verifyAndOpen(client: MedblocClient, r: Listed): Promise<RecordSt
   } catch (err) {
     const error = describeError(err);
     const code = (err as { code?: string }).code;
-    if (code === 'ENVELOPE_NOT_FOUND' || code === 'FORBIDDEN' || code === 'GRANT_NOT_FOUND') return { status: 'nokey' };
+    if (code === 'ENVELOPE_NOT_FOUND' || code === 'FORBIDDEN' || code === 'GRANT_NOT_FOUND')
+      return { status: 'nokey' };
     if (isTamper(err)) return { status: 'tampered', error };
     // A stream cut short mid-record (the node found its copy corrupt while sending) is a failed check too.
     if (err instanceof TypeError && /network|body|stream|terminated/i.test(err.message))
-      return { status: 'tampered', error: { ...describeError(err), kind: 'tampered', title: 'This record failed verification', detail: 'The node could not deliver an intact copy of it, so its content is not shown.' } };
+      return {
+        status: 'tampered',
+        error: {
+          ...describeError(err),
+          kind: 'tampered',
+          title: 'This record failed verification',
+          detail: 'The node could not deliver an intact copy of it, so its content is not shown.',
+        },
+      };
     return { status: 'error', error };
   }
 }

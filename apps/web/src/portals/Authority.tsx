@@ -1,6 +1,7 @@
 /** The authority portal: certify an address for a role (with evidence and expiry), or revoke a certification. */
-import { isAddress } from 'viem';
+
 import { useState } from 'react';
+import { isAddress } from 'viem';
 import { formatDate } from '../fhir/read.ts';
 import { type Account, useSession } from '../lib/session.ts';
 import { ErrorBox, Notice, useAction } from '../ui/bits.tsx';
@@ -10,7 +11,9 @@ export function AuthorityPortal() {
   const [address, setAddress] = useState('');
   const [role, setRole] = useState<'provider' | 'researcher'>('provider');
   const [credential, setCredential] = useState('');
-  const [expires, setExpires] = useState(() => new Date(Date.now() + 365 * 86_400_000).toISOString().slice(0, 10));
+  const [expires, setExpires] = useState(() =>
+    new Date(Date.now() + 365 * 86_400_000).toISOString().slice(0, 10),
+  );
   const [status, setStatus] = useState<Account | undefined>();
   const [done, setDone] = useState<string | undefined>();
   const valid = isAddress(address.trim());
@@ -47,8 +50,8 @@ export function AuthorityPortal() {
       >
         <h2 id="certify-h">Certify or revoke</h2>
         <p className="muted">
-          Only a hash of the credential evidence goes on chain. Certification lets a provider write records for
-          patients, and a researcher ask for consented data.
+          Only a hash of the credential evidence goes on chain. Certification lets a provider write records
+          for patients, and a researcher ask for consented data.
         </p>
         <div className="grid2">
           <div className="field wide">
@@ -74,7 +77,12 @@ export function AuthorityPortal() {
           </div>
           <div className="field">
             <label htmlFor="cert-expires">Valid until</label>
-            <input id="cert-expires" type="date" value={expires} onChange={(e) => setExpires(e.target.value)} />
+            <input
+              id="cert-expires"
+              type="date"
+              value={expires}
+              onChange={(e) => setExpires(e.target.value)}
+            />
           </div>
           <div className="field wide">
             <label htmlFor="cert-credential">Credential evidence (licence number, document reference)</label>

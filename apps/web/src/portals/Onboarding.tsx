@@ -4,8 +4,8 @@
  */
 import { generateMnemonic, type Identity, identityFromMnemonic } from '@medbloc/core/portable';
 import { type FormEvent, useMemo, useState } from 'react';
-import { Addr, ErrorBox, useAction } from '../ui/bits.tsx';
 import { listVault, saveIdentity, unlock, type VaultEntry } from '../lib/vault.ts';
+import { Addr, ErrorBox, useAction } from '../ui/bits.tsx';
 
 type Step = 'welcome' | 'create' | 'confirm' | 'protect' | 'restore';
 
@@ -36,7 +36,11 @@ export function Onboarding({ onUnlocked }: { onUnlocked: (id: Identity) => void 
         <ShowPhrase mnemonic={mnemonic} onBack={() => setStep('welcome')} onNext={() => setStep('confirm')} />
       )}
       {step === 'confirm' && (
-        <ConfirmPhrase mnemonic={mnemonic} onBack={() => setStep('create')} onNext={() => setStep('protect')} />
+        <ConfirmPhrase
+          mnemonic={mnemonic}
+          onBack={() => setStep('create')}
+          onNext={() => setStep('protect')}
+        />
       )}
       {step === 'protect' && (
         <Protect
@@ -124,15 +128,24 @@ function UnlockForm({ entry, onUnlocked }: { entry: VaultEntry; onUnlocked: (id:
   );
 }
 
-function ShowPhrase({ mnemonic, onBack, onNext }: { mnemonic: string; onBack: () => void; onNext: () => void }) {
+function ShowPhrase({
+  mnemonic,
+  onBack,
+  onNext,
+}: {
+  mnemonic: string;
+  onBack: () => void;
+  onNext: () => void;
+}) {
   const [saved, setSaved] = useState(false);
   const words = mnemonic.split(' ');
   return (
     <section className="card" aria-labelledby="phrase-h">
       <h2 id="phrase-h">Your recovery phrase</h2>
       <p>
-        Write these 12 words down, in order, and keep them somewhere safe and offline. They are shown only now.
-        Anyone with them can read your records; without them, nobody — not even MedBloc — can recover your account.
+        Write these 12 words down, in order, and keep them somewhere safe and offline. They are shown only
+        now. Anyone with them can read your records; without them, nobody — not even MedBloc — can recover
+        your account.
       </p>
       <ol className="phrase" data-testid="mnemonic">
         {words.map((w, i) => (
@@ -158,7 +171,15 @@ function ShowPhrase({ mnemonic, onBack, onNext }: { mnemonic: string; onBack: ()
   );
 }
 
-function ConfirmPhrase({ mnemonic, onBack, onNext }: { mnemonic: string; onBack: () => void; onNext: () => void }) {
+function ConfirmPhrase({
+  mnemonic,
+  onBack,
+  onNext,
+}: {
+  mnemonic: string;
+  onBack: () => void;
+  onNext: () => void;
+}) {
   const words = mnemonic.split(' ');
   const positions = useMemo(() => {
     const picks = new Set<number>();
@@ -267,7 +288,15 @@ function checkPassphrase(pass: string, again: string) {
   if (pass !== again) throw Object.assign(new Error('The two passphrases differ.'), { name: 'InputError' });
 }
 
-function Protect({ mnemonic, onBack, onDone }: { mnemonic: string; onBack: () => void; onDone: (id: Identity) => void }) {
+function Protect({
+  mnemonic,
+  onBack,
+  onDone,
+}: {
+  mnemonic: string;
+  onBack: () => void;
+  onDone: (id: Identity) => void;
+}) {
   const [pass, setPass] = useState('');
   const [again, setAgain] = useState('');
   const [label, setLabel] = useState('My MedBloc key');

@@ -41,10 +41,18 @@ export function PatientPortal() {
       <div className="portal-head">
         <h1>My records</h1>
         <div className="actions">
-          <button type="button" onClick={() => setAdding(adding === 'fhir' ? undefined : 'fhir')} aria-expanded={adding === 'fhir'}>
+          <button
+            type="button"
+            onClick={() => setAdding(adding === 'fhir' ? undefined : 'fhir')}
+            aria-expanded={adding === 'fhir'}
+          >
             Add FHIR data
           </button>
-          <button type="button" onClick={() => setAdding(adding === 'file' ? undefined : 'file')} aria-expanded={adding === 'file'}>
+          <button
+            type="button"
+            onClick={() => setAdding(adding === 'file' ? undefined : 'file')}
+            aria-expanded={adding === 'file'}
+          >
             Upload a file
           </button>
           <button type="button" onClick={refresh} disabled={loading}>
@@ -54,7 +62,11 @@ export function PatientPortal() {
       </div>
       {adding && (
         <section className="card" aria-label={adding === 'fhir' ? 'Add FHIR data' : 'Upload a file'}>
-          {adding === 'fhir' ? <UploadFhir client={client} onDone={refresh} /> : <UploadFile client={client} onDone={refresh} />}
+          {adding === 'fhir' ? (
+            <UploadFhir client={client} onDone={refresh} />
+          ) : (
+            <UploadFile client={client} onDone={refresh} />
+          )}
         </section>
       )}
       <ErrorBox error={error} />

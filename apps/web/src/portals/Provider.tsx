@@ -1,6 +1,7 @@
 /** The provider portal: certification status, writing records for a patient, reading what the patient shared. */
-import { isAddress } from 'viem';
+
 import { useState } from 'react';
+import { isAddress } from 'viem';
 import { formatDate } from '../fhir/read.ts';
 import { useRecords } from '../lib/records.ts';
 import { certificationOf, useSession } from '../lib/session.ts';
@@ -17,12 +18,14 @@ function Certification() {
       <h2 id="cert-h">Certification</h2>
       {cert?.certified ? (
         <Notice tone="ok">
-          <strong data-testid="cert-status">Certified {cert.role}</strong> until {formatDate(cert.expiresAt * 1000)} by{' '}
-          <code>{cert.issuer}</code>
+          <strong data-testid="cert-status">Certified {cert.role}</strong> until{' '}
+          {formatDate(cert.expiresAt * 1000)} by <code>{cert.issuer}</code>
         </Notice>
       ) : (
         <Notice tone="warn">
-          <strong data-testid="cert-status">{cert?.revoked ? 'Certification revoked' : 'Not certified yet'}</strong>
+          <strong data-testid="cert-status">
+            {cert?.revoked ? 'Certification revoked' : 'Not certified yet'}
+          </strong>
           <p>
             An authority must certify your address before you can write records for patients. Give them your
             address: <code className="wrap">{account?.address}</code>
@@ -43,7 +46,11 @@ function PatientRecords({ patient }: { patient: `0x${string}` }) {
     <section className="card" aria-labelledby="read-h">
       <h2 id="read-h">Records of this patient</h2>
       <p className="muted">You can open the records the patient has shared with you; others stay sealed.</p>
-      {error && <Notice tone="warn">{error.title}: {error.detail}</Notice>}
+      {error && (
+        <Notice tone="warn">
+          {error.title}: {error.detail}
+        </Notice>
+      )}
       <button type="button" onClick={() => void reload()}>
         Refresh
       </button>
@@ -78,7 +85,8 @@ export function ProviderPortal() {
           />
           {input !== '' && !patient && <small className="bad-text">That is not a valid address.</small>}
         </div>
-        <div className="tabs" role="group" aria-label="How to add">
+        <fieldset className="tabs">
+          <legend className="sr-only">How to add</legend>
           {(
             [
               ['form', 'Form'],
@@ -90,7 +98,7 @@ export function ProviderPortal() {
               {l}
             </button>
           ))}
-        </div>
+        </fieldset>
         {mode === 'form' && <ResourceForm client={client} owner={patient} onDone={done} />}
         {mode === 'fhir' && patient && <UploadFhir client={client} owner={patient} onDone={done} />}
         {mode === 'file' && patient && <UploadFile client={client} owner={patient} onDone={done} />}

@@ -36,8 +36,8 @@ export function Register() {
     >
       <h2 id="reg-h">Register on MedBloc</h2>
       <p>
-        Your browser signs a registration with your key; the node puts it on chain for you (no fees). Only your
-        address, your public encryption key and your role become public.
+        Your browser signs a registration with your key; the node puts it on chain for you (no fees). Only
+        your address, your public encryption key and your role become public.
       </p>
       <fieldset>
         <legend>I am a…</legend>

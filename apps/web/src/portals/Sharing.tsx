@@ -4,8 +4,8 @@
  * notice that sharing is coming — never made-up data.
  */
 import type { MedblocClient } from '@medbloc/sdk';
-import { isAddress } from 'viem';
 import { useCallback, useEffect, useState } from 'react';
+import { isAddress } from 'viem';
 import { formatDate } from '../fhir/read.ts';
 import { describeError, type FriendlyError } from '../lib/errors.ts';
 import { useSession } from '../lib/session.ts';
@@ -40,11 +40,27 @@ interface AuditEntry {
   anchor: unknown | null;
 }
 interface Consent {
-  grant(o: { grantee: Address; category?: string; record?: `0x${string}`; purpose?: Purpose; expiresAt?: Date }): Promise<unknown>;
-  revoke(o: { grantee: Address; category?: string; record?: `0x${string}`; purpose?: Purpose }): Promise<unknown>;
+  grant(o: {
+    grantee: Address;
+    category?: string;
+    record?: `0x${string}`;
+    purpose?: Purpose;
+    expiresAt?: Date;
+  }): Promise<unknown>;
+  revoke(o: {
+    grantee: Address;
+    category?: string;
+    record?: `0x${string}`;
+    purpose?: Purpose;
+  }): Promise<unknown>;
   grants(): Promise<Grant[]>;
   auditLog(): Promise<{ entries: AuditEntry[] }>;
-  verifyAudit?(): Promise<{ ok: boolean; verified: number; pending: number; problems: { seq: number | null; problem: string }[] }>;
+  verifyAudit?(): Promise<{
+    ok: boolean;
+    verified: number;
+    pending: number;
+    problems: { seq: number | null; problem: string }[];
+  }>;
 }
 
 function consentOf(client: MedblocClient): Consent | undefined {
@@ -57,7 +73,8 @@ function consentOf(client: MedblocClient): Consent | undefined {
     : undefined;
 }
 
-const labelOf = (category?: string) => CATEGORIES.find(([c]) => c === category)?.[1] ?? category ?? 'a record';
+const labelOf = (category?: string) =>
+  CATEGORIES.find(([c]) => c === category)?.[1] ?? category ?? 'a record';
 const PURPOSES = ['', 'care', 'research', 'emergency', 'delegate'];
 
 export function SharingPage() {
@@ -75,9 +92,9 @@ export function SharingPage() {
         <section className="card" aria-labelledby="soon-h">
           <h2 id="soon-h">Sharing is coming</h2>
           <p>
-            Soon you will grant a provider access to a category of your records for a purpose and a time, revoke it
-            at any moment, and see a verifiable log of every read of your data. Until then, only you can open your
-            records.
+            Soon you will grant a provider access to a category of your records for a purpose and a time,
+            revoke it at any moment, and see a verifiable log of every read of your data. Until then, only you
+            can open your records.
           </p>
         </section>
       )}
@@ -132,8 +149,8 @@ function Grants({ consent }: { consent: Consent }) {
         {live.map((g) => (
           <li key={`${g.grantee}-${g.scope}-${g.purpose}`}>
             <span>
-              <Addr value={g.grantee} /> can see your {g.kind === 'record' ? 'record' : labelOf(g.category)} for{' '}
-              {g.purpose} until {formatDate(g.expiresAt * 1000)}
+              <Addr value={g.grantee} /> can see your {g.kind === 'record' ? 'record' : labelOf(g.category)}{' '}
+              for {g.purpose} until {formatDate(g.expiresAt * 1000)}
             </span>
             <button type="button" className="danger" disabled={take.busy} onClick={() => void take.run(g)}>
               Revoke
@@ -214,10 +231,10 @@ function AccessLog({ consent }: { consent: Consent }) {
     setEntries((await consent.auditLog()).entries);
     if (consent.verifyAudit) setCheck(await consent.verifyAudit());
   });
+  // Load once when the log opens (and again if the identity changes); `load` itself is recreated each render.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed on the consent handle on purpose
   useEffect(() => {
     void load.run();
-    // load once on open
-    // biome-ignore lint/correctness/useExhaustiveDependencies: run is stable per consent
   }, [consent]);
   return (
     <section className="card" aria-labelledby="log-h">
@@ -225,8 +242,8 @@ function AccessLog({ consent }: { consent: Consent }) {
       <ErrorBox error={load.error} />
       {check && (
         <Notice tone={check.ok ? 'ok' : 'warn'}>
-          {check.ok ? 'The log verifies' : 'The log does not fully verify'}: {check.verified} entries anchored on
-          chain, {check.pending} awaiting anchoring
+          {check.ok ? 'The log verifies' : 'The log does not fully verify'}: {check.verified} entries anchored
+          on chain, {check.pending} awaiting anchoring
           {check.problems.length > 0 && `, ${check.problems.length} problems`}.
         </Notice>
       )}
@@ -246,7 +263,9 @@ function AccessLog({ consent }: { consent: Consent }) {
             {[...entries].reverse().map((e) => (
               <tr key={e.seq}>
                 <td>{formatDate(e.request.time * 1000)}</td>
-                <td>{e.request.requester.toLowerCase() === me ? 'you' : <Addr value={e.request.requester} />}</td>
+                <td>
+                  {e.request.requester.toLowerCase() === me ? 'you' : <Addr value={e.request.requester} />}
+                </td>
                 <td>
                   <code title={e.request.record}>{e.request.record.slice(0, 10)}…</code>
                 </td>

@@ -34,7 +34,9 @@ function Status({ item }: { item: RecordItem }) {
 function download(item: RecordItem) {
   if (item.state.status !== 'verified' || !item.state.bytes) return;
   const meta = item.state.meta ?? item.record.meta;
-  const blob = new Blob([item.state.bytes as BlobPart], { type: meta?.contentType ?? 'application/octet-stream' });
+  const blob = new Blob([item.state.bytes as BlobPart], {
+    type: meta?.contentType ?? 'application/octet-stream',
+  });
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;

@@ -14,7 +14,13 @@ const KINDS: { kind: FormKind; label: string }[] = [
   { kind: 'note', label: 'Clinical note' },
 ];
 
-type FieldDef = { name: string; label: string; type?: string; options?: [string, string][]; textarea?: boolean };
+type FieldDef = {
+  name: string;
+  label: string;
+  type?: string;
+  options?: [string, string][];
+  textarea?: boolean;
+};
 
 function fieldsOf(kind: FormKind, values: FormValues): FieldDef[] {
   const date: FieldDef = { name: 'date', label: 'Date and time', type: 'datetime-local' };
@@ -89,11 +95,7 @@ function fieldsOf(kind: FormKind, values: FormValues): FieldDef[] {
         { ...date, label: 'Given on' },
       ];
     case 'note':
-      return [
-        { name: 'title', label: 'Title' },
-        { name: 'text', label: 'Note', textarea: true },
-        date,
-      ];
+      return [{ name: 'title', label: 'Title' }, { name: 'text', label: 'Note', textarea: true }, date];
   }
 }
 
@@ -153,7 +155,11 @@ export function ResourceForm({
             <div className={`field${f.textarea ? ' wide' : ''}`} key={f.name}>
               <label htmlFor={fid}>{f.label}</label>
               {f.options ? (
-                <select id={fid} value={values[f.name] ?? f.options[0]![0]} onChange={(e) => set(e.target.value)}>
+                <select
+                  id={fid}
+                  value={values[f.name] ?? f.options[0]![0]}
+                  onChange={(e) => set(e.target.value)}
+                >
                   {f.options.map(([v, l]) => (
                     <option key={v} value={v}>
                       {l}
@@ -161,7 +167,12 @@ export function ResourceForm({
                   ))}
                 </select>
               ) : f.textarea ? (
-                <textarea id={fid} rows={3} value={values[f.name] ?? ''} onChange={(e) => set(e.target.value)} />
+                <textarea
+                  id={fid}
+                  rows={3}
+                  value={values[f.name] ?? ''}
+                  onChange={(e) => set(e.target.value)}
+                />
               ) : (
                 <input
                   id={fid}

@@ -36,13 +36,14 @@ export function Timeline({ items, me }: { items: RecordItem[]; me?: string }) {
           {failed > 0 && <strong className="bad-text"> · {failed} failed verification</strong>}
         </p>
       </div>
-      <div className="filters" role="group" aria-label="Filter by category">
+      <fieldset className="filters">
+        <legend className="sr-only">Filter by category</legend>
         {[['All', items.length] as const, ...counts].map(([c, n]) => (
           <button key={c} type="button" aria-pressed={category === c} onClick={() => setCategory(c)}>
             {c} <small>{n}</small>
           </button>
         ))}
-      </div>
+      </fieldset>
       {items.length === 0 && <p className="empty">No records yet.</p>}
       {[...days.entries()].map(([day, list]) => (
         <section key={day} className="day" aria-label={day}>

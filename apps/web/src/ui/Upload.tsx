@@ -10,7 +10,11 @@ import { bytes, ErrorBox, Notice, useAction } from './bits.tsx';
 type Owner = `0x${string}`;
 
 /** Writes FHIR resources for `owner`: one as a single record, several as one batch. Returns how many. */
-export async function writeResources(client: MedblocClient, resources: Record<string, unknown>[], owner?: Owner) {
+export async function writeResources(
+  client: MedblocClient,
+  resources: Record<string, unknown>[],
+  owner?: Owner,
+) {
   if (resources.length === 1) {
     await client.addRecord({ resource: resources[0]!, ...(owner ? { owner } : {}) });
     return 1;
@@ -22,7 +26,15 @@ export async function writeResources(client: MedblocClient, resources: Record<st
   return resources.length;
 }
 
-export function UploadFhir({ client, owner, onDone }: { client: MedblocClient; owner?: Owner; onDone: () => void }) {
+export function UploadFhir({
+  client,
+  owner,
+  onDone,
+}: {
+  client: MedblocClient;
+  owner?: Owner;
+  onDone: () => void;
+}) {
   const id = useId();
   const [text, setText] = useState('');
   const [done, setDone] = useState<string | undefined>();
@@ -74,7 +86,15 @@ export function UploadFhir({ client, owner, onDone }: { client: MedblocClient; o
   );
 }
 
-export function UploadFile({ client, owner, onDone }: { client: MedblocClient; owner?: Owner; onDone: () => void }) {
+export function UploadFile({
+  client,
+  owner,
+  onDone,
+}: {
+  client: MedblocClient;
+  owner?: Owner;
+  onDone: () => void;
+}) {
   const id = useId();
   const [file, setFile] = useState<File | undefined>();
   const [progress, setProgress] = useState(0);

@@ -12,7 +12,8 @@ interface Series {
 export function vitalSeries(items: RecordItem[]): Series[] {
   const by = new Map<string, Series>();
   for (const item of items) {
-    if (item.state.status !== 'verified' || !item.state.resource || !isVitalSign(item.state.resource)) continue;
+    if (item.state.status !== 'verified' || !item.state.resource || !isVitalSign(item.state.resource))
+      continue;
     const t = dateOf(item);
     for (const p of vitalPoints(item.state.resource)) {
       const s = by.get(p.key) ?? { key: p.key, label: p.label, unit: p.unit, points: [] };

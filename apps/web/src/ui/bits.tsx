@@ -26,7 +26,8 @@ export function Addr({ value, label }: { value: string; label?: string }) {
   return (
     <span className="addr" title={value}>
       {label && <span className="addr-label">{label} </span>}
-      <code aria-label={value}>{short}</code>
+      <code title={value}>{short}</code>
+      <span className="sr-only">{value}</span>
     </span>
   );
 }
