@@ -47,18 +47,29 @@ export function createAuditService(deps: {
   let flushing: Promise<void> | undefined;
 
   /** Checks a request's signature and freshness; the requester must be the authenticated caller. */
+  const recovered = new Map<string, Address>();
+
   async function verifyRequest(caller: Address, r: SignedAccessRequest) {
     if (getAddress(r.requester) !== caller)
       throw new NodeError('RECEIPT_INVALID', 'the access request names another requester');
     if (Math.abs(r.time - Math.floor(Date.now() / 1000)) > CLOCK_SKEW)
       throw new NodeError('RECEIPT_INVALID', 'the access request is not fresh; check your clock');
-    const signer = await recoverTypedDataAddress({
-      domain,
-      types: accessReceiptTypes,
-      primaryType: 'AccessRequest',
-      message: { ...r, time: BigInt(r.time) },
-      signature: r.signature,
-    }).catch(() => undefined);
+    // A read is two calls (record, then content) carrying the same signed request: recover its signer once.
+    const key = `${r.signature}:${r.record}:${r.owner}:${r.purpose}:${r.time}`;
+    let signer = recovered.get(key);
+    if (!signer) {
+      signer = await recoverTypedDataAddress({
+        domain,
+        types: accessReceiptTypes,
+        primaryType: 'AccessRequest',
+        message: { ...r, time: BigInt(r.time) },
+        signature: r.signature,
+      }).catch(() => undefined);
+      if (signer) {
+        if (recovered.size >= 4096) recovered.delete(recovered.keys().next().value!);
+        recovered.set(key, signer);
+      }
+    }
     if (signer !== caller) throw new NodeError('RECEIPT_INVALID', 'the access request is not signed by you');
   }
 
