@@ -129,6 +129,8 @@ export interface GrantView {
   live: boolean;
   signer: Address;
   blockNumber: number;
+  /** When the grant last changed (issued, renewed or revoked): chain time, seconds. */
+  time: number;
   /** The category of a category grant, when this identity can tell (the owner, or a delegate's own view). */
   category?: string;
 }

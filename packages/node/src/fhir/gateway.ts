@@ -29,6 +29,15 @@ import type {
 } from '@medplum/fhirtypes';
 import { capabilityStatement } from './capability.ts';
 import { resolveConditionalReferences } from './conditional.ts';
+import {
+  auditEventOf,
+  consentOf,
+  isView,
+  searchViews,
+  VIEW_SEARCH_PARAMS,
+  type ViewContext,
+  type ViewResource,
+} from './consent-views.ts';
 import { everything } from './everything.ts';
 import { loadLedger } from './ledger.ts';
 import { type Change, historyEntries, LedgerRepository } from './repository.ts';
@@ -172,6 +181,7 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
       return patientEverything(id, req.baseUrl);
     if (type?.startsWith('_') && type !== '_search')
       return fail(404, 'not-supported', `"${type}" is not supported`);
+    if (isView(type)) return view(method, type, id, segments.length, query, req.baseUrl);
 
     let body: unknown;
     if (req.body !== undefined && req.body !== '' && !READ_METHODS.has(method)) {
@@ -407,6 +417,52 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
       e.fullUrl = `${baseUrl}/${t}/${i}`;
     }
     return respond(200, { resourceType: 'Bundle', type: 'history', total, entry: entries });
+  }
+
+  /** Consent and AuditEvent: read-only views of the identity's grants and access log (see consent-views.ts). */
+  async function view(
+    method: string,
+    type: 'Consent' | 'AuditEvent',
+    id: string | undefined,
+    depth: number,
+    query: Record<string, string | string[]>,
+    baseUrl: string,
+  ): Promise<FhirHttpResponse> {
+    const search = method === 'GET' && (!id || (id === '_search' && depth === 2));
+    const postSearch = method === 'POST' && id === '_search' && depth === 2;
+    if (!READ_METHODS.has(method) && !postSearch)
+      return fail(
+        405,
+        'not-supported',
+        `${type} is a read-only view of the chain; change consent through the API`,
+      );
+    if (!search && !postSearch && depth > 2)
+      return fail(404, 'not-supported', `${type} views have no history or operations`);
+    const unknown = Object.keys(query).filter((k) => !VIEW_SEARCH_PARAMS.has(k));
+    if (unknown.length)
+      return fail(400, 'not-supported', `unsupported search parameter(s): ${unknown.join(', ')}`);
+    const current = repo;
+    const byRecord = new Map<string, string>();
+    for (const [key, recordId] of recordOfVersion) {
+      const [t, i] = key.split('/');
+      byRecord.set(recordId.toLowerCase(), `${t}/${i}`);
+    }
+    const ctx: ViewContext = {
+      self: client.address as Hex,
+      referenceOf: (recordId) => byRecord.get(recordId.toLowerCase()),
+      patientIds: () =>
+        [...current.all()].filter((r) => r.resourceType === 'Patient').map((r) => r.id as string),
+    };
+    let resources: ViewResource[];
+    if (type === 'Consent') {
+      const [made, received] = await Promise.all([client.grants(), client.grants({ as: 'grantee' })]);
+      resources = [...made, ...received].map((g) => consentOf(g, ctx));
+    } else {
+      resources = (await client.auditLog()).entries.map((e) => auditEventOf(e, ctx));
+    }
+    if (search || postSearch) return respond(200, searchViews(resources, query, ctx, baseUrl));
+    const found = resources.find((r) => r.id === id);
+    return found ? respond(200, found) : fail(404, 'not-found', `${type}/${id} is not known`);
   }
 
   async function patientEverything(id: string, baseUrl: string): Promise<FhirHttpResponse> {

@@ -113,6 +113,18 @@ export function createConsentService(deps: { db: Db; chain: Chain; indexer: Inde
     };
   }
 
+  const blockTimes = new Map<number, number>();
+  /** When a block was made (chain time, seconds); blocks are immutable, so their times are kept. */
+  async function blockTime(block: number): Promise<number> {
+    let t = blockTimes.get(block);
+    if (t === undefined) {
+      t = Number((await chain.publicClient.getBlock({ blockNumber: BigInt(block) })).timestamp);
+      if (blockTimes.size > 10_000) blockTimes.clear();
+      blockTimes.set(block, t);
+    }
+    return t;
+  }
+
   async function certifiedFor(caller: Address, purpose: number) {
     const role = purpose === Purpose.research ? Role.researcher : Role.provider;
     return chain.read<boolean>(chain.contracts.accounts, 'isCertified', [caller, role]);
@@ -232,7 +244,10 @@ export function createConsentService(deps: { db: Db; chain: Chain; indexer: Inde
       return out;
     },
 
-    /** Indexed grants by owner or grantee, with whether each is live at the chain's current time. */
+    /**
+     * Indexed grants by owner or grantee, with whether each is live at the chain's current time and when it last
+     * changed (the block time of the latest grant or revocation).
+     */
     async list(q: { owner?: Address; grantee?: Address }) {
       const now = await chainTime();
       const rows = q.owner
@@ -240,7 +255,9 @@ export function createConsentService(deps: { db: Db; chain: Chain; indexer: Inde
         : q.grantee
           ? db.grants.ofGrantee(q.grantee.toLowerCase())
           : [];
-      return { grants: rows.map((g) => view(g, now)), chainTime: now };
+      const out = [];
+      for (const g of rows) out.push({ ...view(g, now), time: await blockTime(g.block_number) });
+      return { grants: out, chainTime: now };
     },
 
     /**
