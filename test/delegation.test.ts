@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createClient, type MedblocClient } from '@medbloc/sdk';
-import { cast, newIdentity, startTestNode } from './support/harness.ts';
+import { createClient, type DelegateView, type GrantView, type MedblocClient } from '@medbloc/sdk';
+import { cast, cli, newIdentity, startTestNode, tempDir } from './support/harness.ts';
 
 const lab = (value: number) => ({
   resourceType: 'Observation',
@@ -147,5 +147,80 @@ describe('delegation: a carer acts for the patient until revoked', () => {
     const [d] = await minor.delegates();
     assert.equal(d?.kind, 'guardian');
     assert.equal(d?.live, true);
+  });
+
+  test('for a minor, a guardian revokes a carer, but not another guardian', async () => {
+    const child = createClient({ node: t.node.url, identity: newIdentity() });
+    const [mother, father, nanny] = [0, 1, 2].map(() =>
+      createClient({ node: t.node.url, identity: newIdentity() }),
+    );
+    for (const x of [child, mother!, father!, nanny!]) await x.register();
+    await child.appointDelegate({ delegate: mother!.address, kind: 'guardian' });
+    await child.appointDelegate({ delegate: father!.address, kind: 'guardian' });
+    await child.appointDelegate({ delegate: nanny!.address, kind: 'carer' });
+    // Not yet flagged a minor: a guardian may not revoke anyone.
+    await assert.rejects(mother!.revokeDelegate({ patient: child.address, delegate: nanny!.address }), {
+      code: 'FORBIDDEN',
+    });
+    await child.setMinor(true);
+    await mother!.revokeDelegate({ patient: child.address, delegate: nanny!.address });
+    await assert.rejects(mother!.revokeDelegate({ patient: child.address, delegate: father!.address }), {
+      code: 'FORBIDDEN',
+    });
+    const list = await father!.delegates({ patient: child.address });
+    const n = list.find((d) => d.delegate === nanny!.address);
+    assert.equal(n?.revoked, true);
+    assert.equal(n?.revokedBy, mother!.address);
+    assert.deepEqual(
+      list.filter((d) => d.live).map((d) => d.kind),
+      ['guardian', 'guardian'],
+    );
+  });
+
+  test('the same through the CLI: delegate add, list, grant --for, remove', async () => {
+    const keys = await tempDir('medbloc-keys-');
+    const run = (args: string[]) =>
+      cli(args, {
+        MEDBLOC_NODE: t.node.url,
+        MEDBLOC_KEYS_DIR: keys,
+        MEDBLOC_PASSPHRASE: 'a long passphrase',
+      });
+    const ok = async (args: string[]) => {
+      const r = await run(args);
+      assert.equal(r.code, 0, `medbloc ${args.join(' ')} failed: ${r.stderr}`);
+      return r.stdout;
+    };
+    const addr: Record<string, string> = {};
+    for (const id of ['patient', 'carer']) {
+      addr[id] = (JSON.parse(await ok(['--id', id, '--json', 'init'])) as { address: string }).address;
+      await ok(['--id', id, 'account', 'register']);
+    }
+    await ok(['--id', 'patient', 'delegate', 'add', addr.carer!, '--kind', 'guardian']);
+    const mine = JSON.parse(await ok(['--id', 'patient', '--json', 'delegate', 'list'])) as DelegateView[];
+    assert.deepEqual(
+      mine.map((d) => [d.delegate, d.kind, d.live]),
+      [[addr.carer, 'guardian', true]],
+    );
+    assert.match(await ok(['--id', 'carer', 'delegate', 'list', '--for']), new RegExp(`for ${addr.patient}`));
+    await ok(['--id', 'carer', 'grant', c.provider.address, '--category', 'labs', '--for', addr.patient!]);
+    const grants = JSON.parse(await ok(['--id', 'patient', '--json', 'grants', 'list'])) as GrantView[];
+    assert.deepEqual(
+      grants.map((g) => [g.grantee, g.category, g.signer]),
+      [[c.provider.address, 'labs', addr.carer]],
+    );
+    await ok(['--id', 'patient', 'delegate', 'remove', addr.carer!]);
+    assert.match(await ok(['--id', 'patient', 'delegate', 'list', '--all']), /revoked by/);
+    const refused = await run([
+      '--id',
+      'carer',
+      'revoke',
+      c.provider.address,
+      '--category',
+      'labs',
+      '--for',
+      addr.patient!,
+    ]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /FORBIDDEN/);
   });
 });

@@ -159,5 +159,15 @@ describe('FHIR views: Consent and AuditEvent', () => {
     });
     assert.equal(res.status, 405);
     assert.equal(((await res.json()) as { resourceType: string }).resourceType, 'OperationOutcome');
+    const cs = await get<{ rest: { resource: { type: string; interaction: { code: string }[] }[] }[] }>(
+      'metadata',
+    );
+    for (const type of ['Consent', 'AuditEvent']) {
+      const r = cs.rest[0]!.resource.find((x) => x.type === type)!;
+      assert.deepEqual(
+        r.interaction.map((i) => i.code),
+        ['read', 'search-type'],
+      );
+    }
   });
 });

@@ -58,6 +58,7 @@ import {
   scopeKeyTypes,
   sealBytes,
   sealStream,
+  setMinorTypes,
   setRecoveryGuardiansTypes,
   splitSecret,
   symUnwrap,
@@ -1266,6 +1267,25 @@ export function createClient(opts: ClientOptions) {
     });
   }
 
+  /**
+   * Flags (or unflags) this patient as a minor: while flagged, each of its current guardians may also revoke its
+   * carers (the contract's policy; guardians themselves are revoked by the patient only).
+   */
+  async function setMinor(minor: boolean) {
+    const i = await nodeInfo();
+    const message = { patient: me, minor, nonce: await delegationNonce(me), deadline: deadline() };
+    const signature = await identity.account.signTypedData({
+      domain: domainFor(i.chainId, i.contracts.delegation),
+      types: setMinorTypes,
+      primaryType: 'SetMinor',
+      message,
+    });
+    return authed<{ txHash: Hex; blockNumber: number }>('POST', '/v1/delegates/minor', {
+      ...message,
+      signature,
+    });
+  }
+
   /** The delegates of `patient` (default: this identity), or, `as: 'delegate'`, the patients this identity acts for. */
   async function delegates(o: { patient?: Address; as?: 'patient' | 'delegate' } = {}) {
     const q = o.as === 'delegate' ? `delegate=${me}` : `patient=${getAddress(o.patient ?? me)}`;
@@ -1607,6 +1627,7 @@ export function createClient(opts: ClientOptions) {
     appointDelegate,
     revokeDelegate,
     delegates,
+    setMinor,
     setRecoveryGuardians,
     recoveryRequests,
     releaseRecoveryShare,

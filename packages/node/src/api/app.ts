@@ -370,6 +370,18 @@ export function createApp(deps: AppDeps) {
     });
     return c.json(out);
   });
+  app.post('/v1/delegates/minor', authed, async (c) => {
+    const b = await body(c);
+    if (typeof b.minor !== 'boolean') throw new NodeError('INVALID_BODY', '"minor" must be true or false');
+    const out = await deps.delegation.setMinor(c.get('caller'), {
+      patient: v.address(b, 'patient'),
+      minor: b.minor,
+      nonce: v.uint(b, 'nonce'),
+      deadline: v.uint(b, 'deadline'),
+      signature: v.signature(b),
+    });
+    return c.json(out);
+  });
   app.get('/v1/delegates', authed, async (c) => {
     const patient = c.req.query('patient') ? v.address({ p: c.req.query('patient') }, 'p') : undefined;
     const delegate = c.req.query('delegate') ? v.address({ d: c.req.query('delegate') }, 'd') : undefined;

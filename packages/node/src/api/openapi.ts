@@ -136,5 +136,86 @@ export const openApiDocument = {
         responses: { 200: { description: 'ciphertext' }, 403: problem, 404: problem },
       },
     },
+    '/v1/delegates': {
+      post: {
+        security: bearer,
+        summary:
+          "Relay a patient's signed appointment of a guardian or carer (EIP-712 AppointDelegate), with the patient's scope secret wrapped for the delegate",
+        requestBody: json(obj(['patient', 'delegate', 'kind', 'expiresAt', 'keyEnvelope', ...signed])),
+        responses: { 201: { description: 'appointed' }, 400: problem, 403: problem, 409: problem },
+      },
+      get: {
+        security: bearer,
+        summary:
+          "A patient's delegates (?patient=, for the patient or its delegates) or the patients a delegate acts for (?delegate=)",
+        responses: { 200: { description: 'ok' }, 403: problem },
+      },
+    },
+    '/v1/delegates/revoke': {
+      post: {
+        security: bearer,
+        summary:
+          'Relay a signed revocation (EIP-712 RevokeDelegate) by the patient, or a guardian of a minor',
+        requestBody: json(obj(['patient', 'delegate', 'signer', ...signed])),
+        responses: { 200: { description: 'revoked' }, 400: problem, 403: problem },
+      },
+    },
+    '/v1/delegates/minor': {
+      post: {
+        security: bearer,
+        summary: 'Relay a patient’s signed minor flag (EIP-712 SetMinor)',
+        requestBody: json(obj(['patient', 'minor', ...signed])),
+        responses: { 200: { description: 'set' }, 400: problem, 403: problem },
+      },
+    },
+    '/v1/delegates/key': {
+      get: {
+        security: bearer,
+        summary: "To a current delegate only: the patient's key material wrapped for it (?patient=)",
+        responses: { 200: json(obj(['patient', 'delegate', 'keyEnvelope'])), 403: problem },
+      },
+    },
+    '/v1/recovery': {
+      post: {
+        security: bearer,
+        summary:
+          'Relay the commitment to recovery guardians (EIP-712 SetRecoveryGuardians) and keep their sealed shares',
+        requestBody: json(obj(['patient', 'guardiansHash', 'threshold', 'salt', 'shares', ...signed])),
+        responses: { 201: { description: 'set' }, 400: problem, 403: problem },
+      },
+    },
+    '/v1/recovery/{patient}': {
+      get: {
+        summary: 'The recovery threshold and number of guardians (not who they are)',
+        responses: { 200: json(obj(['patient', 'threshold', 'guardians'])), 404: problem },
+      },
+    },
+    '/v1/recovery/{patient}/requests': {
+      post: {
+        summary:
+          "A new device asks the patient's guardians to release their shares to a one-time recovery key",
+        requestBody: json(obj(['recoveryKey'])),
+        responses: { 201: { description: 'requested' }, 404: problem },
+      },
+    },
+    '/v1/recovery/{patient}/share': {
+      get: {
+        security: bearer,
+        summary: 'To a guardian: its sealed share and the recovery keys asked for',
+        responses: { 200: { description: 'ok' }, 403: problem },
+      },
+    },
+    '/v1/recovery/{patient}/releases': {
+      post: {
+        security: bearer,
+        summary: 'A guardian releases its share, re-sealed to a requested recovery key',
+        requestBody: json(obj(['recoveryKey', 'envelope'])),
+        responses: { 201: { description: 'released' }, 403: problem, 404: problem },
+      },
+      get: {
+        summary: 'The releases sealed to a recovery key (?key=)',
+        responses: { 200: { description: 'ok' }, 404: problem },
+      },
+    },
   },
 } as const;

@@ -29,11 +29,32 @@ export function capabilityStatement(baseUrl: string): CapabilityStatement {
   return { ...cached, implementation: { description: 'MedBloc FHIR R4 gateway', url: baseUrl } };
 }
 
+/** Consent and AuditEvent are read-only views of the identity's grants and access log (consent-views.ts). */
+function viewResource(type: 'Consent' | 'AuditEvent'): CapabilityStatementRestResource {
+  return {
+    type,
+    profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+    documentation:
+      type === 'Consent'
+        ? 'Read-only: the consent grants this identity made or received, live from the chain.'
+        : "Read-only: this identity's access log, each entry a receipt countersigned by the node and anchored on chain.",
+    interaction: [{ code: 'read' }, { code: 'search-type' }],
+    versioning: 'no-version',
+    readHistory: false,
+    updateCreate: false,
+    searchParam: [
+      { name: 'patient', type: 'reference' },
+      { name: 'date', type: 'date' },
+    ],
+  };
+}
+
 function build(): CapabilityStatement {
   const resource: CapabilityStatementRestResource[] = getResourceTypes()
     .filter((t) => t !== 'Binary' && t !== 'Parameters')
     .sort()
     .map((type) => {
+      if (type === 'Consent' || type === 'AuditEvent') return viewResource(type);
       const params = getSearchParameters(type) ?? {};
       return {
         type,

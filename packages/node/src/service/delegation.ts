@@ -34,6 +34,14 @@ export interface RevokeDelegateInput {
   signature: Hex;
 }
 
+export interface SetMinorInput {
+  patient: Address;
+  minor: boolean;
+  nonce: bigint;
+  deadline: bigint;
+  signature: Hex;
+}
+
 export type DelegationService = ReturnType<typeof createDelegationService>;
 
 const KIND_NAMES: Record<number, 'guardian' | 'carer'> = {
@@ -121,6 +129,13 @@ export function createDelegationService(deps: { db: Db; chain: Chain; indexer: I
       return out;
     },
 
+    /** Flags or unflags the patient as a minor (its guardians may then revoke its carers), on its signature. */
+    async setMinor(caller: Address, i: SetMinorInput) {
+      if (caller !== i.patient) throw new NodeError('FORBIDDEN', 'only the patient may set its minor status');
+      await checkWindow(i.patient, i.nonce, i.deadline);
+      return relay('setMinorBySig', [i.patient, i.minor, i.deadline, i.signature]);
+    },
+
     /** A patient's delegates (to the patient or one of its delegates), or the patients an account acts for. */
     async list(caller: Address, q: { patient?: Address; delegate?: Address }) {
       const now = await chainTime();
@@ -129,6 +144,7 @@ export function createDelegationService(deps: { db: Db; chain: Chain; indexer: I
           throw new NodeError('FORBIDDEN', 'only the patient or its delegates may list its delegates');
         return {
           delegates: db.delegates.of(q.patient.toLowerCase()).map((d) => view(d, now)),
+          minor: await chain.read<boolean>(delegation, 'isMinor', [q.patient]),
           chainTime: now,
         };
       }
