@@ -116,6 +116,17 @@ describe('delegation: a carer acts for the patient until revoked', () => {
       { code: 'FORBIDDEN' },
     );
     await assert.rejects(carer.grants({ owner: c.patient.address }), { code: 'FORBIDDEN' });
+    // The labs key the carer published when it revoked the provider is now countersigned by the patient, so what
+    // the patient writes later still reaches a new grantee of its labs.
+    await c.patient.grant({ grantee: c.provider.address, category: 'labs' });
+    const fresh = await c.patient.addRecord({ resource: lab(160) });
+    assert.deepEqual((await c.provider.getRecord(fresh.recordId)).resource, lab(160));
+    const labsKeys = (await fetch(`${t.node.url}/v1/scopes/${c.patient.address}`, {
+      headers: { authorization: `Bearer ${await c.patient.login()}` },
+    }).then((r) => r.json())) as { scopes: { category: string; signer: string }[] };
+    assert.ok(
+      labsKeys.scopes.filter((k) => k.category === 'labs').every((k) => k.signer === c.patient.address),
+    );
     // Its key material is gone from the node, and it cannot revoke again.
     await assert.rejects(carer.revokeDelegate({ delegate: carer.address, patient: c.patient.address }), {
       code: 'FORBIDDEN',

@@ -1260,11 +1260,27 @@ export function createClient(opts: ClientOptions) {
       primaryType: 'RevokeDelegate',
       message,
     });
-    return authed<{ txHash: Hex; blockNumber: number }>('POST', '/v1/delegates/revoke', {
+    const out = await authed<{ txHash: Hex; blockNumber: number }>('POST', '/v1/delegates/revoke', {
       ...message,
       signer: me,
       signature,
     });
+    if (message.patient === me) await adoptScopeKeys(message.delegate);
+    return out;
+  }
+
+  /**
+   * Re-signs, as this patient's own, the scope keys `delegate` published for it: writers trust a delegate's signature
+   * only while it is a delegate, and these keys stay this patient's (they derive from its scope secret).
+   */
+  async function adoptScopeKeys(delegate: Address) {
+    const { scopes } = await authed<{ scopes: ScopeKeyView[] }>('GET', `/v1/scopes/${me}`);
+    const secret = scopeSecretOf(identity);
+    for (const k of scopes) {
+      if (getAddress(k.signer) !== delegate || !isCategory(k.category)) continue;
+      if (k.scopeId !== scopeIdOf(secret, k.category, k.epoch)) continue;
+      await publishScope(k.category, k.epoch, me, secret);
+    }
   }
 
   /**

@@ -330,6 +330,7 @@ export function openDatabase(file: string) {
     created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
   const scopeKeysOf = stmt('SELECT * FROM scope_keys WHERE owner = ? ORDER BY category, epoch');
   const scopeKeyOf = stmt('SELECT * FROM scope_keys WHERE owner = ? AND scope_id = ?');
+  const resignScopeKey = stmt('UPDATE scope_keys SET signature = ? WHERE owner = ? AND scope_id = ?');
   const putScopeGrantKey = stmt(`INSERT INTO scope_grant_keys (scope_id, grantee, envelope) VALUES (?, ?, ?)
     ON CONFLICT DO UPDATE SET envelope = excluded.envelope`);
   const getScopeGrantKey = stmt('SELECT envelope FROM scope_grant_keys WHERE scope_id = ? AND grantee = ?');
@@ -504,6 +505,9 @@ export function openDatabase(file: string) {
         void putScopeKey.run(k.owner, k.scope_id, k.category, k.epoch, k.public_key, k.signature, Date.now()),
       ofOwner: (owner: string) => scopeKeysOf.all(owner) as unknown as ScopeKeyRow[],
       get: (owner: string, scopeId: string) => scopeKeyOf.get(owner, scopeId) as ScopeKeyRow | undefined,
+      /** Replaces the signature of a published key (`signer:signature`), e.g. the owner countersigning it. */
+      resign: (owner: string, scopeId: string, signature: string) =>
+        void resignScopeKey.run(signature, owner, scopeId),
       putGrantKey: (scopeId: string, grantee: string, envelope: string) =>
         void putScopeGrantKey.run(scopeId, grantee, envelope),
       removeGrantKey: (scopeId: string, grantee: string) => void deleteScopeGrantKey.run(scopeId, grantee),

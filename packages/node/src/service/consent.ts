@@ -159,6 +159,14 @@ export function createConsentService(deps: { db: Db; chain: Chain; indexer: Inde
       const existing = db.scopes.ofOwner(owner).find((k) => k.category === i.category && k.epoch === i.epoch);
       if (existing && existing.scope_id !== i.scopeId)
         throw new NodeError('RECORD_EXISTS', `${i.category} epoch ${i.epoch} already has a scope key`);
+      if (existing) {
+        // The owner may countersign, as its own, a key a delegate published (writers stop trusting a delegate's
+        // signature once it is revoked); the key itself never changes.
+        if (existing.public_key !== i.publicKey)
+          throw new NodeError('RECORD_EXISTS', `${i.category} epoch ${i.epoch} already has another key`);
+        if (i.signer === i.owner) db.scopes.resign(owner, i.scopeId, `${owner}:${i.signature}`);
+        return { scopeId: i.scopeId, epoch: i.epoch };
+      }
       db.scopes.publish({
         owner,
         scope_id: i.scopeId,
