@@ -70,6 +70,15 @@ describe('delegation: a carer acts for the patient until revoked', () => {
     assert.ok(got.verification.checks.includes('creator signature'));
     const listed = await c.patient.listRecords();
     assert.equal(listed.find((r) => r.recordId === rec.recordId)?.creator, carer.address);
+    // A batch too: one transaction, each record verified with its Merkle proof against the chain.
+    const batch = await carer.addRecords([{ resource: lab(121) }, { resource: lab(122) }], {
+      owner: c.patient.address,
+    });
+    for (const id of batch.recordIds) {
+      const v = await c.patient.verifyRecord(id);
+      assert.equal(v.creator, carer.address);
+      assert.ok(v.checks.includes('merkle inclusion (on chain)'));
+    }
     // A stranger still cannot.
     await assert.rejects(stranger.addRecord({ owner: c.patient.address, resource: lab(1) }), {
       code: 'NOT_CERTIFIED',
