@@ -31,7 +31,7 @@ import {
   zeroAddress,
   zeroHash,
 } from 'viem';
-import { NodeError } from '../errors.ts';
+import { deployContract, waitForSuccess } from './deploy.ts';
 
 /** AuthorityCouncil.Parameters: what the certification flows are parameterised by (MP and MED in base units). */
 export interface CertificationParameters {
@@ -135,14 +135,8 @@ export async function deployCertification({
   const members = (authorities ?? [admin]).map((a) => getAddress(a));
   const chain = walletClient.chain ?? null;
 
-  async function deploy(what: string, abi: Abi, bytecode: Hex, args: readonly unknown[]) {
-    const hash = await walletClient.deployContract({ abi, bytecode, args, chain } as never);
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== 'success' || !receipt.contractAddress) {
-      throw new NodeError('CHAIN_REVERTED', `deploying ${what} failed in transaction ${hash}`);
-    }
-    return { address: getAddress(receipt.contractAddress), block: receipt.blockNumber };
-  }
+  const deploy = (what: string, abi: Abi, bytecode: Hex, args: readonly unknown[]) =>
+    deployContract({ publicClient, walletClient }, what, abi, bytecode, args);
 
   async function grant(contract: { address: Address; abi: Abi }, role: Hex, to: Address) {
     const hash = await walletClient.writeContract({
@@ -151,10 +145,7 @@ export async function deployCertification({
       args: [role, to],
       chain,
     } as never);
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== 'success') {
-      throw new NodeError('CHAIN_REVERTED', `granting a role on ${contract.address} failed (${hash})`);
-    }
+    await waitForSuccess(publicClient, hash, `granting a role on ${contract.address}`);
   }
 
   const med = await deploy('MedToken', medTokenAbi, medTokenBytecode, [admin, initialSupply]);

@@ -25,7 +25,7 @@ import {
   type Transport,
   type WalletClient,
 } from 'viem';
-import { NodeError } from '../errors.ts';
+import { deployContract, waitForSuccess } from './deploy.ts';
 
 export interface DeployConsentParameters {
   publicClient: PublicClient;
@@ -46,21 +46,6 @@ export interface DeployConsentReturnType {
   deployBlock: bigint;
 }
 
-async function waitForSuccess(publicClient: PublicClient, hash: Hash, what: string) {
-  const receipt = await publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== 'success') {
-    throw new NodeError('CHAIN_REVERTED', `${what} failed in transaction ${hash}`);
-  }
-  return receipt;
-}
-
-async function deployedAt(publicClient: PublicClient, hash: Hash, what: string) {
-  const receipt = await waitForSuccess(publicClient, hash, `deploying ${what}`);
-  if (!receipt.contractAddress)
-    throw new NodeError('CHAIN_REVERTED', `deploying ${what} created no contract`);
-  return { address: getAddress(receipt.contractAddress), block: receipt.blockNumber };
-}
-
 /**
  * Deploys the consent contracts, points RecordRegistry at Delegation (once) and grants NODE_ROLE on AccessLog.
  * @example
@@ -75,41 +60,22 @@ export async function deployConsent({
   nodeOperator,
 }: DeployConsentParameters): Promise<DeployConsentReturnType> {
   const admin = walletClient.account.address;
-  const chain = walletClient.chain ?? null;
-  const delegation = await deployedAt(
-    publicClient,
-    await walletClient.deployContract({ abi: delegationAbi, bytecode: delegationBytecode, chain }),
-    'Delegation',
-  );
-  const consent = await deployedAt(
-    publicClient,
-    await walletClient.deployContract({
-      abi: consentRegistryAbi,
-      bytecode: consentRegistryBytecode,
-      args: [accountRegistry, delegation.address],
-      chain,
-    }),
+  const clients = { publicClient, walletClient };
+  const delegation = await deployContract(clients, 'Delegation', delegationAbi, delegationBytecode);
+  const consent = await deployContract(
+    clients,
     'ConsentRegistry',
+    consentRegistryAbi,
+    consentRegistryBytecode,
+    [accountRegistry, delegation.address],
   );
-  const accessLog = await deployedAt(
-    publicClient,
-    await walletClient.deployContract({
-      abi: accessLogAbi,
-      bytecode: accessLogBytecode,
-      args: [admin],
-      chain,
-    }),
-    'AccessLog',
-  );
-  const emergency = await deployedAt(
-    publicClient,
-    await walletClient.deployContract({
-      abi: emergencyAccessAbi,
-      bytecode: emergencyAccessBytecode,
-      args: [accountRegistry],
-      chain,
-    }),
+  const accessLog = await deployContract(clients, 'AccessLog', accessLogAbi, accessLogBytecode, [admin]);
+  const emergency = await deployContract(
+    clients,
     'EmergencyAccess',
+    emergencyAccessAbi,
+    emergencyAccessBytecode,
+    [accountRegistry],
   );
 
   const { request: setDelegation } = await publicClient.simulateContract({

@@ -9,11 +9,13 @@ import {
   recordRegistryBytecode,
 } from '@medbloc/contracts';
 import {
+  type Abi,
   type Account,
   type Address,
   type Chain,
   getAddress,
   type Hash,
+  type Hex,
   type PublicClient,
   type Transport,
   type WalletClient,
@@ -35,11 +37,34 @@ export interface DeployMedBlocReturnType {
   admin: Address;
 }
 
-async function deployedAt(publicClient: PublicClient, hash: Hash, what: string) {
+type Wallet = WalletClient<Transport, Chain | undefined, Account>;
+
+/** Waits for a transaction and fails with CHAIN_REVERTED unless it succeeded. */
+export async function waitForSuccess(publicClient: PublicClient, hash: Hash, what: string) {
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== 'success' || !receipt.contractAddress) {
-    throw new NodeError('CHAIN_REVERTED', `deploying ${what} failed in transaction ${hash}`);
-  }
+  if (receipt.status !== 'success')
+    throw new NodeError('CHAIN_REVERTED', `${what} failed in transaction ${hash}`);
+  return receipt;
+}
+
+/** Deploys one contract from its generated artifacts; returns its address and the block it landed in. */
+export async function deployContract(
+  clients: { publicClient: PublicClient; walletClient: Wallet },
+  what: string,
+  abi: Abi,
+  bytecode: Hex,
+  args: readonly unknown[] = [],
+) {
+  const { publicClient, walletClient } = clients;
+  const hash = await walletClient.deployContract({
+    abi,
+    bytecode,
+    args,
+    chain: walletClient.chain ?? null,
+  } as never);
+  const receipt = await waitForSuccess(publicClient, hash, `deploying ${what}`);
+  if (!receipt.contractAddress)
+    throw new NodeError('CHAIN_REVERTED', `deploying ${what} created no contract`);
   return { address: getAddress(receipt.contractAddress), block: receipt.blockNumber };
 }
 
@@ -55,27 +80,17 @@ export async function deployMedBloc({
 }: DeployMedBlocParameters): Promise<DeployMedBlocReturnType> {
   const admin = walletClient.account.address;
   const chainId = await publicClient.getChainId();
-  const chain = walletClient.chain ?? null;
-  const accounts = await deployedAt(
-    publicClient,
-    await walletClient.deployContract({
-      abi: accountRegistryAbi,
-      bytecode: accountRegistryBytecode,
-      args: [admin],
-      chain,
-    }),
+  const clients = { publicClient, walletClient };
+  const accounts = await deployContract(
+    clients,
     'AccountRegistry',
+    accountRegistryAbi,
+    accountRegistryBytecode,
+    [admin],
   );
-  const records = await deployedAt(
-    publicClient,
-    await walletClient.deployContract({
-      abi: recordRegistryAbi,
-      bytecode: recordRegistryBytecode,
-      args: [accounts.address],
-      chain,
-    }),
-    'RecordRegistry',
-  );
+  const records = await deployContract(clients, 'RecordRegistry', recordRegistryAbi, recordRegistryBytecode, [
+    accounts.address,
+  ]);
   return {
     chainId,
     accountRegistry: accounts.address,
@@ -110,8 +125,9 @@ export async function grantAuthority({
     args: [role, authority],
     account: walletClient.account,
   });
-  const hash = await walletClient.writeContract(request);
-  const receipt = await publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== 'success')
-    throw new NodeError('CHAIN_REVERTED', `granting the authority role failed (${hash})`);
+  await waitForSuccess(
+    publicClient,
+    await walletClient.writeContract(request),
+    'granting the authority role',
+  );
 }
