@@ -5,7 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createClient, type DelegateView, type GrantView, type MedblocClient } from '@medbloc/sdk';
+import {
+  type Category,
+  createClient,
+  type DelegateView,
+  type GrantView,
+  type MedblocClient,
+} from '@medbloc/sdk';
+import type { Hex } from 'viem';
+import { scopeIdOf, scopeSecretOf } from '../packages/sdk/src/scopes.ts';
 import { cast, cli, newIdentity, startTestNode, tempDir } from './support/harness.ts';
 
 const lab = (value: number) => ({
@@ -19,6 +27,12 @@ const lab = (value: number) => ({
   code: { coding: [{ system: 'http://loinc.org', code: '2345-7', display: 'Glucose' }] },
   valueQuantity: { value, unit: 'mg/dL' },
 });
+
+const note = {
+  resourceType: 'DocumentReference',
+  status: 'current',
+  content: [{ attachment: { contentType: 'text/plain', data: 'U2xlZXBzIHdlbGwu' } }],
+};
 
 describe('delegation: a carer acts for the patient until revoked', () => {
   let t: Awaited<ReturnType<typeof startTestNode>>;
@@ -111,8 +125,11 @@ describe('delegation: a carer acts for the patient until revoked', () => {
   });
 
   test('the patient revokes the carer, who can do nothing more', async () => {
+    const nurse = createClient({ node: t.node.url, identity: newIdentity() });
+    await nurse.register();
+    await c.patient.appointDelegate({ delegate: nurse.address, kind: 'carer' });
     await c.patient.revokeDelegate({ delegate: carer.address });
-    const [d] = await c.patient.delegates();
+    const d = (await c.patient.delegates()).find((x) => x.delegate === carer.address);
     assert.equal(d?.live, false);
     assert.equal(d?.revoked, true);
     assert.equal(d?.revokedBy, c.patient.address);
@@ -130,12 +147,22 @@ describe('delegation: a carer acts for the patient until revoked', () => {
     await c.patient.grant({ grantee: c.provider.address, category: 'labs' });
     const fresh = await c.patient.addRecord({ resource: lab(160) });
     assert.deepEqual((await c.provider.getRecord(fresh.recordId)).resource, lab(160));
-    const labsKeys = (await fetch(`${t.node.url}/v1/scopes/${c.patient.address}`, {
+    const { scopes } = (await fetch(`${t.node.url}/v1/scopes/${c.patient.address}`, {
       headers: { authorization: `Bearer ${await c.patient.login()}` },
-    }).then((r) => r.json())) as { scopes: { category: string; signer: string }[] };
-    assert.ok(
-      labsKeys.scopes.filter((k) => k.category === 'labs').every((k) => k.signer === c.patient.address),
-    );
+    }).then((r) => r.json())) as {
+      scopes: { category: Category; epoch: number; scopeId: Hex; signer: string }[];
+    };
+    const labs = scopes.filter((k) => k.category === 'labs').sort((a, b) => a.epoch - b.epoch);
+    assert.ok(labs.every((k) => k.signer === c.patient.address));
+    // Every category moved to a key the revoked carer cannot derive from the secret it was given.
+    const known = scopeSecretOf(c.ids.patient);
+    const latest = labs.at(-1)!;
+    assert.notEqual(scopeIdOf(known, 'labs', latest.epoch), latest.scopeId);
+    assert.equal(scopeIdOf(scopeSecretOf(c.ids.patient, 1), 'labs', latest.epoch), latest.scopeId);
+    // The remaining carer got the new keys: it shares the patient's notes, written after the rotation.
+    const doc = await c.patient.addRecord({ resource: note });
+    await nurse.grant({ owner: c.patient.address, grantee: c.provider.address, category: 'notes' });
+    assert.deepEqual((await c.provider.getRecord(doc.recordId)).resource, note);
     // Its key material is gone from the node, and it cannot revoke again.
     await assert.rejects(carer.revokeDelegate({ delegate: carer.address, patient: c.patient.address }), {
       code: 'FORBIDDEN',

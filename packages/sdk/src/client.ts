@@ -87,7 +87,7 @@ import { CATEGORIES, type Category, categoryOf, isCategory } from './category.ts
 import { RecordVerificationError } from './errors.ts';
 import { createTransport, type Fetch } from './http.ts';
 import { recoveryEntropyOf, recoveryReleaseAad, recoveryShareAad } from './recovery.ts';
-import { scopeIdOf, scopeKeyPairOf, scopeSecretOf } from './scopes.ts';
+import { scopeIdOf, scopeKeyPairOf, scopeSecretOf, secretOfScope } from './scopes.ts';
 
 export interface ClientOptions {
   /** Base URL of a MedBloc node, e.g. http://127.0.0.1:7400 */
@@ -963,27 +963,46 @@ export function createClient(opts: ClientOptions) {
   const delegateKeyAad = (patient: Address, delegate: Address) =>
     stringToBytes(`medbloc delegate scope secret v1:${patient.toLowerCase()}:${delegate.toLowerCase()}`);
 
+  const listScopes = async (owner: Address) =>
+    (await authed<{ scopes: ScopeKeyView[] }>('GET', `/v1/scopes/${owner}`)).scopes;
+
   /**
-   * The scope secret of `owner`: this identity's own, or — for a patient this identity is a current delegate of —
-   * the patient's, which the patient wrapped for it when appointing it (the node hands it only to a current delegate).
+   * This patient's keyring: its scope secrets of generations 0..current, the current one being the newest generation
+   * any of its listed scope keys was made under (a rotation publishes every category under the new one).
    */
-  async function scopeSecretFor(owner: Address): Promise<Uint8Array> {
-    if (owner === me) return scopeSecretOf(identity);
+  function ownKeyring(scopes: ScopeKeyView[]): Uint8Array[] {
+    const keyring = [scopeSecretOf(identity)];
+    for (let g = 1; ; g++) {
+      const next = scopeSecretOf(identity, g);
+      if (!scopes.some((k) => secretOfScope([next], k))) return keyring;
+      keyring.push(next);
+    }
+  }
+
+  /**
+   * The keyring of `owner`: this identity's own, or — for a patient this identity is a current delegate of — the
+   * patient's, which the patient wrapped for it (the node hands it only to a current delegate).
+   */
+  async function keyringFor(owner: Address, scopes?: ScopeKeyView[]): Promise<Uint8Array[]> {
+    if (owner === me) return ownKeyring(scopes ?? (await listScopes(me)));
     const { keyEnvelope } = await authed<{ keyEnvelope: string }>(
       'GET',
       `/v1/delegates/key?patient=${owner}`,
     );
-    return hpkeUnwrap(
+    const plain = await hpkeUnwrap(
       identity.encryption.privateKey,
       decodeEnvelope(keyEnvelope).data,
       delegateKeyAad(owner, me),
     );
+    const keyring: Uint8Array[] = [];
+    for (let o = 0; o + 32 <= plain.length; o += 32) keyring.push(plain.slice(o, o + 32));
+    return keyring;
   }
 
   /** Publishes `owner`'s scope key of `category` at `epoch` (signed by this identity, the owner or its delegate). */
   async function publishScope(category: Category, epoch: number, owner: Address = me, secret?: Uint8Array) {
     const i = await nodeInfo();
-    const s = secret ?? (await scopeSecretFor(owner));
+    const s = secret ?? (await keyringFor(owner)).at(-1)!;
     const scopeId = scopeIdOf(s, category, epoch);
     const publicKey = bytesToHex(scopeKeyPairOf(s, scopeId).publicKey);
     const message = { owner, category, epoch, scopeId, publicKey };
@@ -998,28 +1017,30 @@ export function createClient(opts: ClientOptions) {
   }
 
   /**
-   * `owner`'s scope ids of `category`, every epoch, oldest first. If there is none, epoch 0 is published — and, when
-   * this identity is the owner, its existing records of the category are filed under it (a delegate cannot open
-   * them; a patient files every category when it appoints a delegate, see appointDelegate).
+   * `owner`'s scope ids of `category`, every epoch, oldest first, each with the secret it derives from. If there is
+   * none, epoch 0 is published — and, when this identity is the owner, its existing records of the category are filed
+   * under it (a delegate cannot open them; a patient files every category when it appoints a delegate).
    */
-  async function scopeEpochs(category: Category, owner: Address = me, secret?: Uint8Array) {
-    const { scopes } = await authed<{ scopes: ScopeKeyView[] }>('GET', `/v1/scopes/${owner}`);
-    const s = secret ?? (await scopeSecretFor(owner));
+  async function scopeEpochs(category: Category, owner: Address = me, keyring?: Uint8Array[]) {
+    const scopes = await listScopes(owner);
+    const ring = keyring ?? (await keyringFor(owner, scopes));
     const mine = scopes
-      .filter((k) => k.category === category && k.scopeId === scopeIdOf(s, category, k.epoch))
+      .filter((k) => k.category === category)
+      .map((k) => ({ epoch: k.epoch, scopeId: k.scopeId, secret: secretOfScope(ring, k) }))
+      .filter((k): k is { epoch: number; scopeId: Hex; secret: Uint8Array } => k.secret !== undefined)
       .sort((a, b) => a.epoch - b.epoch);
-    if (mine.length > 0) return mine.map((k) => ({ epoch: k.epoch, scopeId: k.scopeId }));
-    const first = await publishScope(category, 0, owner, s);
-    if (owner === me) await fileUnderScopes(new Map([[category, first.scopeId]]));
-    return [first];
+    if (mine.length > 0) return mine;
+    const secret = ring.at(-1)!;
+    const first = await publishScope(category, 0, owner, secret);
+    if (owner === me) await fileUnderScopes(new Map([[category, { scopeId: first.scopeId, secret }]]));
+    return [{ ...first, secret }];
   }
 
   /**
    * Files this patient's existing records under newly published scopes (each record's key wrapped to the scope key
    * of its category), in one pass over the records.
    */
-  async function fileUnderScopes(scopeOf: Map<string, Hex>) {
-    const secret = scopeSecretOf(identity);
+  async function fileUnderScopes(scopeOf: Map<string, { scopeId: Hex; secret: Uint8Array }>) {
     const batchKeys = new Map<string, Promise<Uint8Array>>();
     let after: string | null = null;
     do {
@@ -1037,11 +1058,12 @@ export function createClient(opts: ClientOptions) {
         } catch {
           continue;
         }
-        const scopeId = scopeOf.get(meta.category ?? 'other');
-        if (!scopeId) continue;
-        const data = await hpkeWrap(scopeKeyPairOf(secret, scopeId).publicKey, dek, hexToBytes(r.recordId));
+        const scope = scopeOf.get(meta.category ?? 'other');
+        if (!scope) continue;
+        const publicKey = scopeKeyPairOf(scope.secret, scope.scopeId).publicKey;
+        const data = await hpkeWrap(publicKey, dek, hexToBytes(r.recordId));
         await authed('POST', `/v1/records/${r.recordId}/scopes`, {
-          scopeId,
+          scopeId: scope.scopeId,
           envelope: encodeEnvelope({ kind: 'hpke', data }),
         });
       }
@@ -1051,15 +1073,16 @@ export function createClient(opts: ClientOptions) {
 
   /** Publishes epoch 0 of every category this patient has no scope key for yet, filing its records under them. */
   async function ensureScopes() {
-    const { scopes } = await authed<{ scopes: ScopeKeyView[] }>('GET', `/v1/scopes/${me}`);
-    const secret = scopeSecretOf(identity);
-    const missing = new Map<string, Hex>();
+    const scopes = await listScopes(me);
+    const keyring = ownKeyring(scopes);
+    const secret = keyring.at(-1)!;
+    const missing = new Map<string, { scopeId: Hex; secret: Uint8Array }>();
     for (const category of CATEGORIES) {
-      if (scopes.some((k) => k.category === category && k.scopeId === scopeIdOf(secret, category, k.epoch)))
-        continue;
-      missing.set(category, (await publishScope(category, 0, me, secret)).scopeId);
+      if (scopes.some((k) => k.category === category && secretOfScope(keyring, k))) continue;
+      missing.set(category, { scopeId: (await publishScope(category, 0, me, secret)).scopeId, secret });
     }
     if (missing.size > 0) await fileUnderScopes(missing);
+    return keyring;
   }
 
   async function granteeKey(grantee: Address) {
@@ -1102,10 +1125,9 @@ export function createClient(opts: ClientOptions) {
       return { ...out, scopes: [d.recordId] };
     }
     if (!isCategory(o.category)) throw new TypeError('grant a record or one of the categories');
-    const secret = await scopeSecretFor(owner);
-    const epochs = await scopeEpochs(o.category, owner, secret);
+    const epochs = await scopeEpochs(o.category, owner);
     let last: { txHash: Hex; blockNumber: number } | undefined;
-    for (const { scopeId } of epochs) {
+    for (const { scopeId, secret } of epochs) {
       const data = await hpkeWrap(
         granteePub,
         scopeKeyPairOf(secret, scopeId).privateKey,
@@ -1152,8 +1174,9 @@ export function createClient(opts: ClientOptions) {
     if (o.record) return submitRevoke({ owner, grantee, scope: o.record, purpose });
     if (!isCategory(o.category)) throw new TypeError('revoke a record or one of the categories');
     const category = o.category;
-    const secret = await scopeSecretFor(owner);
-    const epochs = await scopeEpochs(category, owner, secret);
+    const keyring = await keyringFor(owner);
+    const secret = keyring.at(-1)!;
+    const epochs = await scopeEpochs(category, owner, keyring);
     const scopeIds = new Set(epochs.map((e) => e.scopeId));
     const all = (await grants({ owner })).filter((g) => scopeIds.has(g.scope));
     let out: { txHash: Hex; blockNumber: number } | undefined;
@@ -1215,10 +1238,10 @@ export function createClient(opts: ClientOptions) {
   }) {
     const delegate = getAddress(o.delegate);
     const i = await nodeInfo();
-    await ensureScopes();
+    const keyring = await ensureScopes();
     const data = await hpkeWrap(
       await encryptionKeyOf(delegate),
-      scopeSecretOf(identity),
+      concat(...keyring),
       delegateKeyAad(me, delegate),
     );
     const message = {
@@ -1265,21 +1288,73 @@ export function createClient(opts: ClientOptions) {
       signer: me,
       signature,
     });
-    if (message.patient === me) await adoptScopeKeys(message.delegate);
+    if (message.patient === me) {
+      await adoptScopeKeys(message.delegate);
+      await rotateScopes();
+    }
     return out;
   }
 
   /**
    * Re-signs, as this patient's own, the scope keys `delegate` published for it: writers trust a delegate's signature
-   * only while it is a delegate, and these keys stay this patient's (they derive from its scope secret).
+   * only while it is a delegate, and these keys stay this patient's (they derive from its scope secrets).
    */
   async function adoptScopeKeys(delegate: Address) {
-    const { scopes } = await authed<{ scopes: ScopeKeyView[] }>('GET', `/v1/scopes/${me}`);
-    const secret = scopeSecretOf(identity);
+    const scopes = await listScopes(me);
+    const keyring = ownKeyring(scopes);
     for (const k of scopes) {
-      if (getAddress(k.signer) !== delegate || !isCategory(k.category)) continue;
-      if (k.scopeId !== scopeIdOf(secret, k.category, k.epoch)) continue;
+      const secret = secretOfScope(keyring, k);
+      if (getAddress(k.signer) !== delegate || !secret || !isCategory(k.category)) continue;
       await publishScope(k.category, k.epoch, me, secret);
+    }
+  }
+
+  /**
+   * Moves this patient's scopes to a new secret generation, after revoking a delegate who knew the earlier ones:
+   * every category gets a new epoch under the new secret, re-granted to each grantee whose grant of the category is
+   * still live, and the patient's remaining delegates receive the new keyring. Nothing written afterwards is under a
+   * key the revoked delegate can derive.
+   */
+  async function rotateScopes() {
+    const scopes = await listScopes(me);
+    const keyring = ownKeyring(scopes);
+    const next = scopeSecretOf(identity, keyring.length);
+    const live = (await grants()).filter((g) => g.live);
+    for (const category of CATEGORIES) {
+      const mine = scopes.filter((k) => k.category === category && secretOfScope(keyring, k));
+      if (mine.length === 0) continue;
+      const ids = new Set(mine.map((k) => k.scopeId));
+      const epoch = Math.max(...mine.map((k) => k.epoch)) + 1;
+      const scope = await publishScope(category, epoch, me, next);
+      const keep = new Map<string, GrantView>();
+      for (const g of live) if (ids.has(g.scope)) keep.set(`${g.grantee}:${g.purpose}`, g);
+      for (const g of keep.values()) {
+        const data = await hpkeWrap(
+          await granteeKey(g.grantee),
+          scopeKeyPairOf(next, scope.scopeId).privateKey,
+          hexToBytes(scope.scopeId),
+        );
+        await submitGrant(
+          {
+            owner: me,
+            grantee: g.grantee,
+            scope: scope.scopeId,
+            purpose: AccessPurpose[g.purpose],
+            expiresAt: BigInt(g.expiresAt),
+          },
+          { scopeKeyEnvelope: encodeEnvelope({ kind: 'hpke', data }) },
+        );
+      }
+    }
+    const ring = concat(...keyring, next);
+    for (const d of await delegates()) {
+      if (!d.live) continue;
+      const data = await hpkeWrap(await encryptionKeyOf(d.delegate), ring, delegateKeyAad(me, d.delegate));
+      await authed('POST', '/v1/delegates/key', {
+        patient: me,
+        delegate: d.delegate,
+        keyEnvelope: encodeEnvelope({ kind: 'hpke', data }),
+      });
     }
   }
 

@@ -354,7 +354,7 @@ export function createApp(deps: AppDeps) {
       nonce: v.uint(b, 'nonce'),
       deadline: v.uint(b, 'deadline'),
       signature: v.signature(b),
-      keyEnvelope: v.string(b, 'keyEnvelope', 4096),
+      keyEnvelope: v.string(b, 'keyEnvelope', 16384),
     });
     return c.json(out, 201);
   });
@@ -392,6 +392,15 @@ export function createApp(deps: AppDeps) {
         ...(delegate ? { delegate } : {}),
       }),
     );
+  });
+  app.post('/v1/delegates/key', authed, async (c) => {
+    const b = await body(c);
+    const out = await deps.delegation.putKey(c.get('caller'), {
+      patient: v.address(b, 'patient'),
+      delegate: v.address(b, 'delegate'),
+      keyEnvelope: v.string(b, 'keyEnvelope', 16384),
+    });
+    return c.json(out, 201);
   });
   app.get('/v1/delegates/key', authed, async (c) => {
     const patient = v.address({ p: c.req.query('patient') }, 'p');

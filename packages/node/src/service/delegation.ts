@@ -153,6 +153,16 @@ export function createDelegationService(deps: { db: Db; chain: Chain; indexer: I
       return { delegates: db.delegates.for(caller.toLowerCase()).map((d) => view(d, now)), chainTime: now };
     },
 
+    /** The patient replaces the key material it left for a current delegate (after a rotation of its scopes). */
+    async putKey(caller: Address, i: { patient: Address; delegate: Address; keyEnvelope: string }) {
+      if (caller !== i.patient)
+        throw new NodeError('FORBIDDEN', 'only the patient may leave keys for its delegates');
+      if (!(await isDelegate(i.patient, i.delegate)))
+        throw new NodeError('FORBIDDEN', `${i.delegate} is not a current delegate of ${i.patient}`);
+      db.delegates.putKey(i.patient.toLowerCase(), i.delegate.toLowerCase(), i.keyEnvelope);
+      return { patient: i.patient, delegate: i.delegate };
+    },
+
     /** The key material the patient wrapped for `caller`, while the chain says it is a current delegate. */
     async key(caller: Address, patient: Address) {
       if (!(await isDelegate(patient, caller)))
