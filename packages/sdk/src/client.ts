@@ -1226,8 +1226,8 @@ export function createClient(opts: ClientOptions) {
   /**
    * Appoints `delegate` (a registered account) as this patient's guardian or carer, until `expiresAt` (default: until
    * revoked). The delegate may then share this patient's categories and add records for it, each action signed by
-   * and attributed to the delegate. What it needs travels with the appointment: this patient's scope secret, HPKE-
-   * wrapped to the delegate's registered key; every category gets a scope key first, so the delegate can share
+   * and attributed to the delegate. What it needs travels with the appointment: this patient's scope keyring,
+   * HPKE-wrapped to the delegate's registered key; every category gets a scope key first, so the delegate can share
    * records already written. Signed here; relayed by the node.
    * @example await patient.appointDelegate({ delegate: mother, kind: 'guardian' });
    */
@@ -1267,7 +1267,8 @@ export function createClient(opts: ClientOptions) {
 
   /**
    * Revokes `delegate`: signed by this patient, or — for a patient flagged minor — by one of its current guardians
-   * revoking a carer (pass `patient`). The delegate's key material leaves the node and the chain refuses it at once.
+   * revoking a carer (pass `patient`). The delegate's key material leaves the node and the chain refuses it at once;
+   * when the patient revokes, its scopes also move to a new secret generation (see rotateScopes).
    */
   async function revokeDelegate(o: { delegate: Address; patient?: Address }) {
     const i = await nodeInfo();

@@ -169,6 +169,13 @@ export const openApiDocument = {
       },
     },
     '/v1/delegates/key': {
+      post: {
+        security: bearer,
+        summary:
+          'The patient replaces the key material it left for a current delegate (after rotating its scopes)',
+        requestBody: json(obj(['patient', 'delegate', 'keyEnvelope'])),
+        responses: { 201: { description: 'stored' }, 403: problem },
+      },
       get: {
         security: bearer,
         summary: "To a current delegate only: the patient's key material wrapped for it (?patient=)",

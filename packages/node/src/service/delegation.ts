@@ -2,8 +2,9 @@
  * Delegation service — transport-agnostic. Relays a patient's signed appointments of delegates (a guardian of a
  * child, a carer) and signed revocations (by the patient, or by a guardian of a minor revoking a carer) to the
  * Delegation contract, lists a patient's delegates from the index (live at the chain's time), and keeps the one piece
- * of key material that follows an appointment: the patient's scope secret, HPKE-wrapped by the patient to the
- * delegate's registered key. It is handed only to a current delegate and dropped on revocation. What a delegate then
+ * of key material that follows an appointment: the patient's scope keyring (its scope secrets, one per generation),
+ * HPKE-wrapped by the patient to the delegate's registered key. It is handed only to a current delegate and dropped on
+ * revocation (the patient then moves to a new generation the revoked delegate cannot derive). What a delegate then
  * does for the patient (grants, records) is decided by the consent and record services, which ask the chain.
  */
 import { DelegateKind } from '@medbloc/core';
@@ -21,7 +22,7 @@ export interface AppointInput {
   nonce: bigint;
   deadline: bigint;
   signature: Hex;
-  /** The patient's scope secret, HPKE-wrapped to the delegate (opaque to the node). */
+  /** The patient's scope keyring, HPKE-wrapped to the delegate (opaque to the node). */
   keyEnvelope: string;
 }
 
