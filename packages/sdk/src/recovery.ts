@@ -17,13 +17,13 @@ import {
   combineShares,
   decodeEnvelope,
   type EncryptionKeyPair,
+  encryptionKeyPairFromSeed,
   hpkeUnwrap,
   type Identity,
   identityFromMnemonic,
   normalizeMnemonic,
   SHAMIR_SECRET_LENGTH,
 } from '@medbloc/core/portable';
-import { x25519 } from '@noble/curves/ed25519.js';
 import { entropyToMnemonic, mnemonicToEntropy } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { type Address, bytesToHex, getAddress, type Hex, stringToBytes } from 'viem';
@@ -58,9 +58,10 @@ export function recoveryEntropyOf(mnemonic: string): { secret: Uint8Array; lengt
 
 /** A fresh one-time X25519 key pair for a recovery; keep the private key on the new device only. */
 export function createRecoveryKey(): EncryptionKeyPair & { publicKeyHex: Hex } {
-  const privateKey = x25519.utils.randomSecretKey();
-  const publicKey = x25519.getPublicKey(privateKey);
-  return { privateKey, publicKey, publicKeyHex: bytesToHex(publicKey) };
+  const seed = crypto.getRandomValues(new Uint8Array(32));
+  const pair = encryptionKeyPairFromSeed(seed);
+  seed.fill(0);
+  return { ...pair, publicKeyHex: bytesToHex(pair.publicKey) };
 }
 
 interface RecoveryOptions {
