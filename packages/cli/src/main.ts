@@ -205,6 +205,12 @@ auditCmd
   .action(async (_o, cmd: Command) => (await import('./commands/audit.ts')).verify(g(cmd)));
 
 program
+  .command('notifications')
+  .description('break-glass openings, records others added for you, first reads by new parties')
+  .option('--since <date>', 'only those since this date')
+  .action(async (_o, cmd: Command) => (await import('./commands/notifications.ts')).notifications(g(cmd)));
+
+program
   .command('import <file>')
   .description(
     'convert HL7 v2, FHIR XML/JSON, DICOM or VCF to FHIR R4 here, then seal and anchor the records',

@@ -31,6 +31,7 @@ import { createBlobsService } from './service/blobs.ts';
 import { createConsentService } from './service/consent.ts';
 import { createDelegationService } from './service/delegation.ts';
 import { createEmergencyService, loadHolders } from './service/emergency.ts';
+import { createNotificationsService } from './service/notifications.ts';
 import { createRecordsService } from './service/records.ts';
 import { createRecoveryService } from './service/recovery.ts';
 import { createWebApp } from './web.ts';
@@ -167,6 +168,7 @@ export async function startNode(
       emergency,
       delegation: createDelegationService({ db, chain, indexer }),
       recovery: createRecoveryService({ db, chain }),
+      notifications: createNotificationsService({ db }),
       log,
       health: async () => ({
         status: 'ok',

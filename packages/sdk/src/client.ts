@@ -1460,6 +1460,20 @@ export function createClient(opts: ClientOptions) {
     );
   }
 
+  /** What the patient should hear about: break-glass openings, records others added, first reads by new parties. */
+  async function notifications(since?: Date) {
+    const q = since ? `?since=${Math.floor(since.getTime() / 1000)}` : '';
+    return authed<{
+      notifications: {
+        kind: 'break-glass' | 'record-added' | 'new-accessor';
+        time: number;
+        actor: Address;
+        subject: Hex;
+        outcome?: 'granted' | 'denied';
+      }[];
+    }>('GET', `/v1/notifications${q}`);
+  }
+
   async function auditLog(): Promise<{ owner: Address; head: number; entries: AuditEntry[] }> {
     return authed('GET', `/v1/audit?owner=${me}`);
   }
@@ -1724,6 +1738,7 @@ export function createClient(opts: ClientOptions) {
     recoveryRequests,
     releaseRecoveryShare,
     auditLog,
+    notifications,
     verifyAudit,
 
     /** Registers this identity on chain (gasless: the node relays the signed registration). */

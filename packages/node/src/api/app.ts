@@ -12,6 +12,7 @@ import type { BlobsService } from '../service/blobs.ts';
 import type { ConsentService } from '../service/consent.ts';
 import type { DelegationService } from '../service/delegation.ts';
 import type { EmergencyService } from '../service/emergency.ts';
+import type { NotificationsService } from '../service/notifications.ts';
 import type { RecordsService, ScopeEnvelope } from '../service/records.ts';
 import type { RecoveryService } from '../service/recovery.ts';
 import * as v from '../validate.ts';
@@ -27,6 +28,7 @@ export interface AppDeps {
   emergency: EmergencyService;
   delegation: DelegationService;
   recovery: RecoveryService;
+  notifications: NotificationsService;
   health: () => Promise<Record<string, unknown>>;
   log?: (msg: string) => void;
 }
@@ -497,6 +499,13 @@ export function createApp(deps: AppDeps) {
     return c.json(
       await deps.emergency.open(c.get('caller'), id, header ? accessRequestOf(header) : undefined),
     );
+  });
+
+  app.get('/v1/notifications', authed, (c) => {
+    const caller = c.get('caller');
+    const since = c.req.query('since');
+    const list = deps.notifications.list(caller, caller, since ? Number(v.uint({ s: since }, 's')) : 0);
+    return c.json({ notifications: list });
   });
 
   app.get('/v1/audit', authed, (c) => {
