@@ -136,6 +136,100 @@ export const openApiDocument = {
         responses: { 200: { description: 'ciphertext' }, 403: problem, 404: problem },
       },
     },
+    '/v1/records/{id}/scopes': {
+      post: {
+        security: bearer,
+        summary:
+          "File a record under the owner's scope keys (its data key wrapped to each), so category grants cover it",
+        responses: { 200: { description: 'filed' }, 403: problem },
+      },
+    },
+    '/v1/scopes': {
+      post: {
+        security: bearer,
+        summary:
+          "Publish a patient's signed scope public keys (per category and epoch); writers wrap new records to them",
+        responses: { 201: { description: 'published' }, 400: problem },
+      },
+    },
+    '/v1/scopes/{owner}': {
+      get: {
+        security: bearer,
+        summary: "A patient's current signed scope keys",
+        responses: { 200: { description: 'ok' } },
+      },
+    },
+    '/v1/grants': {
+      post: {
+        security: bearer,
+        summary:
+          'Relay a consent grant (EIP-712 GrantConsent: record or category scope, purpose, expiry) with the key material for the grantee',
+        responses: { 201: { description: 'granted' }, 400: problem, 403: problem },
+      },
+      get: {
+        security: bearer,
+        summary: 'Grants given by a patient (?owner=) or received (?grantee=)',
+        responses: { 200: { description: 'ok' } },
+      },
+    },
+    '/v1/grants/revoke': {
+      post: {
+        security: bearer,
+        summary: 'Relay a revocation (EIP-712 RevokeConsent); a category moves to a new key epoch',
+        responses: { 200: { description: 'revoked' }, 400: problem },
+      },
+    },
+    '/v1/audit': {
+      get: {
+        security: bearer,
+        summary:
+          "The owner's access log: every read and refusal, signed by requester and node, with Merkle proofs to roots anchored on AccessLog",
+        responses: { 200: { description: 'ok' }, 403: problem },
+      },
+    },
+    '/v1/notifications': {
+      get: {
+        security: bearer,
+        summary:
+          'Break-glass openings, records others added for you, first reads by new parties (?since=unix seconds)',
+        responses: { 200: { description: 'ok' } },
+      },
+    },
+    '/v1/emergency/holders': {
+      get: {
+        summary: 'The emergency key holders (X25519 keys) and the k-of-n threshold',
+        responses: { 200: { description: 'ok' } },
+      },
+    },
+    '/v1/emergency/profile': {
+      post: {
+        security: bearer,
+        summary: 'Store the sealed emergency profile and its key shares, each wrapped to one holder',
+        responses: { 201: { description: 'stored' }, 400: problem },
+      },
+    },
+    '/v1/emergency/profile/{patient}': {
+      get: {
+        security: bearer,
+        summary: 'The sealed emergency profile (the patient only)',
+        responses: { 200: { description: 'ok' }, 403: problem },
+      },
+    },
+    '/v1/emergency/requests': {
+      post: {
+        security: bearer,
+        summary: "Relay a certified provider's break-glass request (EIP-712 BreakGlass) to the chain",
+        responses: { 201: { description: 'recorded' }, 403: problem },
+      },
+    },
+    '/v1/emergency/requests/{id}/open': {
+      post: {
+        security: bearer,
+        summary:
+          'Holders release their shares, re-wrapped to the provider, for a request recorded on chain; logged',
+        responses: { 200: { description: 'opened' }, 403: problem, 404: problem },
+      },
+    },
     '/v1/delegates': {
       post: {
         security: bearer,
@@ -195,6 +289,13 @@ export const openApiDocument = {
       get: {
         summary: 'The recovery threshold and number of guardians (not who they are)',
         responses: { 200: json(obj(['patient', 'threshold', 'guardians'])), 404: problem },
+      },
+    },
+    '/v1/recovery/{patient}/guardians': {
+      get: {
+        security: bearer,
+        summary: "The patient's recovery guardians (the patient only)",
+        responses: { 200: { description: 'ok' }, 403: problem },
       },
     },
     '/v1/recovery/{patient}/requests': {
