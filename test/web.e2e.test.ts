@@ -272,6 +272,10 @@ test('patients, providers and authorities in the browser; keys and plaintext nev
   await patient.page.getByRole('heading', { name: 'Vital signs over time' }).waitFor();
   await patient.page.getByText(SECRETS.allergy).first().waitFor();
   await patient.page.getByText(/of 1\.0 GiB used/).waitFor();
+  // Records the providers added show up as notifications.
+  const notices = patient.page.locator('section.notifications');
+  await notices.getByRole('heading', { name: 'Notifications' }).waitFor();
+  await notices.getByText('added a record for you').first().waitFor();
   await shoot(patient.page, 'patient');
   await patient.page.getByRole('link', { name: 'Sharing & access log' }).click();
   await patient.page.getByRole('heading', { name: /Who can see your records|Sharing is coming/ }).waitFor();

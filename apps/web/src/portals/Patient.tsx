@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'react';
 import { useRecords } from '../lib/records.ts';
 import { useSession } from '../lib/session.ts';
-import { bytes, ErrorBox } from '../ui/bits.tsx';
+import { Addr, bytes, ErrorBox } from '../ui/bits.tsx';
 import { Timeline } from '../ui/Timeline.tsx';
 import { UploadFhir, UploadFile } from '../ui/Upload.tsx';
 import { VitalsCharts } from '../ui/VitalsChart.tsx';
@@ -23,6 +23,50 @@ function Storage({ version }: { version: number }) {
       <p>
         {bytes(usage.used)} of {bytes(usage.quota)} used ({pct.toFixed(pct < 1 ? 2 : 0)}%)
       </p>
+    </section>
+  );
+}
+
+type Notice = Awaited<
+  ReturnType<ReturnType<typeof useSession>['client']['notifications']>
+>['notifications'][number];
+
+const SAY: Record<Notice['kind'], string> = {
+  'break-glass': 'opened your emergency profile (break-glass)',
+  'record-added': 'added a record for you',
+  'new-accessor': 'read your data for the first time',
+};
+
+/** Break-glass openings, records others added, first reads by new parties — newest first. */
+function Notifications({ version }: { version: number }) {
+  const { client } = useSession();
+  const [list, setList] = useState<Notice[] | undefined>();
+  useEffect(() => {
+    void version;
+    client.notifications().then(
+      (r) => setList(r.notifications),
+      () => setList(undefined),
+    );
+  }, [client, version]);
+  if (!list) return null;
+  return (
+    <section className="card notifications" aria-labelledby="notif-h">
+      <h2 id="notif-h">Notifications</h2>
+      {list.length === 0 && <p className="muted">Nothing new.</p>}
+      <ul>
+        {list.slice(0, 20).map((n) => (
+          <li
+            key={`${n.kind}:${n.subject}:${n.time}`}
+            className={n.kind === 'break-glass' ? 'bad-text' : undefined}
+          >
+            <time dateTime={new Date(n.time * 1000).toISOString()}>
+              {new Date(n.time * 1000).toLocaleString()}
+            </time>{' '}
+            <Addr value={n.actor} /> {SAY[n.kind]}
+            {n.outcome === 'denied' ? ' — refused' : ''}
+          </li>
+        ))}
+      </ul>
     </section>
   );
 }
@@ -77,6 +121,7 @@ export function PatientPortal() {
         </div>
         <aside className="side-col">
           {items && <VitalsCharts items={items} />}
+          <Notifications version={version} />
           <Storage version={version} />
         </aside>
       </div>
