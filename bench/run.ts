@@ -5,9 +5,11 @@
  *   2. bulk ingest of the Synthea bundles end to end (validate, seal, store, index, anchor) vs Medplum's in-memory
  *      FHIR router on the same bundles; gas per record batched vs one transaction per record
  *   3. read latency p50/p99 of a 10 KB record through the API with all verification, at a fixed request rate
- *   4. the web app in Chromium: time to first render of the largest Synthea history and sealing a 100 MB file,
+ *   4. consent: gas per grant, per revoke and per logged access (amortised receipt root) vs the ~78,000 gas per grant
+ *      of published Ethereum EHR designs; owner reads with access receipts logged vs with logging off
+ *   5. the web app in Chromium: time to first render of the largest Synthea history and sealing a 100 MB file,
  *      vs the same SDK operations in Node
- * Set BENCH_ONLY=seal|ingest|read|web to run one; BENCH_SEAL_MB to change the sealing size.
+ * Set BENCH_ONLY=seal|ingest|read|consent|web to run one; BENCH_SEAL_MB to change the sealing size.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -93,7 +95,8 @@ async function startNodeWithCast() {
   });
   const authority = createClient({ node: url, identity: authorityId });
   const provider = createClient({ node: url, identity: newIdentity() });
-  const patient = createClient({ node: url, identity: newIdentity() });
+  const patientIdentity = newIdentity();
+  const patient = createClient({ node: url, identity: patientIdentity });
   await authority.register();
   await provider.register({ roles: ['provider'] });
   await patient.register();
@@ -102,6 +105,7 @@ async function startNodeWithCast() {
     url,
     provider,
     patient,
+    patientIdentity,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
@@ -211,8 +215,89 @@ async function benchRead() {
   }
 }
 
+async function benchConsent() {
+  const n = await startNodeWithCast();
+  try {
+    const info = await n.patient.nodeInfo();
+    const contracts = info.contracts as unknown as { accessLog: Hex };
+    const chain = createPublicClient({ transport: http(info.rpcUrl) });
+    const gasOf = async (hash: Hex) => Number((await chain.getTransactionReceipt({ hash })).gasUsed);
+    const recs: Hex[] = [];
+    for (let i = 0; i < 10; i++)
+      recs.push((await n.patient.addRecord({ content: new Uint8Array(1024).fill(i) })).recordId);
+    const grantGas: number[] = [];
+    const revokeGas: number[] = [];
+    for (const record of recs) {
+      grantGas.push(
+        await gasOf((await n.patient.grant({ grantee: n.provider.address, record, purpose: 'care' })).txHash),
+      );
+    }
+    for (const record of recs) {
+      revokeGas.push(
+        await gasOf(
+          (await n.patient.revoke({ grantee: n.provider.address, record, purpose: 'care' })).txHash,
+        ),
+      );
+    }
+    // Reads, owner's own: with a signed access request logged per read, then with logging off.
+    const logged = createClient({ node: n.url, identity: n.patientIdentity });
+    const unlogged = createClient({ node: n.url, identity: n.patientIdentity, logOwnReads: false });
+    const run = async (client: typeof logged, seconds: number) => {
+      await client.listRecords();
+      for (const r of recs) await client.getRecord(r);
+      const latencies: number[] = [];
+      const end = performance.now() + seconds * 1000;
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, w) => {
+          for (let i = w; performance.now() < end; i += 8) {
+            const t0 = performance.now();
+            await client.getRecord(recs[i % recs.length]!);
+            latencies.push(performance.now() - t0);
+          }
+        }),
+      );
+      latencies.sort((a, b) => a - b);
+      return { perSecond: latencies.length / seconds, p99: latencies[Math.floor(latencies.length * 0.99)]! };
+    };
+    const withAudit = await run(logged, 5);
+    const without = await run(unlogged, 5);
+    // Receipt roots anchored so far: gas per logged access, amortised.
+    await new Promise((r) => setTimeout(r, 3000));
+    const anchors = await chain.getLogs({ address: contracts.accessLog, fromBlock: 0n, toBlock: 'latest' });
+    let rootGas = 0;
+    let receipts = 0;
+    for (const log of anchors) {
+      rootGas += await gasOf(log.transactionHash!);
+      receipts += Number(BigInt(`0x${log.data.slice(2).padStart(64, '0').slice(-8)}`));
+    }
+    const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    results.consent = {
+      gasPerGrant: avg(grantGas),
+      gasPerRevoke: avg(revokeGas),
+      publishedGasPerGrant: 78_000,
+      grantRatio: avg(grantGas) / 78_000,
+      receiptRoots: anchors.length,
+      receipts,
+      gasPerReceipt: receipts ? rootGas / receipts : null,
+      readsPerSecondWithAudit: withAudit.perSecond,
+      readsPerSecondWithoutAudit: without.perSecond,
+      p99WithAudit: withAudit.p99,
+      p99WithoutAudit: without.p99,
+    };
+    line(
+      `consent gas: grant ${avg(grantGas).toFixed(0)} (${(avg(grantGas) / 78_000).toFixed(2)}x the published 78,000), revoke ${avg(revokeGas).toFixed(0)}, logged access ${receipts ? (rootGas / receipts).toFixed(0) : 'n/a'} (amortised over ${receipts} receipts in ${anchors.length} roots)`,
+    );
+    line(
+      `owner reads of 1 KB records (8 concurrent): with access receipts ${withAudit.perSecond.toFixed(0)}/s p99 ${withAudit.p99.toFixed(1)} ms vs logging off ${without.perSecond.toFixed(0)}/s p99 ${without.p99.toFixed(1)} ms (throughput ratio ${(withAudit.perSecond / without.perSecond).toFixed(2)}x)`,
+    );
+  } finally {
+    await n.stop();
+  }
+}
+
 if (!only || only === 'seal') await benchSeal();
 if (!only || only === 'ingest') await benchIngest();
 if (!only || only === 'read') await benchRead();
+if (!only || only === 'consent') await benchConsent();
 if (!only || only === 'web') results.web = await benchWeb(line);
 line(JSON.stringify(results));

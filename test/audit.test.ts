@@ -9,6 +9,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditEntry, MedblocClient } from '@medbloc/sdk';
+import { createClient } from '@medbloc/sdk';
 import { cast, startTestNode } from './support/harness.ts';
 
 const observation = {
@@ -101,5 +102,16 @@ describe('access audit', () => {
     v = await c.patient.verifyAudit();
     assert.equal(v.ok, false);
     assert.ok(v.problems.some((p) => p.seq === 3 && p.problem === 'entry missing from the log'));
+  });
+
+  test("an owner may read its own records unlogged (logOwnReads: false); others' reads are always logged", async () => {
+    const rec = await c.patient.addRecord({ resource: observation });
+    const before = (await c.patient.auditLog()).entries.length;
+    const quiet = createClient({ node: t.node.url, identity: c.ids.patient, logOwnReads: false });
+    await quiet.listRecords();
+    await quiet.getRecord(rec.recordId);
+    assert.equal((await c.patient.auditLog()).entries.length, before, 'no entry for the unlogged own read');
+    await c.patient.getRecord(rec.recordId);
+    assert.equal((await c.patient.auditLog()).entries.length, before + 1, 'a logged own read adds one entry');
   });
 });

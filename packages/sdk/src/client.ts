@@ -98,6 +98,11 @@ export interface ClientOptions {
   fetch?: Fetch;
   /** Lifetime of signatures made by this client, seconds (default 1 hour). */
   signatureTtl?: number;
+  /**
+   * Sign an access request for reads of this identity's own records, so they appear in its access log (default
+   * true). Reads of others' records always carry one: the node refuses them otherwise.
+   */
+  logOwnReads?: boolean;
 }
 
 export interface NodeInfo {
@@ -844,7 +849,10 @@ export function createClient(opts: ClientOptions) {
    */
   async function openRecord(recordId: Hex, o: { purpose?: ReadPurpose } = {}) {
     const purpose = o.purpose ?? 'care';
-    const headers = await accessHeader(recordId, undefined, purpose);
+    const headers =
+      opts.logOwnReads === false && (await isOwnRecord(recordId))
+        ? {}
+        : await accessHeader(recordId, undefined, purpose);
     const d = await authedGet<RecordDetail>(`/v1/records/${recordId}?purpose=${purpose}`, headers);
     // Anchors are immutable: once this client has verified one against the chain (and opened its key), later
     // reads reuse that, and still check the ciphertext's digest, key commitment and AEAD every time.
@@ -907,6 +915,12 @@ export function createClient(opts: ClientOptions) {
     }
     verification.checks.push('key commitment', 'ciphertext digest', 'authenticated decryption');
     return { record: d as RecordSummary, meta, verification, stream: plaintext() };
+  }
+
+  const ownRecords = new Set<string>();
+  /** Whether a record is this identity's own (learned from listings and reads; unknown records count as others'). */
+  async function isOwnRecord(recordId: Hex) {
+    return ownRecords.has(recordId.toLowerCase());
   }
 
   async function grantNonce(owner: Address, grantee: Address, scope: Hex, purpose: number): Promise<bigint> {
@@ -1858,6 +1872,7 @@ export function createClient(opts: ClientOptions) {
             }
           }
           const { envelope: _e, kekId: _k, wrapKeyEnvelope: _w, ...summary } = r as RecordDetail;
+          if (getAddress(summary.owner) === me) ownRecords.add(summary.recordId.toLowerCase());
           out.push({ ...summary, meta });
         }
         after = page.next;
