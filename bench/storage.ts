@@ -1,5 +1,5 @@
 /**
- * Throughput of the disk adapter: `node packages/storage/src/bench.ts [MiB=1024] [chunkKiB=64] [dir]`.
+ * Throughput of the disk adapter: `node bench/storage.ts [MiB=1024] [chunkKiB=64] [dir]`.
  * Measures put (stream → sha-256 → tmp file → fsync → rename) and verified get, against raw baselines
  * (sha-256 alone, and write+fsync alone) so a regression can be told apart from a slow disk.
  */
@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDiskBlobStore } from './disk.ts';
+import { createDiskBlobStore } from '@medbloc/storage';
 
 const mib = Number(process.argv[2] ?? 1024);
 const chunkKiB = Number(process.argv[3] ?? 64);
