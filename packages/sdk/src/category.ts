@@ -56,3 +56,34 @@ export function categoryOf(resource: Record<string, unknown>): Category {
   if (type === 'DocumentReference' || type === 'ClinicalImpression' || type === 'Composition') return 'notes';
   return 'other';
 }
+
+const DATE_FIELDS = [
+  'effectiveDateTime',
+  'effectiveInstant',
+  'occurrenceDateTime',
+  'onsetDateTime',
+  'authoredOn',
+  'recordedDate',
+  'issued',
+  'started',
+  'date',
+  'performedDateTime',
+  'created',
+];
+const PERIOD_FIELDS = ['effectivePeriod', 'period', 'performedPeriod', 'onsetPeriod'];
+
+/**
+ * The clinically relevant date of a FHIR resource (ISO text), if it has one. Sealed into the record's metadata, so a
+ * reader can order records before opening each of them.
+ */
+export function clinicalDateOf(r: Record<string, unknown>): string | undefined {
+  for (const f of DATE_FIELDS) {
+    const v = r[f];
+    if (typeof v === 'string' && v) return v;
+  }
+  for (const f of PERIOD_FIELDS) {
+    const p = r[f] as { start?: unknown } | undefined;
+    if (p && typeof p === 'object' && typeof p.start === 'string' && p.start) return p.start;
+  }
+  return undefined;
+}

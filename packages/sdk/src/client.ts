@@ -83,7 +83,7 @@ import {
   zeroAddress,
 } from 'viem';
 import { createSiweMessage } from 'viem/siwe';
-import { CATEGORIES, type Category, categoryOf, isCategory } from './category.ts';
+import { CATEGORIES, type Category, categoryOf, clinicalDateOf, isCategory } from './category.ts';
 import { RecordVerificationError } from './errors.ts';
 import { createTransport, type Fetch } from './http.ts';
 import { recoveryEntropyOf, recoveryReleaseAad, recoveryShareAad } from './recovery.ts';
@@ -399,6 +399,7 @@ export function createClient(opts: ClientOptions) {
         contentType: 'application/fhir+json',
         size,
         category: categoryOf(input.resource),
+        ...(clinicalDateOf(input.resource) ? { date: clinicalDateOf(input.resource)! } : {}),
         ...input.meta,
       };
     }

@@ -1,5 +1,5 @@
 /** @medbloc/sdk — build on MedBloc from Node or the browser: keys, sealing and signatures stay on the client. */
-export { CATEGORIES, type Category, categoryOf, isCategory } from './category.ts';
+export { CATEGORIES, type Category, categoryOf, clinicalDateOf, isCategory } from './category.ts';
 export {
   type AddRecordInput,
   type AuditEntry,

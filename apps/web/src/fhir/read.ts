@@ -2,6 +2,7 @@
  * Reading FHIR R4 resources for people: titles, dates, codes, quantities and reference ranges, as plain strings.
  * Pure functions over untrusted JSON — every access is defensive, nothing is ever interpreted as markup.
  */
+import { clinicalDateOf } from '@medbloc/sdk';
 
 export type Json = Record<string, unknown>;
 
@@ -122,32 +123,9 @@ export function flagOf(o: Json): 'high' | 'low' | 'abnormal' | undefined {
   return undefined;
 }
 
-const DATE_FIELDS = [
-  'effectiveDateTime',
-  'effectiveInstant',
-  'occurrenceDateTime',
-  'onsetDateTime',
-  'authoredOn',
-  'recordedDate',
-  'issued',
-  'started',
-  'date',
-  'performedDateTime',
-  'created',
-];
-const PERIOD_FIELDS = ['effectivePeriod', 'period', 'performedPeriod', 'onsetPeriod'];
-
 /** The clinically relevant date of a resource, ISO text, if it has one. */
 export function clinicalDate(r: Json): string | undefined {
-  for (const f of DATE_FIELDS) {
-    const v = str(r[f]);
-    if (v) return v;
-  }
-  for (const f of PERIOD_FIELDS) {
-    const p = r[f];
-    if (isObj(p) && str(p.start)) return str(p.start);
-  }
-  return undefined;
+  return clinicalDateOf(r);
 }
 
 export function formatDate(iso: string | number | undefined): string {

@@ -115,10 +115,17 @@ export function useRecords(client: MedblocClient, owner?: `0x${string}`) {
       if (!r.meta && !states.current.has(r.recordId)) states.current.set(r.recordId, { status: 'nokey' });
     publish(records);
     setLoading(false);
-    const queue = records.filter((r) => {
-      const s = states.current.get(r.recordId);
-      return !s || s.status === 'pending' || s.status === 'error';
-    });
+    // Verify in the order the timeline shows (newest clinical date first), so the first page settles first.
+    const shownAt = (r: Listed) => {
+      const t = r.meta?.date ? Date.parse(r.meta.date) : Number.NaN;
+      return Number.isNaN(t) ? r.anchoredAt * 1000 : t;
+    };
+    const queue = records
+      .filter((r) => {
+        const s = states.current.get(r.recordId);
+        return !s || s.status === 'pending' || s.status === 'error';
+      })
+      .sort((a, b) => shownAt(b) - shownAt(a));
     const worker = async () => {
       for (let r = queue.shift(); r; r = queue.shift()) {
         if (gen !== generation.current) return;
