@@ -7,6 +7,7 @@ import type { Address, Hex } from 'viem';
 import type { Chain } from '../chain/client.ts';
 import type { Indexer } from '../chain/indexer.ts';
 import { NodeError } from '../errors.ts';
+import { checkSignatureWindow } from './signatures.ts';
 
 export type AccountsService = ReturnType<typeof createAccountsService>;
 
@@ -14,18 +15,13 @@ export function createAccountsService(deps: { chain: Chain; indexer: Indexer }) 
   const { chain, indexer } = deps;
   const registry = chain.contracts.accounts;
 
-  async function checkWindow(signer: Address, nonce: bigint, deadline: bigint) {
-    if (deadline <= BigInt(Math.floor(Date.now() / 1000)))
-      throw new NodeError('SIGNATURE_EXPIRED', 'the signature has expired');
-    const current = await chain.read<bigint>(registry, 'nonces', [signer]);
-    if (nonce < current)
-      throw new NodeError('SIGNATURE_REPLAYED', `nonce ${nonce} of ${signer} was already used`);
-    if (nonce > current)
-      throw new NodeError(
-        'INVALID_SIGNATURE',
-        `nonce ${nonce} is ahead of ${signer}'s next nonce ${current}`,
-      );
-  }
+  const checkWindow = (signer: Address, nonce: bigint, deadline: bigint) =>
+    checkSignatureWindow({
+      nonce,
+      deadline,
+      whose: signer,
+      current: () => chain.read<bigint>(registry, 'nonces', [signer]),
+    });
 
   async function relay(functionName: string, args: readonly unknown[]) {
     const receipt = await chain.relay({ ...registry, functionName, args });

@@ -11,6 +11,7 @@ import type { Chain } from '../chain/client.ts';
 import type { Indexer } from '../chain/indexer.ts';
 import type { Db, GrantRow, RecordRow } from '../db/sqlite.ts';
 import { NodeError } from '../errors.ts';
+import { checkSignatureWindow } from './signatures.ts';
 
 export const CATEGORIES = ['labs', 'imaging', 'medications', 'notes', 'genomics', 'other'] as const;
 
@@ -59,6 +60,13 @@ export type ConsentService = ReturnType<typeof createConsentService>;
 export function createConsentService(deps: { db: Db; chain: Chain; indexer: Indexer }) {
   const { db, chain, indexer } = deps;
   const consent = chain.contracts.consent;
+  const checkWindow = (key: readonly unknown[], nonce: bigint, deadline: bigint) =>
+    checkSignatureWindow({
+      nonce,
+      deadline,
+      whose: 'the grant',
+      current: () => chain.read<bigint>(consent, 'grantNonce', key),
+    });
 
   async function isDelegate(patient: Address, account: Address): Promise<boolean> {
     return chain.read<boolean>(chain.contracts.delegation, 'isDelegate', [patient, account]);
@@ -73,18 +81,6 @@ export function createConsentService(deps: { db: Db; chain: Chain; indexer: Inde
   function checkPurpose(purpose: number) {
     if (purpose !== Purpose.care && purpose !== Purpose.research)
       throw new NodeError('INVALID_BODY', 'purpose must be care (1) or research (2)');
-  }
-
-  async function checkWindow(key: readonly unknown[], nonce: bigint, deadline: bigint) {
-    if (deadline <= BigInt(Math.floor(Date.now() / 1000)))
-      throw new NodeError('SIGNATURE_EXPIRED', 'the signature has expired');
-    const current = await chain.read<bigint>(consent, 'grantNonce', key);
-    if (nonce < current) throw new NodeError('SIGNATURE_REPLAYED', `grant nonce ${nonce} was already used`);
-    if (nonce > current)
-      throw new NodeError(
-        'INVALID_SIGNATURE',
-        `nonce ${nonce} is ahead of the grant's next nonce ${current}`,
-      );
   }
 
   async function relay(functionName: string, args: readonly unknown[]) {

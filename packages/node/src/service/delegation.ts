@@ -13,6 +13,7 @@ import type { Chain } from '../chain/client.ts';
 import type { Indexer } from '../chain/indexer.ts';
 import type { Db, DelegateRow } from '../db/sqlite.ts';
 import { NodeError } from '../errors.ts';
+import { checkSignatureWindow } from './signatures.ts';
 
 export interface AppointInput {
   patient: Address;
@@ -53,19 +54,13 @@ const KIND_NAMES: Record<number, 'guardian' | 'carer'> = {
 export function createDelegationService(deps: { db: Db; chain: Chain; indexer: Indexer }) {
   const { db, chain, indexer } = deps;
   const delegation = chain.contracts.delegation;
-
-  async function checkWindow(signer: Address, nonce: bigint, deadline: bigint) {
-    if (deadline <= BigInt(Math.floor(Date.now() / 1000)))
-      throw new NodeError('SIGNATURE_EXPIRED', 'the signature has expired');
-    const current = await chain.read<bigint>(delegation, 'nonces', [signer]);
-    if (nonce < current)
-      throw new NodeError('SIGNATURE_REPLAYED', `nonce ${nonce} of ${signer} was already used`);
-    if (nonce > current)
-      throw new NodeError(
-        'INVALID_SIGNATURE',
-        `nonce ${nonce} is ahead of ${signer}'s next nonce ${current}`,
-      );
-  }
+  const checkWindow = (signer: Address, nonce: bigint, deadline: bigint) =>
+    checkSignatureWindow({
+      nonce,
+      deadline,
+      whose: signer,
+      current: () => chain.read<bigint>(delegation, 'nonces', [signer]),
+    });
 
   async function relay(functionName: string, args: readonly unknown[]) {
     const receipt = await chain.relay({ ...delegation, functionName, args });

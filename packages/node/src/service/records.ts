@@ -23,6 +23,7 @@ import type { Db, RecordRow } from '../db/sqlite.ts';
 import { NodeError } from '../errors.ts';
 import type { AuditService, SignedAccessRequest } from './audit.ts';
 import type { Access, ConsentService } from './consent.ts';
+import { checkSignatureWindow } from './signatures.ts';
 
 /** A record's key wrapped for one of the owner's sharing scopes (opaque scope id; AAD = record id). */
 export interface ScopeEnvelope {
@@ -126,28 +127,6 @@ export function createRecordsService(deps: {
   const packedSlice = (pack: CID, offset: number, length: number, digest: string) =>
     packedSliceOf(blobs, pack, offset, length, digest);
 
-  async function checkSignatureWindow(
-    signer: Address,
-    nonce: bigint,
-    deadline: bigint,
-    contract: 'accounts' | 'records',
-  ) {
-    if (deadline <= BigInt(Math.floor(Date.now() / 1000))) {
-      throw new NodeError(
-        'SIGNATURE_EXPIRED',
-        `the signature expired at ${new Date(Number(deadline) * 1000).toISOString()}`,
-      );
-    }
-    const current = await chain.read<bigint>(chain.contracts[contract], 'nonces', [signer]);
-    if (nonce < current)
-      throw new NodeError('SIGNATURE_REPLAYED', `nonce ${nonce} of ${signer} was already used`);
-    if (nonce > current)
-      throw new NodeError(
-        'INVALID_SIGNATURE',
-        `nonce ${nonce} is ahead of ${signer}'s next nonce ${current}`,
-      );
-  }
-
   async function checkParties(owner: Address, creator: Address) {
     const registered = await chain.read<boolean>(chain.contracts.accounts, 'isRegistered', [owner]);
     if (!registered) throw new NodeError('NOT_REGISTERED', `owner ${owner} is not a registered account`);
@@ -234,7 +213,12 @@ export function createRecordsService(deps: {
     const recordId = recordIdOf(input);
     if (db.records.get(recordId))
       throw new NodeError('RECORD_EXISTS', `record ${recordId} is already anchored`);
-    await checkSignatureWindow(input.creator, input.nonce, input.deadline, 'records');
+    await checkSignatureWindow({
+      nonce: input.nonce,
+      deadline: input.deadline,
+      whose: input.creator,
+      current: () => chain.read<bigint>(chain.contracts.records, 'nonces', [input.creator]),
+    });
     await checkParties(input.owner, input.creator);
     checkSupersedes(input.owner, input.supersedes);
     checkScopes(input.owner, input.scopes);
@@ -346,7 +330,12 @@ export function createRecordsService(deps: {
       throw new NodeError('BATCH_MISMATCH', 'the Merkle root does not match the records');
     if (db.batches.get(input.root)?.status === 'anchored')
       throw new NodeError('RECORD_EXISTS', `batch ${input.root} is already anchored`);
-    await checkSignatureWindow(input.creator, input.nonce, input.deadline, 'records');
+    await checkSignatureWindow({
+      nonce: input.nonce,
+      deadline: input.deadline,
+      whose: input.creator,
+      current: () => chain.read<bigint>(chain.contracts.records, 'nonces', [input.creator]),
+    });
     const owners = [...new Set(fields.map((f) => f.owner))];
     for (const owner of owners) await checkParties(owner, input.creator);
     const ids = fields.map((f) => recordIdOf(f));
