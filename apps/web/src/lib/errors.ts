@@ -91,6 +91,12 @@ export function describeError(err: unknown): FriendlyError {
     return withCode({ kind: 'forbidden', title: 'Not allowed', detail: msg });
   if (code === 'QUOTA_EXCEEDED')
     return withCode({ kind: 'other', title: 'Storage quota reached', detail: msg });
+  if (code === 'FHIR_INVALID')
+    return withCode({
+      kind: 'input',
+      title: 'Not valid FHIR R4 — nothing was sealed or sent',
+      detail: msg,
+    });
   if (name === 'InputError') return withCode({ kind: 'input', title: 'Check the form', detail: msg });
   if (name === 'SyntaxError')
     return withCode({ kind: 'input', title: 'That is not valid JSON', detail: msg });

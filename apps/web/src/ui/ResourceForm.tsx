@@ -2,6 +2,7 @@
 import type { MedblocClient } from '@medbloc/sdk';
 import { useId, useState } from 'react';
 import { buildResource, type FormKind, type FormValues, VITALS } from '../fhir/build.ts';
+import { assertValidFhir } from '../fhir/validate.ts';
 import { ErrorBox, Notice, useAction } from './bits.tsx';
 
 const KINDS: { kind: FormKind; label: string }[] = [
@@ -115,6 +116,7 @@ export function ResourceForm({
   const { run, busy, error } = useAction(async () => {
     if (!owner) throw Object.assign(new Error('Enter the patient’s address first.'), { name: 'InputError' });
     const resource = buildResource(kind, values);
+    await assertValidFhir([resource]);
     await client.addRecord({ resource, owner });
     setDone(`${KINDS.find((k) => k.kind === kind)?.label} sealed for the patient and anchored.`);
     setValues(kind === 'vital' ? { vital: values.vital ?? 'heart-rate' } : {});

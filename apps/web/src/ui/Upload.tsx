@@ -5,6 +5,7 @@
 import type { MedblocClient } from '@medbloc/sdk';
 import { useId, useState } from 'react';
 import { resourcesOf } from '../fhir/build.ts';
+import { assertValidFhir, preloadValidator } from '../fhir/validate.ts';
 import { bytes, ErrorBox, Notice, useAction } from './bits.tsx';
 
 type Owner = `0x${string}`;
@@ -40,6 +41,8 @@ export function UploadFhir({
   const [done, setDone] = useState<string | undefined>();
   const { run, busy, error } = useAction(async () => {
     const resources = resourcesOf(JSON.parse(text));
+    // Validated here, before sealing: an invalid resource is refused and nothing leaves the page.
+    await assertValidFhir(resources);
     const n = await writeResources(client, resources, owner);
     setDone(`${n} record${n === 1 ? '' : 's'} sealed and anchored.`);
     setText('');
@@ -62,6 +65,7 @@ export function UploadFhir({
           spellCheck={false}
           value={text}
           onChange={(e) => setText(e.target.value)}
+          onFocus={() => void preloadValidator()}
           placeholder='{"resourceType": "Observation", …}'
         />
       </div>
