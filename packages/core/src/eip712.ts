@@ -3,7 +3,8 @@
  * truth shared by the contracts (their typehashes must match), the node (which relays) and the SDK (which signs).
  * Each contract is its own signing domain: name "MedBloc", version "1", the chain id and the contract's address.
  */
-import { type Address, encodeAbiParameters, type Hex, keccak256, type TypedDataDomain } from 'viem';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { type Address, bytesToHex, type Hex, hexToBytes, type TypedDataDomain } from 'viem';
 
 export const DOMAIN_NAME = 'MedBloc';
 export const DOMAIN_VERSION = '1';
@@ -334,8 +335,8 @@ export const emergencyProfileTypes = {
  * taken for an inner node. A receipt without a requester signature (a refused, unsigned attempt) hashes an empty one.
  */
 export function accessReceiptLeaf(receiptDigest: Hex, requesterSignature: Hex | null): Hex {
-  const sig = keccak256(requesterSignature ?? '0x');
-  return keccak256(
-    keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }], [receiptDigest, sig])),
-  );
+  const pair = new Uint8Array(64);
+  pair.set(hexToBytes(receiptDigest), 0);
+  pair.set(keccak_256(hexToBytes(requesterSignature ?? '0x')), 32);
+  return bytesToHex(keccak_256(keccak_256(pair)));
 }

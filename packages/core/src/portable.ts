@@ -15,3 +15,4 @@ export * from './merkle.ts';
 export * from './scope.ts';
 export * from './seal.ts';
 export * from './shamir.ts';
+export * from './typed-hash.ts';

@@ -63,6 +63,7 @@ import {
   splitSecret,
   symUnwrap,
   symWrap,
+  typedDigester,
   verifyMerkleProof,
   ZERO_HASH,
 } from '@medbloc/core/portable';
@@ -77,9 +78,11 @@ import {
   hexToBytes,
   http,
   keccak256,
+  recoverAddress,
   recoverTypedDataAddress,
   sha256 as sha256Hex,
   stringToBytes,
+  type TypedDataDomain,
   zeroAddress,
 } from 'viem';
 import { createSiweMessage } from 'viem/siwe';
@@ -282,7 +285,8 @@ export function createClient(opts: ClientOptions) {
   let chainReader: ReturnType<typeof createPublicClient> | undefined;
   let anchorLock: Promise<unknown> = Promise.resolve();
   const ownerKeys = new Map<string, Uint8Array>();
-  const anchorCache = new Map<string, { dek: Uint8Array; verification: Verification }>();
+  type VerifiedAnchor = { dek: Uint8Array; verification: Verification };
+  const anchorCache = new Map<string, VerifiedAnchor>();
 
   const deadline = () => BigInt(Math.floor(Date.now() / 1000)) + ttl;
 
@@ -812,6 +816,22 @@ export function createClient(opts: ClientOptions) {
     }
   }
 
+  /** EIP-712 digest functions for access requests and receipts, built once per AccessLog domain. */
+  type TypedDigest = ReturnType<typeof typedDigester>;
+  const digesters = new Map<string, { request: TypedDigest; receipt: TypedDigest }>();
+  function accessDigests(domain: TypedDataDomain) {
+    const key = `${domain.chainId}:${domain.verifyingContract}`;
+    let d = digesters.get(key);
+    if (!d) {
+      d = {
+        request: typedDigester(domain, accessReceiptTypes, 'AccessRequest'),
+        receipt: typedDigester(domain, accessReceiptTypes, 'AccessReceipt'),
+      };
+      digesters.set(key, d);
+    }
+    return d;
+  }
+
   /** Signs an access request (EIP-712, AccessLog domain) for one read, as the `x-medbloc-access` header. */
   async function accessHeader(record: Hex, owner: Address | undefined, purpose: ReadPurpose) {
     return accessHeaderFor(record, purpose, owner);
@@ -826,12 +846,15 @@ export function createClient(opts: ClientOptions) {
       purpose: AccessPurpose[purpose],
       time: BigInt(Math.floor(Date.now() / 1000)),
     };
-    const signature = await identity.account.signTypedData({
-      domain: domainFor(i.chainId, i.contracts.accessLog),
-      types: accessReceiptTypes,
-      primaryType: 'AccessRequest',
-      message,
-    });
+    const domain = domainFor(i.chainId, i.contracts.accessLog);
+    const signature = identity.account.sign
+      ? await identity.account.sign({ hash: accessDigests(domain).request(message) })
+      : await identity.account.signTypedData({
+          domain,
+          types: accessReceiptTypes,
+          primaryType: 'AccessRequest',
+          message,
+        });
     const json = JSON.stringify({ ...message, time: Number(message.time), signature });
     return { 'x-medbloc-access': toBase64Url(te.encode(json)) };
   }
@@ -854,25 +877,43 @@ export function createClient(opts: ClientOptions) {
       opts.logOwnReads === false && (await isOwnRecord(recordId))
         ? {}
         : await accessHeader(recordId, undefined, purpose);
-    const d = await authedGet<RecordDetail>(`/v1/records/${recordId}?purpose=${purpose}`, headers);
-    // Anchors are immutable: once this client has verified one against the chain (and opened its key), later
-    // reads reuse that, and still check the ciphertext's digest, key commitment and AEAD every time.
-    const cacheKey = `${d.recordId}:${d.digest}:${d.keyCommitment}:${d.envelope}`;
-    let verified = anchorCache.get(cacheKey);
-    if (!verified) {
-      verified = await verifyAnchor(d);
-      if (anchorCache.size >= 4096) anchorCache.delete(anchorCache.keys().next().value!);
-      anchorCache.set(cacheKey, verified);
-    }
-    const { dek } = verified;
-    const verification = { ...verified.verification, checks: [...verified.verification.checks] };
-    const meta = d.encMeta
-      ? (JSON.parse(td.decode(await openBytes(fromBase64Url(d.encMeta), dek))) as RecordMeta)
-      : undefined;
-    const res = await transport.raw('GET', `/v1/records/${recordId}/content?purpose=${purpose}`, {
+    // One round trip: the record (anchor, the caller's envelopes) in a header, the ciphertext as the body. Nothing
+    // of the body is used until the anchor has been verified against the chain.
+    const res = await transport.raw('GET', `/v1/records/${recordId}/open?purpose=${purpose}`, {
       token: await session(),
       headers,
     });
+    let d: RecordDetail;
+    let verified: VerifiedAnchor | undefined;
+    let meta: RecordMeta | undefined;
+    try {
+      const header = res.headers.get('x-medbloc-record');
+      if (!header)
+        throw new RecordVerificationError('ANCHOR_MISMATCH', 'the node sent no record description');
+      d = JSON.parse(td.decode(fromBase64Url(header))) as RecordDetail;
+      if (d.recordId?.toLowerCase() !== recordId.toLowerCase())
+        throw new RecordVerificationError(
+          'RECORD_ID_MISMATCH',
+          `the node answered for another record (${d.recordId})`,
+        );
+      // Anchors are immutable: once this client has verified one against the chain (and opened its key), later
+      // reads reuse that, and still check the ciphertext's digest, key commitment and AEAD every time.
+      const cacheKey = `${d.recordId}:${d.digest}:${d.keyCommitment}:${d.envelope}`;
+      verified = anchorCache.get(cacheKey);
+      if (!verified) {
+        verified = await verifyAnchor(d);
+        if (anchorCache.size >= 4096) anchorCache.delete(anchorCache.keys().next().value!);
+        anchorCache.set(cacheKey, verified);
+      }
+      meta = d.encMeta
+        ? (JSON.parse(td.decode(await openBytes(fromBase64Url(d.encMeta), verified.dek))) as RecordMeta)
+        : undefined;
+    } catch (err) {
+      await res.body?.cancel().catch(() => {});
+      throw err;
+    }
+    const { dek } = verified;
+    const verification = { ...verified.verification, checks: [...verified.verification.checks] };
     const digester = createDigester();
     async function* checked(): AsyncIterable<Uint8Array> {
       let headerBuf: Uint8Array | undefined = new Uint8Array(0);
@@ -1527,8 +1568,8 @@ export function createClient(opts: ClientOptions) {
         outcome: e.outcome === 'granted' ? 1 : 2,
         loggedAt: BigInt(e.loggedAt),
       };
-      const typed = { domain, types: accessReceiptTypes, primaryType: 'AccessReceipt', message } as const;
-      const nodeSigner = await recoverTypedDataAddress({ ...typed, signature: e.nodeSignature }).catch(
+      const digest = accessDigests(domain).receipt(message);
+      const nodeSigner = await recoverAddress({ hash: digest, signature: e.nodeSignature }).catch(
         () => undefined,
       );
       if (nodeSigner !== message.node) {
@@ -1536,11 +1577,8 @@ export function createClient(opts: ClientOptions) {
         continue;
       }
       if (e.requestSignature) {
-        const requester = await recoverTypedDataAddress({
-          domain,
-          types: accessReceiptTypes,
-          primaryType: 'AccessRequest',
-          message: message.request,
+        const requester = await recoverAddress({
+          hash: accessDigests(domain).request(message.request),
           signature: e.requestSignature,
         }).catch(() => undefined);
         if (requester !== message.request.requester) {
@@ -1551,7 +1589,7 @@ export function createClient(opts: ClientOptions) {
         fail('a served read without the requester signature');
         continue;
       }
-      const leaf = accessReceiptLeaf(hashTypedData(typed), e.requestSignature);
+      const leaf = accessReceiptLeaf(digest, e.requestSignature);
       if (leaf !== e.leaf) {
         fail('the leaf does not match the receipt');
         continue;

@@ -4,16 +4,14 @@
  * log sequence number. Receipts are batched into Merkle trees whose roots are anchored on AccessLog every interval
  * (and on shutdown); an owner lists their log with each entry's inclusion proof and checks it against the chain.
  */
-import { AccessOutcome, accessReceiptLeaf, accessReceiptTypes, buildMerkleTree } from '@medbloc/core';
 import {
-  type Address,
-  getAddress,
-  type Hex,
-  hashTypedData,
-  type LocalAccount,
-  recoverTypedDataAddress,
-  zeroAddress,
-} from 'viem';
+  AccessOutcome,
+  accessReceiptLeaf,
+  accessReceiptTypes,
+  buildMerkleTree,
+  typedDigester,
+} from '@medbloc/core';
+import { type Address, getAddress, type Hex, type LocalAccount, recoverAddress, zeroAddress } from 'viem';
 import type { Chain } from '../chain/client.ts';
 import type { Db } from '../db/sqlite.ts';
 import { NodeError } from '../errors.ts';
@@ -43,6 +41,8 @@ export function createAuditService(deps: {
 }) {
   const { db, chain, operator } = deps;
   const domain = chain.domain('accessLog');
+  const requestDigest = typedDigester(domain, accessReceiptTypes, 'AccessRequest');
+  const receiptDigest = typedDigester(domain, accessReceiptTypes, 'AccessReceipt');
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> | undefined;
 
@@ -58,13 +58,11 @@ export function createAuditService(deps: {
     const key = `${r.signature}:${r.record}:${r.owner}:${r.purpose}:${r.time}`;
     let signer = recovered.get(key);
     if (!signer) {
-      signer = await recoverTypedDataAddress({
-        domain,
-        types: accessReceiptTypes,
-        primaryType: 'AccessRequest',
-        message: { ...r, time: BigInt(r.time) },
-        signature: r.signature,
-      }).catch(() => undefined);
+      signer = await Promise.resolve()
+        .then(() =>
+          recoverAddress({ hash: requestDigest({ ...r, time: BigInt(r.time) }), signature: r.signature }),
+        )
+        .catch(() => undefined);
       if (signer) {
         if (recovered.size >= 4096) recovered.delete(recovered.keys().next().value!);
         recovered.set(key, signer);
@@ -111,9 +109,16 @@ export function createAuditService(deps: {
       outcome: AccessOutcome[i.outcome],
       loggedAt: BigInt(now),
     };
-    const typed = { domain, types: accessReceiptTypes, primaryType: 'AccessReceipt', message } as const;
-    const nodeSignature = await operator.signTypedData(typed);
-    const leaf = accessReceiptLeaf(hashTypedData(typed), request.signature);
+    const digest = receiptDigest(message);
+    const nodeSignature = operator.sign
+      ? await operator.sign({ hash: digest })
+      : await operator.signTypedData({
+          domain,
+          types: accessReceiptTypes,
+          primaryType: 'AccessReceipt',
+          message,
+        });
+    const leaf = accessReceiptLeaf(digest, request.signature);
     db.receipts.insert({
       owner,
       seq,
