@@ -9,6 +9,7 @@ import type { AccountsService } from '../service/accounts.ts';
 import type { AuditService, SignedAccessRequest } from '../service/audit.ts';
 import type { AuthService } from '../service/auth.ts';
 import type { BlobsService } from '../service/blobs.ts';
+import type { CertificationService } from '../service/certification.ts';
 import type { ConsentService } from '../service/consent.ts';
 import type { DelegationService } from '../service/delegation.ts';
 import type { EmergencyService } from '../service/emergency.ts';
@@ -16,6 +17,7 @@ import type { NotificationsService } from '../service/notifications.ts';
 import type { RecordsService, ScopeEnvelope } from '../service/records.ts';
 import type { RecoveryService } from '../service/recovery.ts';
 import * as v from '../validate.ts';
+import { mountCertification } from './certification-routes.ts';
 import { openApiDocument } from './openapi.ts';
 
 export interface AppDeps {
@@ -29,6 +31,7 @@ export interface AppDeps {
   delegation: DelegationService;
   recovery: RecoveryService;
   notifications: NotificationsService;
+  certification?: CertificationService;
   health: () => Promise<Record<string, unknown>>;
   log?: (msg: string) => void;
 }
@@ -257,29 +260,16 @@ export function createApp(deps: AppDeps) {
   app.get('/v1/records/:id/content', authed, async (c) => {
     const id = v.bytes32({ id: c.req.param('id') }, 'id');
     const { cid, stream } = await deps.records.content(c.get('caller'), id, readOptions(c));
-    const iterator = stream[Symbol.asyncIterator]();
-    // Pull the first chunk before answering, so a missing or (small) corrupted blob becomes a proper problem.
-    const first = await iterator.next();
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        if (first.done) controller.close();
-        else controller.enqueue(first.value);
-      },
-      async pull(controller) {
-        try {
-          const next = await iterator.next();
-          if (next.done) controller.close();
-          else controller.enqueue(next.value);
-        } catch (err) {
-          controller.error(err);
-        }
-      },
-      async cancel() {
-        await iterator.return?.();
-      },
-    });
-    return new Response(first.done ? null : body, {
-      headers: { 'content-type': 'application/octet-stream', 'x-medbloc-cid': cid.toString() },
+    return streamResponse(stream, { 'x-medbloc-cid': cid.toString() });
+  });
+  // A read in one round trip: the record (with the caller's key envelopes) as a header, the ciphertext as the body.
+  app.get('/v1/records/:id/open', authed, async (c) => {
+    const id = v.bytes32({ id: c.req.param('id') }, 'id');
+    const { record, cid, stream } = await deps.records.open(c.get('caller'), id, readOptions(c));
+    return streamResponse(stream, {
+      'x-medbloc-cid': cid.toString(),
+      'x-medbloc-record': Buffer.from(JSON.stringify(record)).toString('base64url'),
+      'access-control-expose-headers': 'x-medbloc-cid, x-medbloc-record',
     });
   });
 
@@ -508,6 +498,8 @@ export function createApp(deps: AppDeps) {
     return c.json({ notifications: list });
   });
 
+  if (deps.certification) mountCertification(app, deps.certification, { authed, body });
+
   app.get('/v1/audit', authed, (c) => {
     const caller = c.get('caller');
     const owner = c.req.query('owner') ? v.address({ o: c.req.query('owner') }, 'o') : caller;
@@ -540,4 +532,32 @@ function accessRequestOf(header: string): SignedAccessRequest {
     time,
     signature: v.signature(o),
   };
+}
+
+/** Streams a ciphertext; the first chunk is pulled before answering, so a missing or (small) corrupted blob becomes a
+ * proper problem rather than a broken 200. */
+async function streamResponse(stream: AsyncIterable<Uint8Array>, headers: Record<string, string>) {
+  const iterator = stream[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (first.done) controller.close();
+      else controller.enqueue(first.value);
+    },
+    async pull(controller) {
+      try {
+        const next = await iterator.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      } catch (err) {
+        controller.error(err);
+      }
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
+  return new Response(first.done ? null : body, {
+    headers: { 'content-type': 'application/octet-stream', ...headers },
+  });
 }

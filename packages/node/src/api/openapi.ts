@@ -136,6 +136,14 @@ export const openApiDocument = {
         responses: { 200: { description: 'ciphertext' }, 403: problem, 404: problem },
       },
     },
+    '/v1/records/{id}/open': {
+      get: {
+        security: bearer,
+        summary:
+          "One-round-trip read: the record and the caller's key envelopes (base64url JSON in x-medbloc-record) with the ciphertext as the body; logged once",
+        responses: { 200: { description: 'ciphertext' }, 403: problem, 404: problem },
+      },
+    },
     '/v1/records/{id}/scopes': {
       post: {
         security: bearer,

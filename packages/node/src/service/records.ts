@@ -431,6 +431,16 @@ export function createRecordsService(deps: {
     }
   }
 
+  function contentOf(row: RecordRow) {
+    const cid = digestHexToCid(row.digest as Hex);
+    const packed = db.packs.get(row.digest);
+    if (!packed) return { cid, stream: blobs.get(cid) };
+    return {
+      cid,
+      stream: packedSlice(digestHexToCid(packed.pack as Hex), packed.offset, packed.length, row.digest),
+    };
+  }
+
   function requireRow(recordId: string): RecordRow {
     const row = db.records.get(recordId.toLowerCase());
     if (!row) throw new NodeError('RECORD_NOT_FOUND', `no record ${recordId}`);
@@ -653,13 +663,16 @@ export function createRecordsService(deps: {
     async content(caller: Address, recordId: string, opts: ReadOptions = { purpose: 1 }) {
       const row = requireRow(recordId);
       await decide(caller, row, opts, false);
-      const cid = digestHexToCid(row.digest as Hex);
-      const packed = db.packs.get(row.digest);
-      if (!packed) return { cid, stream: blobs.get(cid) };
-      return {
-        cid,
-        stream: packedSlice(digestHexToCid(packed.pack as Hex), packed.offset, packed.length, row.digest),
-      };
+      return contentOf(row);
+    },
+    /** A read in one round trip: the record with the caller's key envelopes, and its ciphertext. Logged once. */
+    async open(caller: Address, recordId: string, opts: ReadOptions = { purpose: 1 }) {
+      const row = requireRow(recordId);
+      const access = await decide(caller, row, opts);
+      const keys = keysFor(caller, row, access);
+      if (!keys.envelope || (access.via === 'scope' && !keys.scopeKeyEnvelope))
+        throw new NodeError('ENVELOPE_NOT_FOUND', `there is no key envelope for you on record ${recordId}`);
+      return { record: { ...view(row), ...keys }, ...contentOf(row) };
     },
     /** The owner (or a delegate) files a record under a scope after the fact: its key wrapped to the scope key. */
     async addScope(caller: Address, recordId: string, scope: ScopeEnvelope) {
