@@ -96,7 +96,7 @@ function build(): CapabilityStatement {
     kind: 'instance',
     software: { name: 'MedBloc FHIR gateway', version: '0.1.0' },
     fhirVersion: '4.0.1',
-    format: ['json', 'application/fhir+json', 'application/json'],
+    format: ['json', 'application/fhir+json', 'application/json', 'xml', 'application/fhir+xml'],
     patchFormat: ['application/json-patch+json'],
     rest: [
       {
@@ -104,7 +104,8 @@ function build(): CapabilityStatement {
         documentation:
           'Acts for one identity: writes are validated, sealed for the owner and anchored on chain; reads serve what ' +
           'this identity can decrypt. Every anchored version has a Provenance naming its creator, record and ' +
-          'transaction. Not supported: XML, $export, system history, _summary/_elements projections beyond Medplum.',
+          'transaction. JSON or XML (_format, Accept, Content-Type). Not supported: system history, _summary/_elements ' +
+          'projections beyond Medplum.',
         security: { cors: false, description: 'The gateway runs in the identity’s own process.' },
         resource,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }],

@@ -42,6 +42,7 @@ import { everything } from './everything.ts';
 import { loadLedger } from './ledger.ts';
 import { type Change, historyEntries, LedgerRepository } from './repository.ts';
 import { isDerived, isTombstone, provenanceFor, tombstone } from './vocabulary.ts';
+import { FHIR_XML, isXmlContentType, negotiateFormat, readXmlBody, writeXml } from './xml.ts';
 
 type Hex = `0x${string}`;
 
@@ -72,6 +73,10 @@ export interface FhirHttpResponse {
   status: number;
   headers: Record<string, string>;
   body?: Resource;
+  /** The body already serialised (FHIR XML, a manifest); sent as is with `headers['content-type']`. */
+  text?: string;
+  /** A body produced piece by piece (NDJSON export files); sent as it is generated. */
+  stream?: AsyncIterable<string>;
 }
 
 export interface FhirGatewayCore {
@@ -140,6 +145,26 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
   }
 
   async function handle(req: FhirHttpRequest): Promise<FhirHttpResponse> {
+    const negotiated = negotiateFormat(firstOf(req.query._format), req.headers.accept);
+    if ('error' in negotiated) return fail(406, 'not-supported', negotiated.error);
+    const res = await handleJson(req);
+    return negotiated.format === 'xml' ? asXml(res) : res;
+  }
+
+  /** Serialises a JSON answer as FHIR XML; a resource the converter cannot write becomes an XML OperationOutcome. */
+  function asXml(res: FhirHttpResponse): FhirHttpResponse {
+    if (!res.body || res.text !== undefined || res.stream) return res;
+    const headers = { ...res.headers, 'content-type': `${FHIR_XML}; charset=utf-8` };
+    try {
+      return { status: res.status, headers, text: writeXml(res.body) };
+    } catch (err) {
+      log(`fhir: cannot write ${res.body.resourceType} as XML: ${(err as Error).message}`);
+      const outcome = fail(500, 'exception', `cannot write this answer as XML: ${(err as Error).message}`);
+      return { status: 500, headers, text: writeXml(outcome.body as Resource) };
+    }
+  }
+
+  async function handleJson(req: FhirHttpRequest): Promise<FhirHttpResponse> {
     try {
       if (stopped) return fail(503, 'transient', 'the FHIR gateway is stopped');
       try {
@@ -162,10 +187,6 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
 
   async function route(req: FhirHttpRequest): Promise<FhirHttpResponse> {
     const method = req.method.toUpperCase();
-    const accept = req.headers.accept ?? '';
-    const format = firstOf(req.query._format);
-    if ((format && !/json/.test(format)) || (accept && !acceptsJson(accept)))
-      return fail(406, 'not-supported', 'only FHIR JSON is served (application/fhir+json)');
     const query = { ...req.query };
     delete query._format;
     delete query._pretty;
@@ -186,14 +207,21 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
     let body: unknown;
     if (req.body !== undefined && req.body !== '' && !READ_METHODS.has(method)) {
       const contentType = (req.headers['content-type'] ?? 'application/fhir+json').split(';')[0]!.trim();
-      if (!JSON_TYPES.includes(contentType) && contentType !== 'application/x-www-form-urlencoded')
+      const xml = isXmlContentType(contentType);
+      if (!JSON_TYPES.includes(contentType) && !xml && contentType !== 'application/x-www-form-urlencoded')
         return fail(
           415,
           'not-supported',
-          `unsupported content type "${contentType}"; send application/fhir+json`,
+          `unsupported content type "${contentType}"; send application/fhir+json or application/fhir+xml`,
         );
       if (contentType === 'application/x-www-form-urlencoded') {
         for (const [k, v] of new URLSearchParams(req.body)) query[k] = v;
+      } else if (xml) {
+        try {
+          body = readXmlBody(req.body);
+        } catch (err) {
+          return fail(400, 'structure', `the request body is not valid FHIR XML: ${(err as Error).message}`);
+        }
       } else {
         try {
           body = JSON.parse(req.body);
@@ -580,10 +608,6 @@ function statusOfError(err: unknown, outcome: OperationOutcome): number {
   if (e?.name === 'NodeUnreachableError') return 503;
   if (err instanceof OperationOutcomeError) return getStatus(outcome);
   return getStatus(outcome) === 200 ? 500 : getStatus(outcome);
-}
-
-function acceptsJson(accept: string): boolean {
-  return accept.split(',').some((a) => /json|\*\/\*|application\/\*/.test(a));
 }
 
 function firstOf(v: string | string[] | undefined): string | undefined {

@@ -37,6 +37,13 @@ export function fhirApp(core: Pick<FhirGatewayCore, 'handle'>): Hono {
     const res = await core.handle(req);
     const accept = headers.accept ?? '';
     const out = { ...res.headers };
+    if (res.stream)
+      return new Response(method === 'HEAD' ? null : toStream(res.stream), {
+        status: res.status,
+        headers: out,
+      });
+    if (res.text !== undefined)
+      return new Response(method === 'HEAD' ? null : res.text, { status: res.status, headers: out });
     if (res.body && /application\/json/.test(accept) && !/fhir\+json/.test(accept))
       out['content-type'] = 'application/json; charset=utf-8';
     const payload = res.body && method !== 'HEAD' ? JSON.stringify(res.body) : null;
@@ -45,4 +52,20 @@ export function fhirApp(core: Pick<FhirGatewayCore, 'handle'>): Hono {
   app.all('/', handler);
   app.all('/:path{.*}', handler);
   return app;
+}
+
+/** Pulls the next piece only when the client has taken the last one, so a large export never builds up in memory. */
+function toStream(pieces: AsyncIterable<string>): ReadableStream<Uint8Array> {
+  const it = pieces[Symbol.asyncIterator]();
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await it.next();
+      if (done) controller.close();
+      else controller.enqueue(encoder.encode(value));
+    },
+    async cancel() {
+      await it.return?.();
+    },
+  });
 }
