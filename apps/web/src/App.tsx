@@ -7,14 +7,17 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { describeError, type FriendlyError } from './lib/errors.ts';
 import { type Account, hasRole, openSession, type Session, SessionContext } from './lib/session.ts';
 import { AuthorityPortal } from './portals/Authority.tsx';
+import { EmergencyPage } from './portals/Emergency.tsx';
 import { Onboarding } from './portals/Onboarding.tsx';
 import { PatientPortal } from './portals/Patient.tsx';
+import { PeoplePage } from './portals/People.tsx';
 import { ProviderPortal } from './portals/Provider.tsx';
 import { Register } from './portals/Register.tsx';
+import { ResearchPortal } from './portals/Research.tsx';
 import { SharingPage } from './portals/Sharing.tsx';
 import { Addr, ErrorBox } from './ui/bits.tsx';
 
-type Route = 'records' | 'sharing' | 'provider' | 'authority';
+type Route = 'records' | 'sharing' | 'emergency' | 'people' | 'provider' | 'research' | 'authority';
 
 const read = () => (location.hash.replace(/^#\/?/, '') || undefined) as Route | undefined;
 
@@ -58,10 +61,16 @@ function Unlocked({ identity, onLock }: { identity: Identity; onLock: () => void
 
   const tabs: { route: Route; label: string }[] = [];
   if (hasRole(account, 'patient'))
-    tabs.push({ route: 'records', label: 'My records' }, { route: 'sharing', label: 'Sharing & access log' });
-  if (hasRole(account, 'provider') || hasRole(account, 'researcher'))
-    tabs.push({ route: 'provider', label: 'Provider' });
+    tabs.push(
+      { route: 'records', label: 'My records' },
+      { route: 'sharing', label: 'Sharing & access log' },
+      { route: 'emergency', label: 'Emergency' },
+    );
+  if (hasRole(account, 'provider')) tabs.push({ route: 'provider', label: 'Provider' });
+  if (hasRole(account, 'researcher')) tabs.push({ route: 'research', label: 'Research' });
   if (account?.authority) tabs.push({ route: 'authority', label: 'Authority' });
+  // Anyone registered may be a delegate or a recovery guardian; patients also appoint theirs there.
+  if (account) tabs.push({ route: 'people', label: 'Delegates & recovery' });
   const current = tabs.find((t) => t.route === route)?.route ?? tabs[0]?.route;
 
   return (
@@ -101,7 +110,10 @@ function Unlocked({ identity, onLock }: { identity: Identity; onLock: () => void
         {account === null && <Register />}
         {account && current === 'records' && <PatientPortal />}
         {account && current === 'sharing' && <SharingPage />}
+        {account && current === 'emergency' && <EmergencyPage />}
+        {account && current === 'people' && <PeoplePage />}
         {account && current === 'provider' && <ProviderPortal />}
+        {account && current === 'research' && <ResearchPortal />}
         {account && current === 'authority' && <AuthorityPortal />}
         {account && !current && (
           <p>This account has no portal yet: it holds no patient, provider or authority role.</p>

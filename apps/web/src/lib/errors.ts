@@ -91,6 +91,12 @@ export function describeError(err: unknown): FriendlyError {
     return withCode({ kind: 'forbidden', title: 'Not allowed', detail: msg });
   if (code === 'QUOTA_EXCEEDED')
     return withCode({ kind: 'other', title: 'Storage quota reached', detail: msg });
+  if (code === 'NOT_ENOUGH_SHARES')
+    return withCode({
+      kind: 'other',
+      title: 'Not enough guardians have released their share yet',
+      detail: `${msg}. Ask another guardian, then check again.`,
+    });
   if (code === 'FHIR_INVALID')
     return withCode({
       kind: 'input',

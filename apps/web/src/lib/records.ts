@@ -3,7 +3,7 @@
  * (anchor on chain, creator signature, key envelope, commitment, digest, AEAD — the SDK's getRecord). A record is
  * shown as data only once every check passed; a failed check marks it as failing verification, content withheld.
  */
-import type { MedblocClient, RecordMeta, RecordSummary, Verification } from '@medbloc/sdk';
+import type { MedblocClient, ReadPurpose, RecordMeta, RecordSummary, Verification } from '@medbloc/sdk';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { clinicalDate, isObj, type Json, titleOf } from '../fhir/read.ts';
 import { describeError, type FriendlyError, isTamper } from './errors.ts';
@@ -77,10 +77,42 @@ export function titleOfItem(item: RecordItem): string {
   return m?.resourceType ?? 'Record';
 }
 
+/** The latest version of each record, and for each its earlier versions, newest first. */
+export function versionsOf(all: RecordItem[]): { latest: RecordItem[]; history: Map<string, RecordItem[]> } {
+  const byId = new Map(all.map((i) => [i.record.recordId.toLowerCase(), i]));
+  const replaced = new Set<string>();
+  for (const i of all) {
+    const prev = i.record.supersedes.toLowerCase();
+    if (byId.has(prev)) replaced.add(prev);
+    const next = i.record.supersededBy?.toLowerCase();
+    if (next && byId.has(next)) replaced.add(i.record.recordId.toLowerCase());
+  }
+  const latest = all.filter((i) => !replaced.has(i.record.recordId.toLowerCase()));
+  const history = new Map<string, RecordItem[]>();
+  for (const i of latest) {
+    const chain: RecordItem[] = [];
+    const seen = new Set<string>([i.record.recordId.toLowerCase()]);
+    for (
+      let p = byId.get(i.record.supersedes.toLowerCase());
+      p;
+      p = byId.get(p.record.supersedes.toLowerCase())
+    ) {
+      if (seen.has(p.record.recordId.toLowerCase())) break;
+      seen.add(p.record.recordId.toLowerCase());
+      chain.push(p);
+    }
+    if (chain.length) history.set(i.record.recordId, chain);
+  }
+  return { latest, history };
+}
+
 const CONCURRENCY = 4;
 
-/** Lists the records of `owner` and verifies each; `reload` lists again (already verified ones are kept). */
-export function useRecords(client: MedblocClient, owner?: `0x${string}`) {
+/**
+ * Lists the records of `owner` and verifies each; `reload` lists again (already verified ones are kept). Reads of
+ * another owner's records are for `purpose` (care by default; research for a researcher).
+ */
+export function useRecords(client: MedblocClient, owner?: `0x${string}`, purpose?: ReadPurpose) {
   const [items, setItems] = useState<RecordItem[] | undefined>();
   const [error, setError] = useState<FriendlyError | undefined>();
   const [loading, setLoading] = useState(false);
@@ -104,7 +136,10 @@ export function useRecords(client: MedblocClient, owner?: `0x${string}`) {
     setError(undefined);
     let records: Listed[];
     try {
-      records = (await client.listRecords(owner ? { owner } : {})) as Listed[];
+      records = (await client.listRecords({
+        ...(owner ? { owner } : {}),
+        ...(purpose ? { purpose } : {}),
+      })) as Listed[];
     } catch (err) {
       setError(describeError(err));
       setLoading(false);
@@ -129,12 +164,12 @@ export function useRecords(client: MedblocClient, owner?: `0x${string}`) {
     const worker = async () => {
       for (let r = queue.shift(); r; r = queue.shift()) {
         if (gen !== generation.current) return;
-        states.current.set(r.recordId, await verifyAndOpen(client, r));
+        states.current.set(r.recordId, await verifyAndOpen(client, r, purpose));
         publish(records);
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  }, [client, owner, publish]);
+  }, [client, owner, purpose, publish]);
 
   useEffect(() => {
     void reload();
@@ -146,9 +181,9 @@ export function useRecords(client: MedblocClient, owner?: `0x${string}`) {
   return { items, error, loading, reload };
 }
 
-async function verifyAndOpen(client: MedblocClient, r: Listed): Promise<RecordState> {
+async function verifyAndOpen(client: MedblocClient, r: Listed, purpose?: ReadPurpose): Promise<RecordState> {
   try {
-    const got = await client.getRecord(r.recordId);
+    const got = await client.getRecord(r.recordId, purpose ? { purpose } : {});
     const state: RecordState = { status: 'verified', verification: got.verification };
     if (got.meta) state.meta = got.meta;
     if (got.resource && isObj(got.resource)) state.resource = got.resource;

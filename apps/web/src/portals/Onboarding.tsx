@@ -3,11 +3,14 @@
  * phrase, or unlock a stored one. The phrase is encrypted under a passphrase (scrypt + AES-GCM) before it is stored.
  */
 import { generateMnemonic, type Identity, identityFromMnemonic } from '@medbloc/core/portable';
-import { type FormEvent, useMemo, useState } from 'react';
+import { createRecoveryKey, recoverIdentity, requestRecovery } from '@medbloc/sdk';
+import { type FormEvent, useMemo, useRef, useState } from 'react';
+import { isAddress } from 'viem';
+import { nodeUrl } from '../lib/session.ts';
 import { listVault, saveIdentity, unlock, type VaultEntry } from '../lib/vault.ts';
-import { Addr, ErrorBox, useAction } from '../ui/bits.tsx';
+import { Addr, ErrorBox, keyCode, useAction } from '../ui/bits.tsx';
 
-type Step = 'welcome' | 'create' | 'confirm' | 'protect' | 'restore';
+type Step = 'welcome' | 'create' | 'confirm' | 'protect' | 'restore' | 'guardians';
 
 export function Onboarding({ onUnlocked }: { onUnlocked: (id: Identity) => void }) {
   const [vault, setVault] = useState<VaultEntry[]>(() => listVault());
@@ -29,6 +32,7 @@ export function Onboarding({ onUnlocked }: { onUnlocked: (id: Identity) => void 
             setStep('create');
           }}
           onRestore={() => setStep('restore')}
+          onGuardians={() => setStep('guardians')}
           onForget={() => setVault(listVault())}
         />
       )}
@@ -53,6 +57,7 @@ export function Onboarding({ onUnlocked }: { onUnlocked: (id: Identity) => void 
         />
       )}
       {step === 'restore' && <Restore onBack={() => setStep('welcome')} onDone={onUnlocked} />}
+      {step === 'guardians' && <RecoverWithGuardians onBack={() => setStep('welcome')} onDone={onUnlocked} />}
     </main>
   );
 }
@@ -62,6 +67,7 @@ function Welcome(props: {
   onUnlocked: (id: Identity) => void;
   onCreate: () => void;
   onRestore: () => void;
+  onGuardians: () => void;
   onForget: () => void;
 }) {
   return (
@@ -86,6 +92,9 @@ function Welcome(props: {
           </button>
           <button type="button" onClick={props.onRestore}>
             Restore from a recovery phrase
+          </button>
+          <button type="button" onClick={props.onGuardians}>
+            Lost your phrase? Recover with your guardians
           </button>
         </div>
       </section>
@@ -373,5 +382,140 @@ function Restore({ onBack, onDone }: { onBack: () => void; onDone: (id: Identity
         </button>
       </div>
     </form>
+  );
+}
+
+/**
+ * Social recovery on this device: a one-time recovery key pair is made here (its private half never leaves this
+ * tab), the node passes its public key to the patient's guardians, and once enough of them released their shares
+ * to it, the shares are combined here into the patient's phrase, checked against the patient's address.
+ */
+function RecoverWithGuardians({ onBack, onDone }: { onBack: () => void; onDone: (id: Identity) => void }) {
+  const [address, setAddress] = useState('');
+  const key = useRef<ReturnType<typeof createRecoveryKey> | undefined>(undefined);
+  const [asked, setAsked] = useState<{ threshold: number; guardians: number; code: string } | undefined>();
+  const [recovered, setRecovered] = useState<Identity | undefined>();
+  const [pass, setPass] = useState('');
+  const [again, setAgain] = useState('');
+  const [label, setLabel] = useState('Recovered key');
+  const ask = useAction(async () => {
+    if (!isAddress(address.trim()))
+      throw Object.assign(new Error('That is not a valid address.'), { name: 'InputError' });
+    key.current = createRecoveryKey();
+    const out = await requestRecovery({
+      node: nodeUrl(),
+      patient: address.trim() as `0x${string}`,
+      recoveryKey: key.current.publicKeyHex,
+    });
+    setAsked({ threshold: out.threshold, guardians: out.guardians, code: keyCode(key.current.publicKeyHex) });
+  });
+  const collect = useAction(async () => {
+    if (!key.current) return;
+    const out = await recoverIdentity({
+      node: nodeUrl(),
+      patient: address.trim() as `0x${string}`,
+      recoveryKey: key.current,
+    });
+    setRecovered(out.identity);
+  });
+  const save = useAction(async () => {
+    if (!recovered) return;
+    checkPassphrase(pass, again);
+    key.current = undefined;
+    onDone(await saveIdentity(recovered.mnemonic, pass, label || 'Recovered key'));
+  });
+  return (
+    <section className="card" aria-labelledby="guardians-h">
+      <h2 id="guardians-h">Recover with your guardians</h2>
+      {!asked && (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void ask.run();
+          }}
+        >
+          <p>
+            If you set up recovery guardians, enough of them together can restore your identity here. Nothing
+            secret is sent: this device makes a one-time key, and each guardian seals their share to it.
+          </p>
+          <div className="field">
+            <label htmlFor="recover-address">Your MedBloc address</label>
+            <input
+              id="recover-address"
+              value={address}
+              onChange={(e) => setAddress(e.target.value)}
+              placeholder="0x…"
+              spellCheck={false}
+              autoComplete="off"
+              aria-invalid={address !== '' && !isAddress(address.trim())}
+              required
+            />
+          </div>
+          <ErrorBox error={ask.error} />
+          <div className="actions">
+            <button type="button" onClick={onBack}>
+              Cancel
+            </button>
+            <button type="submit" className="primary" disabled={ask.busy}>
+              {ask.busy ? 'Asking…' : 'Ask my guardians'}
+            </button>
+          </div>
+        </form>
+      )}
+      {asked && !recovered && (
+        <div>
+          <p role="status">
+            Your guardians have been asked. Tell {asked.threshold} of your {asked.guardians} guardians this
+            device code, and ask them to release their share to it in their MedBloc portal:
+          </p>
+          <p className="keycode big" data-testid="recovery-code">
+            {asked.code}
+          </p>
+          <p className="muted">Keep this tab open: the one-time key exists only here.</p>
+          <ErrorBox error={collect.error} />
+          <div className="actions">
+            <button type="button" onClick={onBack}>
+              Cancel
+            </button>
+            <button
+              type="button"
+              className="primary"
+              disabled={collect.busy}
+              onClick={() => void collect.run()}
+            >
+              {collect.busy ? 'Combining shares…' : 'Check and recover'}
+            </button>
+          </div>
+        </div>
+      )}
+      {recovered && (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void save.run();
+          }}
+        >
+          <div className="alert alert-ok" role="status">
+            <strong>Identity recovered:</strong> <Addr value={recovered.address} />. Write your recovery
+            phrase down again and keep it safe:
+          </div>
+          <ol className="phrase" data-testid="recovered-mnemonic">
+            {recovered.mnemonic.split(' ').map((w, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: the position is the identity of a word
+              <li key={i}>
+                <span className="n">{i + 1}</span> <span className="w">{w}</span>
+              </li>
+            ))}
+          </ol>
+          <PassphraseFields {...{ pass, setPass, again, setAgain, label, setLabel }} />
+          <ErrorBox error={save.error} />
+          <div className="actions">
+            <button type="submit" className="primary" disabled={save.busy}>
+              {save.busy ? 'Encrypting…' : 'Save and continue'}
+            </button>
+          </div>
+        </form>
+      )}
+    </section>
   );
 }

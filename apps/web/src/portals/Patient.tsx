@@ -1,11 +1,11 @@
-/** The patient portal: timeline of verified records, vitals trends, adding records, storage used. */
+/** The patient portal: timeline of verified records, vitals and lab trends, adding records, storage used. */
 import { useEffect, useState } from 'react';
 import { useRecords } from '../lib/records.ts';
 import { useSession } from '../lib/session.ts';
 import { Addr, bytes, ErrorBox } from '../ui/bits.tsx';
 import { Timeline } from '../ui/Timeline.tsx';
 import { UploadFhir, UploadFile } from '../ui/Upload.tsx';
-import { VitalsCharts } from '../ui/VitalsChart.tsx';
+import { LabCharts, VitalsCharts } from '../ui/VitalsChart.tsx';
 
 function Storage({ version }: { version: number }) {
   const { client } = useSession();
@@ -117,10 +117,11 @@ export function PatientPortal() {
       <div className="columns">
         <div className="main-col">
           {items === undefined && !error && <p role="status">Loading your records…</p>}
-          {items && <Timeline items={items} me={identity.address} />}
+          {items && <Timeline items={items} me={identity.address} editable onChanged={refresh} />}
         </div>
         <aside className="side-col">
           {items && <VitalsCharts items={items} />}
+          {items && <LabCharts items={items} />}
           <Notifications version={version} />
           <Storage version={version} />
         </aside>

@@ -9,10 +9,11 @@ import { Notice } from '../ui/bits.tsx';
 import { ResourceForm } from '../ui/ResourceForm.tsx';
 import { Timeline } from '../ui/Timeline.tsx';
 import { UploadFhir, UploadFile } from '../ui/Upload.tsx';
+import { BreakGlass } from './Emergency.tsx';
 
 function Certification() {
   const { account, refreshAccount } = useSession();
-  const cert = certificationOf(account, 'provider') ?? certificationOf(account, 'researcher');
+  const cert = certificationOf(account, 'provider');
   return (
     <section className="card" aria-labelledby="cert-h">
       <h2 id="cert-h">Certification</h2>
@@ -54,7 +55,7 @@ function PatientRecords({ patient }: { patient: `0x${string}` }) {
       <button type="button" onClick={() => void reload()}>
         Refresh
       </button>
-      {items && <Timeline items={items} me={identity.address} />}
+      {items && <Timeline items={items} me={identity.address} editable onChanged={() => void reload()} />}
     </section>
   );
 }
@@ -105,6 +106,7 @@ export function ProviderPortal() {
         {mode !== 'form' && !patient && <p className="muted">Enter the patient’s address first.</p>}
       </section>
       {patient && <PatientRecords key={`${patient}-${version}`} patient={patient} />}
+      <BreakGlass />
     </div>
   );
 }

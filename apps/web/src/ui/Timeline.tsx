@@ -1,13 +1,28 @@
-/** Records by date, newest first, grouped by day, with a category filter. */
+/**
+ * Records by date, newest first, grouped by day, with a category filter. A record that was corrected shows as its
+ * latest version, with the earlier ones (its supersedes chain) as its history.
+ */
 import { useMemo, useState } from 'react';
-import { categoryOf, dateOf, type RecordItem } from '../lib/records.ts';
+import { categoryOf, dateOf, type RecordItem, versionsOf } from '../lib/records.ts';
 import { RecordCard } from './RecordCard.tsx';
 
 const PAGE = 50;
 
-export function Timeline({ items, me }: { items: RecordItem[]; me?: string }) {
+export function Timeline({
+  items: all,
+  me,
+  editable,
+  onChanged,
+}: {
+  items: RecordItem[];
+  me?: string;
+  /** Offer "Correct this record" (a new version) on verified FHIR records. */
+  editable?: boolean;
+  onChanged?: () => void;
+}) {
   const [category, setCategory] = useState('All');
   const [shown, setShown] = useState(PAGE);
+  const { latest: items, history } = useMemo(() => versionsOf(all), [all]);
   const counts = useMemo(() => {
     const m = new Map<string, number>();
     for (const i of items) m.set(categoryOf(i), (m.get(categoryOf(i)) ?? 0) + 1);
@@ -49,7 +64,13 @@ export function Timeline({ items, me }: { items: RecordItem[]; me?: string }) {
         <section key={day} className="day" aria-label={day}>
           <h3 className="day-h">{day}</h3>
           {list.map((i) => (
-            <RecordCard key={i.record.recordId} item={i} {...(me ? { me } : {})} />
+            <RecordCard
+              key={i.record.recordId}
+              item={i}
+              history={history.get(i.record.recordId) ?? []}
+              {...(me ? { me } : {})}
+              {...(editable && onChanged ? { onChanged } : {})}
+            />
           ))}
         </section>
       ))}

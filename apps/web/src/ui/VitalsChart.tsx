@@ -1,6 +1,9 @@
-/** Trends of vital signs from verified Observations, as plain SVG line charts (one per measure, ≥ 2 points). */
-import { formatDate, isVitalSign, vitalPoints } from '../fhir/read.ts';
-import { dateOf, type RecordItem } from '../lib/records.ts';
+/**
+ * Trends of vital signs and numeric lab results from verified Observations (latest versions only), as plain SVG line
+ * charts: one per measure with at least 2 points.
+ */
+import { codes, formatDate, isVitalSign, type Json, vitalPoints } from '../fhir/read.ts';
+import { dateOf, type RecordItem, versionsOf } from '../lib/records.ts';
 
 interface Series {
   key: string;
@@ -9,11 +12,13 @@ interface Series {
   points: { t: number; v: number }[];
 }
 
-export function vitalSeries(items: RecordItem[]): Series[] {
+const isLab = (r: Json) =>
+  r.resourceType === 'Observation' && codes(r.category).some((c) => c.code === 'laboratory');
+
+export function vitalSeries(items: RecordItem[], which: (r: Json) => boolean = isVitalSign): Series[] {
   const by = new Map<string, Series>();
-  for (const item of items) {
-    if (item.state.status !== 'verified' || !item.state.resource || !isVitalSign(item.state.resource))
-      continue;
+  for (const item of versionsOf(items).latest) {
+    if (item.state.status !== 'verified' || !item.state.resource || !which(item.state.resource)) continue;
     const t = dateOf(item);
     for (const p of vitalPoints(item.state.resource)) {
       const s = by.get(p.key) ?? { key: p.key, label: p.label, unit: p.unit, points: [] };
@@ -79,11 +84,18 @@ function Chart({ s }: { s: Series }) {
 }
 
 export function VitalsCharts({ items }: { items: RecordItem[] }) {
-  const series = vitalSeries(items);
+  return <Charts series={vitalSeries(items)} id="vitals-h" title="Vital signs over time" />;
+}
+
+export function LabCharts({ items }: { items: RecordItem[] }) {
+  return <Charts series={vitalSeries(items, isLab)} id="labs-h" title="Lab results over time" />;
+}
+
+function Charts({ series, id, title }: { series: Series[]; id: string; title: string }) {
   if (series.length === 0) return null;
   return (
-    <section className="card" aria-labelledby="vitals-h">
-      <h2 id="vitals-h">Vital signs over time</h2>
+    <section className="card" aria-labelledby={id}>
+      <h2 id={id}>{title}</h2>
       <div className="charts">
         {series.map((s) => (
           <Chart key={s.key} s={s} />

@@ -32,6 +32,11 @@ export function Addr({ value, label }: { value: string; label?: string }) {
   );
 }
 
+/** Groups a recovery key's hex so a patient and a guardian can compare it aloud. */
+export function keyCode(hex: string): string {
+  return hex.replace(/^0x/, '').slice(0, 16).match(/.{4}/g)?.join(' ').toUpperCase() ?? '';
+}
+
 export function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
