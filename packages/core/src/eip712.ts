@@ -230,6 +230,32 @@ export const commitVoteTypes = {
 } as const;
 
 /**
+ * PeerReview: a certified provider challenges `subject`'s certification for `role`, bonding `bond` MED behind the
+ * evidence whose digest is `evidenceHash`. Signed by the challenger.
+ */
+export const challengeCertificationTypes = {
+  ChallengeCertification: [
+    { name: 'challenger', type: 'address' },
+    { name: 'subject', type: 'address' },
+    { name: 'role', type: 'uint8' },
+    { name: 'evidenceHash', type: 'bytes32' },
+    { name: 'bond', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const;
+
+/** PeerReview: the loser of case `applicationId` appeals it (once). Signed by the appellant. */
+export const appealDecisionTypes = {
+  AppealDecision: [
+    { name: 'applicationId', type: 'uint256' },
+    { name: 'appellant', type: 'address' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const;
+
+/**
  * PeerReview: what a vote commitment hashes, `keccak256(abi.encode(applicationId, reviewer, approve, salt))`, with a
  * secret random `salt`; use with viem's `encodeAbiParameters`.
  */
