@@ -3,6 +3,7 @@ export { createApp } from './api/app.ts';
 export { openApiDocument } from './api/openapi.ts';
 export { startAnvil } from './chain/anvil.ts';
 export { createChain, type Deployment } from './chain/client.ts';
+export { joinCouncil } from './chain/council.ts';
 export { deployMedBloc, grantAuthority } from './chain/deploy.ts';
 export {
   type CertificationParameters,

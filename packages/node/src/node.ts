@@ -18,6 +18,7 @@ import { type AnvilProcess, killStaleAnvil, startAnvil } from './chain/anvil.ts'
 import { createChain, type Deployment } from './chain/client.ts';
 import { deployMedBloc, grantAuthority } from './chain/deploy.ts';
 import { deployCertification } from './chain/deploy-certification.ts';
+import { joinCouncil } from './chain/council.ts';
 import { deployConsent } from './chain/deploy-consent.ts';
 import { createIndexer } from './chain/indexer.ts';
 import type { NodeConfig } from './config.ts';
@@ -28,6 +29,7 @@ import { createAccountsService } from './service/accounts.ts';
 import { createAuditService } from './service/audit.ts';
 import { createAuthService } from './service/auth.ts';
 import { createBlobsService } from './service/blobs.ts';
+import { createCertificationService } from './service/certification.ts';
 import { createConsentService } from './service/consent.ts';
 import { createDelegationService } from './service/delegation.ts';
 import { createEmergencyService, loadHolders } from './service/emergency.ts';
@@ -155,6 +157,13 @@ export async function startNode(
         accountRegistry: deployment.accountRegistry,
         authority: getAddress(address),
       });
+      // An authority sits on the certification council too (proposals, parameters, direct certification).
+      await joinCouncil({
+        walletClient,
+        publicClient,
+        council: deployment.council,
+        authority: getAddress(address),
+      });
     };
     for (const a of config.authorities) await addAuthority(a);
 
@@ -169,6 +178,7 @@ export async function startNode(
       delegation: createDelegationService({ db, chain, indexer }),
       recovery: createRecoveryService({ db, chain }),
       notifications: createNotificationsService({ db }),
+      certification: createCertificationService({ db, chain, indexer, blobs, devChain: Boolean(anvil) }),
       log,
       health: async () => ({
         status: 'ok',

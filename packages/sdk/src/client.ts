@@ -87,6 +87,7 @@ import {
 } from 'viem';
 import { createSiweMessage } from 'viem/siwe';
 import { CATEGORIES, type Category, categoryOf, clinicalDateOf, isCategory } from './category.ts';
+import { createCertification } from './certification.ts';
 import { RecordVerificationError } from './errors.ts';
 import { createTransport, type Fetch } from './http.ts';
 import { recoveryEntropyOf, recoveryReleaseAad, recoveryShareAad } from './recovery.ts';
@@ -1775,6 +1776,17 @@ export function createClient(opts: ClientOptions) {
     address: me,
     nodeInfo,
     login: session,
+    ...createCertification({
+      transport,
+      identity,
+      authed,
+      session,
+      nodeInfo,
+      rpcUrl: opts.rpcUrl,
+      deadline,
+      uploadBytes,
+      encryptionKeyOf,
+    }),
     setEmergencyProfile,
     emergencyProfile,
     breakGlass,

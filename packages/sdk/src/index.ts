@@ -1,4 +1,14 @@
 /** @medbloc/sdk — build on MedBloc from Node or the browser: keys, sealing and signatures stay on the client. */
+export {
+  type ApplicationDetail,
+  type ApplicationStatus,
+  type ApplicationSummary,
+  type CertifiableRole,
+  type CertificationStatus,
+  type CouncilParameters,
+  type RoleCertification,
+  tokenAmount,
+} from './certification.ts';
 export { CATEGORIES, type Category, categoryOf, clinicalDateOf, isCategory } from './category.ts';
 export {
   type AddRecordInput,

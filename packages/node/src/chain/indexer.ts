@@ -6,14 +6,17 @@
  */
 import {
   accountRegistryAbi,
+  authorityCouncilAbi,
   consentRegistryAbi,
   delegationAbi,
   emergencyAccessAbi,
+  peerReviewAbi,
   recordRegistryAbi,
 } from '@medbloc/contracts';
 import { recordIdOf } from '@medbloc/core';
 import { type Hex, parseEventLogs } from 'viem';
 import type { Db } from '../db/sqlite.ts';
+import { applyCertificationEvent, CERTIFICATION_EVENTS } from './certification-events.ts';
 import type { Chain } from './client.ts';
 
 const CURSOR = 'indexer.block';
@@ -80,6 +83,8 @@ export function createIndexer(opts: {
           chain.deployment.consentRegistry,
           chain.deployment.delegation,
           chain.deployment.emergencyAccess,
+          chain.deployment.peerReview,
+          chain.deployment.council,
         ],
         fromBlock: from,
         toBlock: until,
@@ -91,6 +96,8 @@ export function createIndexer(opts: {
           ...consentRegistryAbi,
           ...delegationAbi,
           ...emergencyAccessAbi,
+          ...peerReviewAbi,
+          ...authorityCouncilAbi,
         ],
         logs: raw,
       });
@@ -155,6 +162,8 @@ export function createIndexer(opts: {
   function apply(log: IndexedLog, time: number, manifests: Map<string, ManifestLeaf[] | undefined>) {
     const a = log.args as unknown as EventArgs;
     const block = Number(log.blockNumber);
+    if (CERTIFICATION_EVENTS.has(log.eventName))
+      applyCertificationEvent(db, chain.deployment, log, time);
     switch (log.eventName) {
       case 'AccountRegistered':
         db.accounts.upsert(lower(a.account), a.encryptionKey, Number(a.roles), block);

@@ -8,6 +8,7 @@
  * is never listed without what is needed to read it.
  */
 import { DatabaseSync } from 'node:sqlite';
+import { certificationTables } from './certification.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -402,6 +403,7 @@ export function openDatabase(file: string) {
   return {
     raw: db,
     tx,
+    certification: certificationTables(db),
     close: () => db.close(),
     meta: {
       get: (key: string) => (getMeta.get(key) as { value: string } | undefined)?.value,
