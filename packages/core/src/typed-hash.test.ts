@@ -60,3 +60,27 @@ test('an access receipt leaf is keccak256(keccak256(abi.encode(digest, keccak256
     assert.equal(accessReceiptLeaf(digest, sig), expected);
   }
 });
+
+test('recoverDigestSigner agrees with viem and refuses malformed or high-s signatures', async () => {
+  const { recoverDigestSigner } = await import('./typed-hash.ts');
+  const { generatePrivateKey, privateKeyToAccount } = await import('viem/accounts');
+  const { recoverAddress } = await import('viem');
+  const account = privateKeyToAccount(generatePrivateKey());
+  for (let i = 0; i < 10; i++) {
+    const digest = rnd(32);
+    const sig = await account.sign({ hash: digest });
+    assert.equal(recoverDigestSigner(digest, sig), account.address);
+    assert.equal(recoverDigestSigner(digest, sig), await recoverAddress({ hash: digest, signature: sig }));
+    assert.notEqual(recoverDigestSigner(rnd(32), sig), account.address);
+  }
+  const digest = rnd(32);
+  const sig = await account.sign({ hash: digest });
+  assert.equal(recoverDigestSigner(digest, `0x${sig.slice(2, 130)}`), undefined);
+  assert.equal(recoverDigestSigner(digest, `${sig.slice(0, 130)}1f` as Hex), undefined);
+  // s → n - s (the same signature's high-s twin) must not be accepted.
+  const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+  const s = BigInt(`0x${sig.slice(66, 130)}`);
+  const flipped =
+    `${sig.slice(0, 66)}${(n - s).toString(16).padStart(64, '0')}${sig.slice(130) === '1b' ? '1c' : '1b'}` as Hex;
+  assert.equal(recoverDigestSigner(digest, flipped), undefined);
+});

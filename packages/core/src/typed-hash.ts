@@ -3,9 +3,12 @@
  * `hashTypedData`, with the type hashes and the domain separator computed once and each struct encoded straight into
  * one buffer. Supports the static types our typed data uses (address, bytes32, uintN, bool, string, nested structs).
  */
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import {
+  type Address,
   bytesToHex,
+  getAddress,
   getTypesForEIP712Domain,
   type Hex,
   hashDomain,
@@ -98,4 +101,27 @@ export function typedDigester<T extends Types>(
     buf.set(hash(message), 34);
     return bytesToHex(keccak_256(buf));
   };
+}
+
+/**
+ * The address that signed a 32-byte digest (a 65-byte r ‖ s ‖ v signature, v 27/28 or 0/1), or undefined when the
+ * signature is malformed, high-s or does not recover. Uses noble-curves' GLV-accelerated recovery directly.
+ */
+export function recoverDigestSigner(digest: Hex, signature: Hex): Address | undefined {
+  try {
+    const sig = hexToBytes(signature);
+    if (sig.length !== 65) return undefined;
+    const v = sig[64]! >= 27 ? sig[64]! - 27 : sig[64]!;
+    if (v > 1) return undefined;
+    const recovered = new Uint8Array(65);
+    recovered[0] = v;
+    recovered.set(sig.subarray(0, 64), 1);
+    const s = secp256k1.Signature.fromBytes(recovered, 'recovered');
+    if (s.hasHighS()) return undefined;
+    const point = s.recoverPublicKey(hexToBytes(digest));
+    const uncompressed = point.toBytes(false);
+    return getAddress(bytesToHex(keccak_256(uncompressed.subarray(1)).subarray(12)));
+  } catch {
+    return undefined;
+  }
 }

@@ -51,6 +51,7 @@ import {
   Role,
   type RoleName,
   recordIdOf,
+  recoverDigestSigner,
   registerTypes,
   revokeCertificationTypes,
   revokeConsentTypes,
@@ -78,7 +79,6 @@ import {
   hexToBytes,
   http,
   keccak256,
-  recoverAddress,
   recoverTypedDataAddress,
   sha256 as sha256Hex,
   stringToBytes,
@@ -707,7 +707,7 @@ export function createClient(opts: ClientOptions) {
         );
       checks.push('merkle inclusion (on chain)');
       if (a.signature && a.nonce !== null && a.deadline !== null) {
-        const signer = await recoverTypedDataAddress({
+        const signer = recoverTypedSigner({
           domain: domainFor(i.chainId, i.contracts.recordRegistry),
           types: anchorBatchTypes,
           primaryType: 'AnchorBatch',
@@ -751,7 +751,7 @@ export function createClient(opts: ClientOptions) {
         );
       checks.push('anchor (on chain)');
       if (a?.kind === 'single') {
-        const signer = await recoverTypedDataAddress({
+        const signer = recoverTypedSigner({
           domain: domainFor(i.chainId, i.contracts.recordRegistry),
           types: anchorRecordTypes,
           primaryType: 'AnchorRecord',
@@ -815,6 +815,21 @@ export function createClient(opts: ClientOptions) {
         { cause: err },
       );
     }
+  }
+
+  /**
+   * The signer of typed data, by fast recovery; a batch's signature is shared by all its records, so each distinct
+   * (message, signature) is recovered once.
+   */
+  const signers = new Map<string, Address | undefined>();
+  function recoverTypedSigner(typed: Parameters<typeof hashTypedData>[0] & { signature: Hex }) {
+    const digest = hashTypedData(typed);
+    const key = `${digest}:${typed.signature}`;
+    if (!signers.has(key)) {
+      if (signers.size >= 4096) signers.delete(signers.keys().next().value!);
+      signers.set(key, recoverDigestSigner(digest, typed.signature));
+    }
+    return signers.get(key);
   }
 
   /** EIP-712 digest functions for access requests and receipts, built once per AccessLog domain. */
@@ -1570,18 +1585,18 @@ export function createClient(opts: ClientOptions) {
         loggedAt: BigInt(e.loggedAt),
       };
       const digest = accessDigests(domain).receipt(message);
-      const nodeSigner = await recoverAddress({ hash: digest, signature: e.nodeSignature }).catch(
-        () => undefined,
-      );
+      const nodeSigner = recoverDigestSigner(digest, e.nodeSignature);
       if (nodeSigner !== message.node) {
         fail('the node signature does not match');
         continue;
       }
       if (e.requestSignature) {
-        const requester = await recoverAddress({
-          hash: accessDigests(domain).request(message.request),
-          signature: e.requestSignature,
-        }).catch(() => undefined);
+        let requester: Address | undefined;
+        try {
+          requester = recoverDigestSigner(accessDigests(domain).request(message.request), e.requestSignature);
+        } catch {
+          requester = undefined;
+        }
         if (requester !== message.request.requester) {
           fail('the requester signature does not match');
           continue;

@@ -9,9 +9,10 @@ import {
   accessReceiptLeaf,
   accessReceiptTypes,
   buildMerkleTree,
+  recoverDigestSigner,
   typedDigester,
 } from '@medbloc/core';
-import { type Address, getAddress, type Hex, type LocalAccount, recoverAddress, zeroAddress } from 'viem';
+import { type Address, getAddress, type Hex, type LocalAccount, zeroAddress } from 'viem';
 import type { Chain } from '../chain/client.ts';
 import type { Db } from '../db/sqlite.ts';
 import { NodeError } from '../errors.ts';
@@ -58,11 +59,11 @@ export function createAuditService(deps: {
     const key = `${r.signature}:${r.record}:${r.owner}:${r.purpose}:${r.time}`;
     let signer = recovered.get(key);
     if (!signer) {
-      signer = await Promise.resolve()
-        .then(() =>
-          recoverAddress({ hash: requestDigest({ ...r, time: BigInt(r.time) }), signature: r.signature }),
-        )
-        .catch(() => undefined);
+      try {
+        signer = recoverDigestSigner(requestDigest({ ...r, time: BigInt(r.time) }), r.signature);
+      } catch {
+        signer = undefined;
+      }
       if (signer) {
         if (recovered.size >= 4096) recovered.delete(recovered.keys().next().value!);
         recovered.set(key, signer);
