@@ -39,6 +39,7 @@ import {
   type ViewResource,
 } from './consent-views.ts';
 import { everything } from './everything.ts';
+import { createExportJobs, type ExportLevel } from './export.ts';
 import { loadLedger } from './ledger.ts';
 import { type Change, historyEntries, LedgerRepository } from './repository.ts';
 import { isDerived, isTombstone, provenanceFor, tombstone } from './vocabulary.ts';
@@ -52,6 +53,8 @@ export interface FhirGatewayOptions {
   log?: (msg: string) => void;
   /** Records fetched in parallel while loading (default 8). */
   loadConcurrency?: number;
+  /** Bulk `$export` tuning: resources examined per event-loop turn, how long finished jobs are kept. */
+  export?: { sliceSize?: number; retentionMs?: number };
 }
 
 /** A FHIR request, independent of any HTTP library. */
@@ -113,6 +116,7 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
   let failures: { recordId: string; reason: string }[] = [];
   let writeLock: Promise<unknown> = Promise.resolve();
   let stopped = false;
+  const exports = createExportJobs({ snapshot: () => repo, log, ...opts.export });
 
   const ready = (async () => {
     loadFhirDefinitions();
@@ -194,6 +198,8 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
     const [type, id, third, vid] = segments;
 
     if (method === 'GET' && req.path === 'metadata') return respond(200, capabilityStatement(req.baseUrl));
+    const bulk = bulkExport(method, segments, req, query);
+    if (bulk) return bulk;
     if (type && !type.startsWith('$') && !type.startsWith('_') && !isResourceType(type))
       return fail(404, 'not-supported', `unknown resource type "${type}"`);
     if (method === 'GET' && type && id === '_history' && segments.length === 2)
@@ -493,6 +499,48 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
     return found ? respond(200, found) : fail(404, 'not-found', `${type}/${id} is not known`);
   }
 
+  /** `$export` kick-offs, their status URLs and their NDJSON files; undefined when the path is none of them. */
+  function bulkExport(
+    method: string,
+    segments: string[],
+    req: FhirHttpRequest,
+    query: Record<string, string | string[]>,
+  ): FhirHttpResponse | undefined {
+    const [first, second, third] = segments;
+    const owner: string | undefined = undefined;
+    if (first === '$export-status' && second && segments.length === 2) {
+      if (method === 'DELETE') return exports.cancel(second, owner);
+      if (method === 'GET') return exports.status(second, owner, req.baseUrl);
+      return fail(405, 'not-supported', 'poll an export status with GET, cancel it with DELETE');
+    }
+    if (first === '$export-file' && second && third && segments.length === 3)
+      return method === 'GET'
+        ? exports.file(second, third, owner)
+        : fail(405, 'not-supported', 'export files are read with GET');
+    const level: ExportLevel | undefined =
+      first === '$export' && segments.length === 1
+        ? { kind: 'system' }
+        : first === 'Patient' && second === '$export' && segments.length === 2
+          ? { kind: 'patients' }
+          : first === 'Patient' && second && third === '$export' && segments.length === 3
+            ? { kind: 'patient', id: second }
+            : undefined;
+    if (!level) return undefined;
+    if (method !== 'GET') return fail(405, 'not-supported', '$export is kicked off with GET');
+    if (level.kind === 'patient' && !repo.peek('Patient', level.id))
+      return fail(404, 'not-found', `Patient/${level.id} is not known`);
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(req.query)) for (const x of [v].flat()) qs.append(k, x);
+    return exports.kickoff({
+      level,
+      query,
+      headers: req.headers,
+      requestUrl: `${req.baseUrl}/${req.path}${qs.size ? `?${qs}` : ''}`,
+      baseUrl: req.baseUrl,
+      owner,
+    });
+  }
+
   async function patientEverything(id: string, baseUrl: string): Promise<FhirHttpResponse> {
     const patient = (await repo.readResource('Patient', id)) as Resource & { id: string };
     const current = repo;
@@ -517,6 +565,7 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
     failed: () => [...failures],
     async stop() {
       stopped = true;
+      exports.stop();
       await writeLock;
     },
   };
