@@ -35,6 +35,8 @@ describe('certification by staked, secret-ballot peer review (SDK over HTTP)', (
   const reviewerIds: ReturnType<typeof newIdentity>[] = [];
   const outsiderId = newIdentity();
   let outsider: MedblocClient;
+  let peerCertified: MedblocClient;
+  let rejected: { client: MedblocClient; applicationId: number };
 
   const rpc = async (method: string, params: unknown[] = []) => {
     const res = await fetch(t.node.rpcUrl, {
@@ -50,6 +52,18 @@ describe('certification by staked, secret-ballot peer review (SDK over HTTP)', (
     await rpc('evm_mine');
   };
   const client = () => createClient({ node: t.node.url, identity: newIdentity() });
+  /** The drawn panel votes `votes` (in seat order), then the windows pass; returns the finalised status. */
+  const decide = async (applicationId: number, votes: boolean[]) => {
+    const panel = (await c.patient.application(applicationId)).reviewers.map(
+      (x) => reviewers.find((r) => r.address === x.reviewer)!,
+    );
+    const salts: Hex[] = [];
+    for (const [i, r] of panel.entries()) salts.push((await r.commitVote(applicationId, votes[i]!)).salt);
+    await advance(COMMIT_WINDOW + 1);
+    for (const [i, r] of panel.entries()) await r.revealVote(applicationId, votes[i]!, salts[i]!);
+    await advance(REVEAL_WINDOW + 1);
+    return (await c.patient.finalize(applicationId)).status;
+  };
 
   before(async () => {
     t = await startTestNode();
@@ -187,6 +201,7 @@ describe('certification by staked, secret-ballot peer review (SDK over HTTP)', (
       [applied.applicationId],
     );
 
+    peerCertified = candidate;
     // The new provider writes a record for the patient, who reads it.
     const written = await candidate.addRecord({ owner: c.patient.address, resource: observation });
     const read = await c.patient.getRecord(written.recordId);
@@ -213,6 +228,7 @@ describe('certification by staked, secret-ballot peer review (SDK over HTTP)', (
     for (const [i, r] of reviewers.entries()) await r.revealVote(applied.applicationId, votes[i]!, salts[i]!);
     await advance(REVEAL_WINDOW + 1);
     assert.equal((await candidate.finalize(applied.applicationId)).status, 'rejected');
+    rejected = { client: candidate, applicationId: applied.applicationId };
 
     const provider = (await c.patient.certificationStatus(candidate.address)).roles[0]!;
     assert.equal(provider.certified, false);
@@ -231,6 +247,65 @@ describe('certification by staked, secret-ballot peer review (SDK over HTTP)', (
       ),
       [applied.applicationId],
     );
+  });
+
+  test('the rejected candidate appeals once: a fresh panel reads the same evidence and certifies it', async () => {
+    const { client: candidate, applicationId } = rejected;
+    const appeal = await candidate.appeal(applicationId);
+    assert.equal(appeal.status, 'pending');
+    assert.equal(appeal.reviewers.length, 3);
+    assert.equal(appeal.sharedWith.length, 4); // the appellant and the three reviewers
+    const detail = await c.patient.application(appeal.applicationId);
+    assert.equal(detail.kind, 'appeal');
+    assert.equal(detail.appealOf, applicationId);
+    const original = await c.patient.application(applicationId);
+    assert.equal(detail.evidence, original.evidence);
+    const panel = reviewers.find((r) => r.address === appeal.reviewers[0])!;
+    assert.equal(
+      new TextDecoder().decode(await panel.openEvidence(appeal.applicationId)),
+      'a forged licence',
+    );
+    await assert.rejects(candidate.appeal(applicationId), { code: 'ALREADY_APPEALED' });
+    assert.equal(await decide(appeal.applicationId, [true, true, true]), 'approved');
+    const provider = (await c.patient.certificationStatus(candidate.address)).roles[0]!;
+    assert.ok(provider.issued && provider.certified);
+    assert.equal(provider.via, 'peer-review');
+    assert.equal(provider.applicationId, appeal.applicationId);
+    await assert.rejects(c.patient.appeal(appeal.applicationId), { code: 'NOT_APPEALABLE' });
+  });
+
+  test('a certified provider challenges a peer-certified provider; upheld, the certification is revoked', async () => {
+    await c.provider.faucet(100);
+    const subject = peerCertified;
+    await assert.rejects(
+      outsider.challenge(subject.address, { evidence: 'x' }), // no MED for the bond
+      { code: 'INSUFFICIENT_MED' },
+    );
+    await assert.rejects(c.patient.challenge(subject.address, { evidence: 'x' }), { code: 'NOT_CERTIFIED' });
+    const evidence = `Complaint file ${crypto.randomUUID()}`;
+    const opened = await c.provider.challenge(subject.address, { evidence });
+    assert.equal(opened.reviewers.length, 3);
+    assert.ok(!opened.reviewers.includes(subject.address) && !opened.reviewers.includes(c.provider.address));
+    const detail = await c.patient.application(opened.applicationId);
+    assert.deepEqual(
+      [detail.kind, detail.subject, detail.candidate],
+      ['challenge', subject.address, c.provider.address],
+    );
+    await assert.rejects(subject.openEvidence(opened.applicationId), { code: 'NOT_REVIEWER' });
+    const panel = reviewers.find((r) => r.address === opened.reviewers[1])!;
+    assert.equal(new TextDecoder().decode(await panel.openEvidence(opened.applicationId)), evidence);
+    // One open case per subject and role: no renewal while the challenge runs.
+    await assert.rejects(subject.applyForCertification({ role: 'provider', evidence: 'renewal' }), {
+      code: 'CASE_OPEN',
+    });
+    assert.equal(await decide(opened.applicationId, [true, true, false]), 'approved');
+    const provider = (await c.patient.certificationStatus(subject.address)).roles[0]!;
+    assert.ok(provider.issued);
+    assert.equal(provider.certified, false);
+    assert.equal(provider.revoked, true);
+    await assert.rejects(subject.addRecord({ owner: c.patient.address, resource: observation }), {
+      code: 'NOT_CERTIFIED',
+    });
   });
 
   test('relayed commits: replayed, expired and forged signatures are refused', async () => {
@@ -274,7 +349,8 @@ describe('certification by staked, secret-ballot peer review (SDK over HTTP)', (
         }),
       });
     };
-    const soon = BigInt(Math.floor(Date.now() / 1000) + 600);
+    // Chain time runs ahead of the wall clock here (the windows were skipped): a generous deadline.
+    const soon = BigInt(Math.floor(Date.now() / 1000) + 3000);
     const expired = await sign(reviewerIds[0]!, nonce, BigInt(Math.floor(Date.now() / 1000) - 10));
     assert.equal(expired.status, 400);
     assert.equal(((await expired.json()) as { code: string }).code, 'SIGNATURE_EXPIRED');

@@ -14,7 +14,9 @@
  */
 import { authorityCouncilAbi } from '@medbloc/contracts';
 import {
+  appealDecisionTypes,
   applyForCertificationTypes,
+  challengeCertificationTypes,
   commitVoteTypes,
   decodeEnvelope,
   domainFor,
@@ -80,8 +82,23 @@ export interface CertificationStatus {
   roles: RoleCertification[];
 }
 
+/** A case just opened and its panel drawn (`no-quorum` if too few eligible reviewers: the bond is refunded). */
+export interface OpenedCase {
+  applicationId: number;
+  reviewers: Address[];
+  status: 'pending' | 'no-quorum';
+  commitEnd: number;
+  revealEnd: number;
+  txHash: Hex;
+}
+
 export interface ApplicationSummary {
   applicationId: number;
+  kind: 'apply' | 'renewal' | 'challenge' | 'appeal';
+  /** Whose certification is at stake: the candidate, or the target of a challenge. */
+  subject: Address;
+  appealOf?: number;
+  /** Who opened the case and bonded: the candidate, the challenger, the appellant. */
   candidate: Address;
   role: CertifiableRole;
   credentialHash: Hex;
@@ -238,6 +255,41 @@ export function createCertification(deps: Deps) {
     return { ...e, dek };
   }
 
+  /** Seals evidence with a fresh key and uploads the ciphertext; its digest is what goes on chain. */
+  async function sealEvidence(evidence: Uint8Array | string) {
+    const plaintext = typeof evidence === 'string' ? stringToBytes(evidence) : evidence;
+    const dek = generateDataKey();
+    const sealed = await sealBytes(plaintext, dek);
+    await deps.uploadBytes(sealed);
+    const digest = sha256(sealed);
+    const envelope = encodeEnvelope({
+      kind: 'hpke',
+      data: await hpkeWrap(identity.encryption.publicKey, dek, hexToBytes(digest)),
+    });
+    return { dek, digest, envelope };
+  }
+
+  /** An EIP-2612 permit letting PeerReview take `value` MED from this identity (for a bond). */
+  async function signPermit(value: bigint) {
+    const c = await contracts();
+    const deadline = deps.deadline();
+    const sig = parseSignature(
+      await identity.account.signTypedData({
+        domain: domainFor(c.chainId, c.medToken),
+        types: PERMIT_TYPES,
+        primaryType: 'Permit',
+        message: {
+          owner: me,
+          spender: c.peerReview,
+          value,
+          nonce: BigInt((await nonces()).medToken),
+          deadline,
+        },
+      }),
+    );
+    return { deadline, v: Number(sig.v), r: sig.r, s: sig.s };
+  }
+
   async function wallet() {
     const rpc = deps.rpcUrl ?? (await deps.nodeInfo()).rpcUrl;
     const transport = http(rpc);
@@ -352,23 +404,14 @@ export function createCertification(deps: Deps) {
       const { parameters: p } = await parameters();
       const bond = o.bond === undefined ? BigInt(p.minBond) : tokenAmount(o.bond);
       const c = await contracts();
-      const plaintext = typeof o.evidence === 'string' ? stringToBytes(o.evidence) : o.evidence;
-      const dek = generateDataKey();
-      const sealed = await sealBytes(plaintext, dek);
-      await deps.uploadBytes(sealed);
-      const evidence = sha256(sealed);
-      const own = encodeEnvelope({
-        kind: 'hpke',
-        data: await hpkeWrap(identity.encryption.publicKey, dek, hexToBytes(evidence)),
-      });
-      const n = await nonces();
+      const sealed = await sealEvidence(o.evidence);
       const message = {
         candidate: me,
         role: Role[o.role],
-        credentialHash: evidence,
-        evidencePointer: evidence,
+        credentialHash: sealed.digest,
+        evidencePointer: sealed.digest,
         bond,
-        nonce: BigInt(n.peerReview),
+        nonce: BigInt((await nonces()).peerReview),
         deadline: deps.deadline(),
       };
       const signature = await identity.account.signTypedData({
@@ -377,35 +420,101 @@ export function createCertification(deps: Deps) {
         primaryType: 'ApplyForCertification',
         message,
       });
-      const permitDeadline = deps.deadline();
-      const permit = parseSignature(
-        await identity.account.signTypedData({
-          domain: domainFor(c.chainId, c.medToken),
-          types: PERMIT_TYPES,
-          primaryType: 'Permit',
-          message: {
-            owner: me,
-            spender: c.peerReview,
-            value: bond,
-            nonce: BigInt(n.medToken),
-            deadline: permitDeadline,
-          },
-        }),
-      );
-      const out = await authed<{
-        applicationId: number;
-        reviewers: Address[];
-        commitEnd: number;
-        revealEnd: number;
-        txHash: Hex;
-      }>('POST', '/v1/certification/applications', {
+      const out = await authed<OpenedCase>('POST', '/v1/certification/applications', {
         ...message,
         signature,
-        permit: { deadline: permitDeadline, v: Number(permit.v), r: permit.r, s: permit.s },
-        evidenceEnvelope: own,
+        permit: await signPermit(bond),
+        evidenceEnvelope: sealed.envelope,
       });
+      const evidence = sealed.digest;
+      const dek = sealed.dek;
       const shared = await shareEvidenceKey(out.applicationId, dek, evidence);
       return { ...out, evidence, bond: bond.toString(), sharedWith: shared.readers };
+    },
+
+    /**
+     * As a certified provider: challenges `subject`'s certification, bonding `bond` MED (default the minimum) behind
+     * sealed `evidence`, which the drawn reviewers (only) can open. An upheld challenge revokes the certification.
+     */
+    async challenge(
+      subject: Address,
+      o: { role?: CertifiableRole; evidence: Uint8Array | string; bond?: bigint | number | string },
+    ) {
+      const { parameters: p } = await parameters();
+      const bond = o.bond === undefined ? BigInt(p.minBond) : tokenAmount(o.bond);
+      const c = await contracts();
+      const sealed = await sealEvidence(o.evidence);
+      const message = {
+        challenger: me,
+        subject: getAddress(subject),
+        role: Role[o.role ?? 'provider'],
+        evidenceHash: sealed.digest,
+        bond,
+        nonce: BigInt((await nonces()).peerReview),
+        deadline: deps.deadline(),
+      };
+      const signature = await identity.account.signTypedData({
+        domain: domainFor(c.chainId, c.peerReview),
+        types: challengeCertificationTypes,
+        primaryType: 'ChallengeCertification',
+        message,
+      });
+      const out = await authed<OpenedCase>('POST', '/v1/certification/challenges', {
+        ...message,
+        signature,
+        permit: await signPermit(bond),
+        evidenceEnvelope: sealed.envelope,
+      });
+      const shared = await shareEvidenceKey(out.applicationId, sealed.dek, sealed.digest);
+      return { ...out, evidence: sealed.digest, bond: bond.toString(), sharedWith: shared.readers };
+    },
+
+    /**
+     * As the loser of a decided case: appeals it once, bonding as much as that case (at least the minimum). A fresh
+     * panel is drawn; the evidence of the appealed case is shared with it when this identity holds its key.
+     */
+    async appeal(applicationId: number | bigint) {
+      const [{ parameters: p }, previous, c] = await Promise.all([
+        parameters(),
+        application(applicationId),
+        contracts(),
+      ]);
+      const bond = BigInt(previous.bond) > BigInt(p.minBond) ? BigInt(previous.bond) : BigInt(p.minBond);
+      const message = {
+        applicationId: BigInt(applicationId),
+        appellant: me,
+        nonce: BigInt((await nonces()).peerReview),
+        deadline: deps.deadline(),
+      };
+      const signature = await identity.account.signTypedData({
+        domain: domainFor(c.chainId, c.peerReview),
+        types: appealDecisionTypes,
+        primaryType: 'AppealDecision',
+        message,
+      });
+      const out = await authed<OpenedCase>('POST', `/v1/certification/applications/${applicationId}/appeal`, {
+        ...message,
+        bond,
+        signature,
+        permit: await signPermit(bond),
+      });
+      let sharedWith: Address[] = [];
+      try {
+        const { dek, evidence } = await evidenceKey(out.applicationId);
+        sharedWith = (await shareEvidenceKey(out.applicationId, dek, evidence)).readers;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ENVELOPE_NOT_FOUND') throw err;
+      }
+      return { ...out, appealOf: Number(applicationId), bond: bond.toString(), sharedWith };
+    },
+
+    /** Draws a case's panel if the node's relayer has not (anyone may, from the block after the case opened). */
+    draw(applicationId: number | bigint) {
+      return transport.json<{ applicationId: number; reviewers: Address[]; status: string }>(
+        'POST',
+        `/v1/certification/applications/${applicationId}/draw`,
+        {},
+      );
     },
 
     /** Re-posts the evidence key for the drawn reviewers (the candidate only; e.g. after an interrupted apply). */

@@ -194,7 +194,11 @@ export function createCertificationService(deps: {
   const { db, chain, indexer, blobs } = deps;
   const t = db.certification;
   const d = chain.deployment;
-  const review = { address: d.peerReview, abi: peerReviewAbi as Abi };
+  // MED's errors too: a bond that cannot be taken reverts inside the token, and the reason bubbles up.
+  const review = {
+    address: d.peerReview,
+    abi: [...peerReviewAbi, ...medTokenAbi.filter((x) => x.type === 'error')] as Abi,
+  };
   const council = { address: d.council, abi: authorityCouncilAbi as Abi };
   const points = { address: d.mpPoints, abi: mPPointsAbi as Abi };
   const med = { address: d.medToken, abi: medTokenAbi as Abi };
