@@ -50,11 +50,12 @@ import {MPPoints} from "./MPPoints.sol";
  * - Quorum: with fewer than `quorum` revealed votes nothing is decided (NO_QUORUM): the bond is refunded, revealed
  *   voters are neither rewarded nor slashed, drawn reviewers who did not reveal are slashed.
  * - Majority: approvals > rejections approves; anything else rejects. A tie therefore keeps the status quo (no
- *   certification, no renewal, a challenged subject stays certified, an appeal fails) and, there being no majority,
- *   revealed voters are neither rewarded nor slashed; non-revealers are slashed.
+ *   certification, no renewal, a challenged subject stays certified, an appeal fails; the bond is settled as for a
+ *   rejection) and, there being no majority, revealed voters are neither rewarded nor slashed; non-revealers are.
  * - Settlement: majority voters are minted `reviewReward` MP; minority voters and non-revealers lose `slashBps` of
- *   their locked stake (capped by what remains staked); a newly certified account earns the certification reward once
- *   per role. MED is conserved: a bond is returned, or split between the bond owner and the treasury.
+ *   their locked stake (capped by what remains staked); an account certified by an APPLY (or its appeal) earns the
+ *   certification reward once per role, never for a renewal or a reinstatement. MED is conserved: a bond is returned
+ *   whole, or split between its owner and the treasury.
  *
  * Ballots are secret until the reveal window: a commitment hides the vote and binds the reviewer's address, so a
  * copied commitment cannot be revealed by the copier, and a reveal relayed or front-run by anyone (`revealVoteFor`)
@@ -545,6 +546,7 @@ contract PeerReview is EIP712, Nonces, ReentrancyGuardTransient {
         private
         returns (uint256)
     {
+        if (role != _provider && role != _researcher) revert PeerReviewInvalidRole(role);
         if (challenger == subject) revert PeerReviewSelfChallenge(challenger);
         if (!_registry.isCertified(challenger, _provider)) revert PeerReviewNotCertified(challenger, _provider);
         if (!_registry.isCertified(subject, role)) revert PeerReviewNotCertified(subject, role);
@@ -765,8 +767,8 @@ contract PeerReview is EIP712, Nonces, ReentrancyGuardTransient {
             expiry = expiresAt;
         }
         _registry.certify(subject, role, a.credentialHash, expiry);
-        // Once per account and role: renewals are not a way to farm points.
-        if (a.certificationReward != 0 && !_rewarded[subject][role]) {
+        // A first certification only, once per account and role: renewals and reinstatements are not a way to farm.
+        if (kind == APPLY && a.certificationReward != 0 && !_rewarded[subject][role]) {
             _rewarded[subject][role] = true;
             _points.mint(subject, a.certificationReward, _CERTIFICATION_REWARD);
         }
