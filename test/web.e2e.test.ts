@@ -2,8 +2,13 @@
  * The web portals end to end, in Chromium against a real node and chain: an authority certifies a provider in the
  * browser; a patient onboards in the browser; the provider writes for the patient (in the browser and with the SDK);
  * the patient sees every record verified, uploads one of their own, and a blob altered on disk shows as failing
- * verification with its content withheld. Every request body the pages send is captured: none carries a recovery
- * phrase, a private key or the plaintext of a record. Screenshots of each portal land in artifacts/screenshots/.
+ * verification with its content withheld. Then the rest of the patient's world: an emergency profile and a
+ * provider's break-glass (seen in the patient's access log and notifications), a carer appointed and acting for the
+ * patient, recovery guardians restoring the patient on a new device, a correction creating a new version with its
+ * history, invalid FHIR refused in the page with no request sent, and a researcher reading what was shared for
+ * research. Every request body the pages send is captured: none carries a recovery phrase, a private key or the
+ * plaintext of a record. No page logs an error. Screenshots of each screen, at desktop and phone width, land in
+ * artifacts/screenshots/.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -14,6 +19,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { getRequestListener } from '@hono/node-server';
 import { identityFromMnemonic } from '@medbloc/core';
+import { createClient } from '@medbloc/sdk';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { createWebApp } from '../packages/node/src/web.ts';
@@ -38,6 +44,10 @@ let server: http.Server;
 let origin: string;
 let browser: Browser;
 const bodies: { url: string; body: Buffer }[] = [];
+/** Every API request any page made, in order (method and path). */
+const apiRequests: { method: string; path: string }[] = [];
+/** Errors the pages logged or threw. Failed resource loads are left out: the app shows those (e.g. a 404 problem). */
+const consoleErrors: string[] = [];
 
 /** One origin for the page and the API, as the node serves them: API paths go to the node, the rest to the app. */
 function serveTogether(nodeUrl: string) {
@@ -65,8 +75,17 @@ async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
   page.on('request', (r) => {
     const body = r.postDataBuffer();
     if (body) bodies.push({ url: r.url(), body });
+    const u = new URL(r.url());
+    if (API.test(u.pathname)) apiRequests.push({ method: r.method(), path: u.pathname });
   });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  page.on('pageerror', (e) => {
+    console.error('page error:', e.message);
+    consoleErrors.push(`pageerror: ${e.message}`);
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
+      consoleErrors.push(`console: ${m.text()}`);
+  });
   await page.goto(origin);
   return { context, page };
 }
@@ -254,7 +273,13 @@ test('patients, providers and authorities in the browser; keys and plaintext nev
   await patient.page.getByLabel('FHIR resource or Bundle (JSON)').fill(
     JSON.stringify({
       resourceType: 'AllergyIntolerance',
+      clinicalStatus: {
+        coding: [
+          { system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' },
+        ],
+      },
       code: { text: SECRETS.allergy },
+      patient: { display: 'Me' },
       criticality: 'high',
       reaction: [{ manifestation: [{ text: SECRETS.reaction }] }],
       recordedDate: day(20),
@@ -354,4 +379,280 @@ test('patients, providers and authorities in the browser; keys and plaintext nev
     `web e2e: ${bodies.length} request bodies checked, ${Math.round((Date.now() - started) / 1000)} s`,
   );
   await Promise.all([provider.context.close(), authority.context.close(), patient.context.close()]);
+});
+
+/** Restores an identity in the browser from its phrase (already registered: no registration step). */
+async function restore(page: Page, mnemonic: string) {
+  await page.getByRole('button', { name: 'Restore from a recovery phrase' }).click();
+  await page.getByLabel(/Recovery phrase/).fill(mnemonic);
+  await savePassphrase(page);
+  await page.getByRole('button', { name: 'Restore' }).click();
+  await page.getByRole('navigation', { name: 'Portals' }).getByRole('link').first().waitFor();
+}
+
+test('emergency, delegates, recovery, versions, in-page validation and research in the browser', {
+  skip: !existsSync(CHROMIUM),
+}, async () => {
+  const started = Date.now();
+  const bodiesBefore = bodies.length;
+  const MORE = {
+    allergy: 'Latex MB-EMERG-ALLERGY-6a1d',
+    medication: 'Warfarin MB-EMERG-MED-2c9e',
+    contact: 'Robin MB-EMERG-CONTACT-1f0a',
+    reason: 'Unconscious after a fall MB-REASON-7f3b',
+    carerLab: 'Ferritin MB-CARER-3e8a',
+    corrected: 'Recheck in 3 months MB-CORRECTED-5b7c',
+    invalid: 'MB-INVALID-0d4f',
+  };
+  const c = await cast(testNode.node);
+  const carerId = newIdentity();
+  const researcherId = newIdentity();
+  const carer = createClient({ node: testNode.node.url, identity: carerId });
+  const guardian2 = createClient({ node: testNode.node.url, identity: newIdentity() });
+  const researcher = createClient({ node: testNode.node.url, identity: researcherId });
+  await carer.register({ roles: ['patient'] });
+  await guardian2.register({ roles: ['patient'] });
+  await researcher.register({ roles: ['researcher'] });
+  await c.authority.certify(researcher.address, { role: 'researcher' });
+
+  // The patient onboards and writes an emergency profile.
+  const patient = await newPage();
+  const patientId = await onboard(patient.page, 'Patient');
+  const p = patient.page;
+  await p.getByRole('link', { name: 'Emergency' }).click();
+  await p.getByRole('heading', { name: 'Create your emergency profile' }).waitFor();
+  await p.getByLabel('Blood type').selectOption('O-');
+  await p.getByLabel('Allergies (one per line)').fill(MORE.allergy);
+  await p.getByLabel('Medications (one per line)').fill(MORE.medication);
+  await p.getByLabel('Conditions (one per line)').fill('Asthma');
+  await p.getByLabel('Contact 1 name').fill(MORE.contact);
+  await p.getByLabel('Contact 1 phone').fill('+1 555 0199');
+  await p.getByLabel('Contact 1 relation').fill('sister');
+  await p.getByRole('button', { name: 'Seal and save the profile' }).click();
+  await p.getByText('Emergency profile sealed and saved.').waitFor();
+  await p.getByTestId('emergency-profile').getByText(MORE.allergy).waitFor();
+  await shoot(p, 'emergency-profile');
+
+  // A certified provider breaks the glass in the browser: reason and confirmation required, then the profile.
+  const provider = await newPage();
+  const v = provider.page;
+  await restore(v, c.ids.provider.mnemonic);
+  await v.getByRole('link', { name: 'Provider' }).click();
+  const glass = v.locator('section.break-glass');
+  await glass.getByLabel('Address of the patient in the emergency').fill(patientId.address);
+  const breakButton = glass.getByRole('button', { name: 'Break the glass' });
+  assert.equal(await breakButton.isDisabled(), true, 'no break-glass without a reason and confirmation');
+  await glass.getByLabel('Reason (required)').fill(MORE.reason);
+  assert.equal(await breakButton.isDisabled(), true, 'no break-glass without confirmation');
+  await glass.getByLabel(/I confirm this is an emergency/).check();
+  await breakButton.click();
+  await glass.getByText('Emergency access recorded.').waitFor({ timeout: 30_000 });
+  await glass.getByText(/logged in the patient’s access log and the patient has been notified/).waitFor();
+  const opened = glass.getByTestId('emergency-profile');
+  for (const t of [MORE.allergy, MORE.medication, 'O-', MORE.contact]) await opened.getByText(t).waitFor();
+  await shoot(v, 'break-glass');
+
+  // The patient sees the opening in the access log and in the notifications.
+  await p.getByRole('link', { name: 'Sharing & access log' }).click();
+  const row = p.locator('table.log tbody tr', { hasText: 'emergency' });
+  await row.waitFor();
+  assert.match((await row.textContent()) ?? '', new RegExp(c.provider.address, 'i'));
+  assert.match((await row.textContent()) ?? '', /granted/);
+  await shoot(p, 'access-log-break-glass');
+  await p.getByRole('link', { name: 'My records' }).click();
+  await p.locator('section.notifications').getByText('opened your emergency profile (break-glass)').waitFor();
+
+  // The patient appoints a carer.
+  await p.getByRole('link', { name: 'Delegates & recovery' }).click();
+  await p.getByLabel('Delegate address').fill(carer.address);
+  await p.getByLabel('Acts as').selectOption('carer');
+  await p.getByRole('button', { name: 'Add delegate' }).click();
+  await p.getByText(`${carer.address} is now your carer.`).waitFor({ timeout: 30_000 });
+  await p.getByTestId('delegate').filter({ hasText: carer.address }).waitFor();
+  assert.equal((await carer.delegates({ as: 'delegate' }))[0]?.patient, patientId.address);
+  await shoot(p, 'delegates');
+
+  // The carer, in their own browser, acts for the patient: a lab result through the form, signed as the carer.
+  const carerPage = await newPage();
+  const k = carerPage.page;
+  await restore(k, carerId.mnemonic);
+  await k.getByRole('link', { name: 'Delegates & recovery' }).click();
+  await k.getByRole('button', { name: 'Act for this patient' }).click();
+  await k.getByLabel('Record type').selectOption('lab');
+  await k.getByLabel('Test name').fill(MORE.carerLab);
+  await k.getByLabel('Result', { exact: true }).fill('250');
+  await k.getByLabel('Unit').fill('ug/L');
+  await k.getByRole('button', { name: 'Seal and add for patient' }).click();
+  await k.getByText('Lab result sealed for the patient and anchored.').waitFor({ timeout: 30_000 });
+  await shoot(k, 'acting-for');
+
+  // Two more glucose results from the SDK provider, for the lab trend chart.
+  const glucose = (d: number, value: number) => ({
+    resource: {
+      resourceType: 'Observation',
+      status: 'final',
+      category: [
+        {
+          coding: [
+            { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' },
+          ],
+        },
+      ],
+      code: { coding: [{ system: 'http://loinc.org', code: '2345-7', display: 'Glucose' }] },
+      effectiveDateTime: new Date(Date.UTC(2026, 1, d, 8)).toISOString(),
+      valueQuantity: { value, unit: 'mg/dL' },
+    },
+  });
+  await c.provider.addRecords([glucose(2, 96), glucose(9, 104)], { owner: patientId.address });
+
+  // The patient sees the carer's record, verified and attributed to the carer, and the lab trend.
+  await p.getByRole('link', { name: 'My records' }).click();
+  await settled(p, 3);
+  const carerCard = p.locator('article.record', { hasText: MORE.carerLab });
+  assert.equal(await carerCard.getAttribute('data-status'), 'verified');
+  assert.match((await carerCard.locator('.meta').textContent()) ?? '', new RegExp(carer.address, 'i'));
+  await p.getByRole('heading', { name: 'Lab results over time' }).waitFor();
+
+  // A correction: a new version superseding the carer's record; the timeline shows the latest and the history.
+  await carerCard.getByRole('button', { name: 'Correct this record' }).click();
+  const editor = carerCard.getByLabel('Corrected FHIR resource (JSON)');
+  const original = JSON.parse(await editor.inputValue()) as Record<string, unknown>;
+  assert.equal((original.valueQuantity as { value: number }).value, 250);
+  await editor.fill(
+    JSON.stringify({
+      ...original,
+      valueQuantity: { value: 25, unit: 'ug/L' },
+      note: [{ text: MORE.corrected }],
+    }),
+  );
+  await carerCard.getByRole('button', { name: 'Save as a new version' }).click();
+  const latest = p.locator('article.record', { hasText: MORE.corrected });
+  await latest.waitFor({ timeout: 30_000 });
+  await settled(p, 3);
+  await latest.getByText('version 2').waitFor();
+  assert.equal(
+    await p.locator('article.record', { hasText: MORE.carerLab }).count(),
+    1,
+    'one card per record',
+  );
+  await latest.getByText('History: 1 earlier version').click();
+  const earlier = latest.locator('li.version');
+  await earlier.getByText('250 ug/L').waitFor();
+  assert.equal(await earlier.getAttribute('data-status'), 'verified');
+  const newest = await latest.getAttribute('data-record-id');
+  const oldId = await earlier.getAttribute('data-record-id');
+  const listed = await createClient({ node: testNode.node.url, identity: patientId }).listRecords();
+  assert.equal(
+    listed.find((r) => r.recordId === newest)?.supersedes,
+    oldId,
+    'the new version supersedes the old',
+  );
+  await shoot(p, 'record-versions');
+
+  // Invalid FHIR is refused in the page, before anything is sealed: no request leaves it.
+  await p.getByRole('button', { name: 'Add FHIR data' }).click();
+  await p
+    .getByLabel('FHIR resource or Bundle (JSON)')
+    .fill(JSON.stringify({ resourceType: 'Observation', status: 'nonsense', code: { text: MORE.invalid } }));
+  await p.waitForTimeout(500);
+  const sentBefore = apiRequests.length;
+  await p.getByRole('button', { name: 'Seal and add' }).click();
+  const refusal = p.getByRole('alert').filter({ hasText: 'Not valid FHIR R4 — nothing was sealed or sent' });
+  await refusal.waitFor();
+  assert.match((await refusal.textContent()) ?? '', /Observation\.status/);
+  assert.deepEqual(apiRequests.slice(sentBefore), [], 'no request was sent for an invalid resource');
+  await shoot(p, 'invalid-fhir');
+
+  // Recovery guardians: the carer and another account, any 2 of 2.
+  await p.getByRole('link', { name: 'Delegates & recovery' }).click();
+  await p.getByLabel('Guardian addresses (one per line)').fill(`${carer.address}\n${guardian2.address}`);
+  await p.getByLabel('Guardians needed to recover').fill('2');
+  await p.getByRole('button', { name: 'Set up recovery' }).click();
+  await p.getByText('Recovery set up: any 2 of your 2 guardians').waitFor({ timeout: 30_000 });
+  await p.getByTestId('recovery-set').getByText(guardian2.address).waitFor();
+  await shoot(p, 'recovery-guardians');
+
+  // A new device with no phrase asks the guardians; it shows a code to compare.
+  const device = await newPage();
+  const d = device.page;
+  await d.getByRole('button', { name: 'Lost your phrase? Recover with your guardians' }).click();
+  await d.getByLabel('Your MedBloc address').fill(patientId.address);
+  await d.getByRole('button', { name: 'Ask my guardians' }).click();
+  const code = ((await d.getByTestId('recovery-code').textContent()) ?? '').trim();
+  assert.match(code, /^[0-9A-F]{4}( [0-9A-F]{4}){3}$/);
+  await shoot(d, 'recovery-request');
+  await d.getByRole('button', { name: 'Check and recover' }).click();
+  await d
+    .getByRole('alert')
+    .filter({ hasText: 'Not enough guardians have released their share yet' })
+    .waitFor();
+
+  // The carer releases their share in the browser after comparing the code; the other guardian with the SDK.
+  await k.getByLabel('Address of the person recovering').fill(patientId.address);
+  await k.getByRole('button', { name: 'Look for requests' }).click();
+  await k.getByText(`Device code ${code}`).waitFor();
+  await k.getByRole('button', { name: `Release my share to ${code}` }).click();
+  await k.getByText('Share released').waitFor({ timeout: 30_000 });
+  await shoot(k, 'guardian-release');
+  const [asked] = await guardian2.recoveryRequests(patientId.address);
+  assert.ok(asked);
+  await guardian2.releaseRecoveryShare({ patient: patientId.address, recoveryKey: asked.recoveryKey });
+
+  // The new device recovers the patient's identity: the same phrase, then the patient's own records.
+  await d.getByRole('button', { name: 'Check and recover' }).click();
+  const words = await d.getByTestId('recovered-mnemonic').locator('.w').allTextContents();
+  assert.equal(words.join(' '), patientId.mnemonic);
+  await shoot(d, 'recovered');
+  await savePassphrase(d);
+  await d.getByRole('button', { name: 'Save and continue' }).click();
+  await d.getByRole('link', { name: 'My records' }).waitFor();
+  await settled(d, 3);
+  await d.locator('article.record[data-status=verified]', { hasText: MORE.corrected }).waitFor();
+
+  // The patient shares labs for research; the certified researcher reads them in the research portal.
+  await p.getByRole('link', { name: 'Sharing & access log' }).click();
+  await p.getByLabel('Their address').fill(researcher.address);
+  await p.getByLabel('What').selectOption('labs');
+  await p.getByLabel('Why').selectOption('research');
+  await p.getByRole('button', { name: 'Share', exact: true }).click();
+  await p.getByText(/can see your lab results for research until/).waitFor({ timeout: 30_000 });
+  const research = await newPage();
+  const r = research.page;
+  await restore(r, researcherId.mnemonic);
+  await r.getByRole('link', { name: 'Research' }).click();
+  await r.getByTestId('researcher-cert-status').filter({ hasText: 'Certified researcher' }).waitFor();
+  await r.getByText('Coming later: data requests and the data market').waitFor();
+  await r.getByRole('button', { name: 'Open records' }).click();
+  await r
+    .locator('article.record[data-status=verified]', { hasText: MORE.corrected })
+    .waitFor({ timeout: 30_000 });
+  await settled(r, 3);
+  assert.equal(await r.locator('article.record[data-status=verified]').count(), 3);
+  await shoot(r, 'research');
+
+  // Nothing secret left any browser in these flows either.
+  const forbidden = [
+    ...[patientId, c.ids.provider, carerId, researcherId].flatMap((id) => [
+      id.mnemonic,
+      id.signingKey.slice(2).toLowerCase(),
+      Buffer.from(id.encryption.privateKey).toString('hex'),
+      Buffer.from(id.encryption.privateKey).toString('base64'),
+    ]),
+    ...Object.values(MORE),
+  ];
+  const mine = bodies.slice(bodiesBefore);
+  assert.ok(mine.length > 20, `captured ${mine.length} request bodies`);
+  for (const { url, body } of mine) {
+    const lower = body.toString('latin1').toLowerCase();
+    for (const f of forbidden)
+      assert.ok(
+        !lower.includes(f.toLowerCase()),
+        `a request to ${url} carried a secret (${f.slice(0, 12)}…)`,
+      );
+  }
+  assert.deepEqual(consoleErrors, [], 'no page logged an error');
+  console.log(
+    `web e2e (emergency, delegates, recovery, versions, validation, research): ${mine.length} request bodies checked, ${Math.round((Date.now() - started) / 1000)} s`,
+  );
+  await Promise.all([patient, provider, carerPage, device, research].map((x) => x.context.close()));
 });

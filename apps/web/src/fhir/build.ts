@@ -43,9 +43,18 @@ function must(v: string | undefined, what: string): string {
   return v.trim();
 }
 
-/** The FHIR resource for a filled form. Throws an InputError naming the first missing or bad field. */
-export function buildResource(kind: FormKind, f: FormValues): Json {
+/** Names a MedBloc account (the patient's address) in a FHIR Reference, as the node's FHIR gateway does. */
+export const ACCOUNT_SYSTEM = 'https://medbloc.org/fhir/NamingSystem/account';
+
+/**
+ * The FHIR resource for a filled form, about the patient `owner` (R4 requires the subject of a Condition,
+ * MedicationRequest, AllergyIntolerance or Immunization). Throws an InputError naming the first missing or bad field.
+ */
+export function buildResource(kind: FormKind, f: FormValues, owner?: string): Json {
   const when = f.date ? new Date(f.date).toISOString() : new Date().toISOString();
+  const who = owner ? { type: 'Patient', identifier: { system: ACCOUNT_SYSTEM, value: owner } } : undefined;
+  const subject = who ? { subject: who } : {};
+  const patient = who ? { patient: who } : {};
   switch (kind) {
     case 'vital': {
       const v = VITALS[f.vital ?? 'heart-rate']!;
@@ -59,6 +68,7 @@ export function buildResource(kind: FormKind, f: FormValues): Json {
           status: 'final',
           category: category('vital-signs', 'Vital Signs'),
           code: cc(v.display, LOINC, v.loinc),
+          ...subject,
           effectiveDateTime: when,
           component: [
             comp('8480-6', 'Systolic blood pressure', mustNumber(num(f.systolic), 'Systolic')),
@@ -71,6 +81,7 @@ export function buildResource(kind: FormKind, f: FormValues): Json {
         status: 'final',
         category: category('vital-signs', 'Vital Signs'),
         code: cc(v.display, LOINC, v.loinc),
+        ...subject,
         effectiveDateTime: when,
         valueQuantity: quantity(mustNumber(num(f.value), 'Value'), v.unit, v.ucum),
       };
@@ -85,6 +96,7 @@ export function buildResource(kind: FormKind, f: FormValues): Json {
         status: 'final',
         category: category('laboratory', 'Laboratory'),
         code: cc(must(f.test, 'Test name'), LOINC, f.loinc?.trim() || undefined),
+        ...subject,
         effectiveDateTime: when,
         ...(value !== undefined && !Number.isNaN(value)
           ? { valueQuantity: { value, unit } }
@@ -114,6 +126,7 @@ export function buildResource(kind: FormKind, f: FormValues): Json {
           ],
         },
         code: cc(must(f.name, 'Condition')),
+        ...subject,
         onsetDateTime: when,
         recordedDate: new Date().toISOString(),
         ...(f.note?.trim() ? { note: [{ text: f.note.trim() }] } : {}),
@@ -124,6 +137,7 @@ export function buildResource(kind: FormKind, f: FormValues): Json {
         status: 'active',
         intent: 'order',
         medicationCodeableConcept: cc(must(f.medication, 'Medication')),
+        ...subject,
         authoredOn: when,
         ...(f.dosage?.trim() ? { dosageInstruction: [{ text: f.dosage.trim() }] } : {}),
         ...(f.reason?.trim() ? { reasonCode: [cc(f.reason.trim())] } : {}),
@@ -140,6 +154,7 @@ export function buildResource(kind: FormKind, f: FormValues): Json {
           ],
         },
         code: cc(must(f.substance, 'Substance')),
+        ...patient,
         criticality: f.criticality || 'low',
         recordedDate: when,
         ...(f.reaction?.trim() ? { reaction: [{ manifestation: [cc(f.reaction.trim())] }] } : {}),
@@ -149,6 +164,7 @@ export function buildResource(kind: FormKind, f: FormValues): Json {
         resourceType: 'Immunization',
         status: 'completed',
         vaccineCode: cc(must(f.vaccine, 'Vaccine')),
+        ...patient,
         occurrenceDateTime: when,
         ...(f.lot?.trim() ? { lotNumber: f.lot.trim() } : {}),
       };
@@ -162,6 +178,7 @@ export function buildResource(kind: FormKind, f: FormValues): Json {
         status: 'current',
         type: cc(f.title?.trim() || 'Clinical note', LOINC, '11506-3'),
         description: f.title?.trim() || 'Clinical note',
+        ...subject,
         date: when,
         content: [
           {

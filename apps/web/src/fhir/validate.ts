@@ -43,7 +43,8 @@ export async function assertValidFhir(resources: unknown[]): Promise<void> {
     for (const issue of result.outcome.issue ?? [])
       issues.push({
         where: `${label}${issue.expression?.[0] ?? (r as { resourceType?: string })?.resourceType ?? 'resource'}`,
-        message: issue.diagnostics ?? issue.details?.text ?? issue.code,
+        // Medplum puts the readable text of an invariant in details and its FHIRPath in diagnostics.
+        message: issue.details?.text ?? issue.diagnostics ?? issue.code,
       });
   });
   if (issues.length) throw new FhirInvalidError(issues);

@@ -11,6 +11,7 @@ export type ErrorKind =
   | 'tampered'
   | 'forbidden'
   | 'input'
+  | 'waiting'
   | 'other';
 
 export interface FriendlyError {
@@ -93,7 +94,7 @@ export function describeError(err: unknown): FriendlyError {
     return withCode({ kind: 'other', title: 'Storage quota reached', detail: msg });
   if (code === 'NOT_ENOUGH_SHARES')
     return withCode({
-      kind: 'other',
+      kind: 'waiting',
       title: 'Not enough guardians have released their share yet',
       detail: `${msg}. Ask another guardian, then check again.`,
     });

@@ -339,7 +339,7 @@ export function BreakGlass() {
         }}
       >
         <div className="field">
-          <label htmlFor={`${id}-patient`}>Patient address for emergency access</label>
+          <label htmlFor={`${id}-patient`}>Address of the patient in the emergency</label>
           <input
             id={`${id}-patient`}
             value={patient}

@@ -115,7 +115,7 @@ export function ResourceForm({
   const [done, setDone] = useState<string | undefined>();
   const { run, busy, error } = useAction(async () => {
     if (!owner) throw Object.assign(new Error('Enter the patient’s address first.'), { name: 'InputError' });
-    const resource = buildResource(kind, values);
+    const resource = buildResource(kind, values, owner);
     await assertValidFhir([resource]);
     await client.addRecord({ resource, owner });
     setDone(`${KINDS.find((k) => k.kind === kind)?.label} sealed for the patient and anchored.`);

@@ -60,8 +60,11 @@ export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>
       try {
         return await fn(...args);
       } catch (err) {
-        console.error(err);
-        setError(describeError(err));
+        const described = describeError(err);
+        // Expected refusals (a wrong passphrase, invalid input, not yet) are shown, not logged; the rest is logged too.
+        if (!['input', 'passphrase', 'mnemonic', 'forbidden', 'waiting'].includes(described.kind))
+          console.error(err);
+        setError(described);
         return undefined;
       } finally {
         setBusy(false);
