@@ -24,9 +24,44 @@ let cached: CapabilityStatement | undefined;
  * @example
  * const cs = capabilityStatement('http://127.0.0.1:7400/fhir');
  */
-export function capabilityStatement(baseUrl: string): CapabilityStatement {
+export function capabilityStatement(baseUrl: string, o: { smart?: boolean } = {}): CapabilityStatement {
   cached ??= build();
-  return { ...cached, implementation: { description: 'MedBloc FHIR R4 gateway', url: baseUrl } };
+  const statement = { ...cached, implementation: { description: 'MedBloc FHIR R4 gateway', url: baseUrl } };
+  if (!o.smart) return statement;
+  const [rest, ...others] = statement.rest ?? [];
+  return { ...statement, rest: [{ ...rest, mode: 'server', security: smartSecurity(baseUrl) }, ...others] };
+}
+
+/** The SMART App Launch security block: the OAuth endpoints also published at .well-known/smart-configuration. */
+function smartSecurity(
+  baseUrl: string,
+): NonNullable<NonNullable<CapabilityStatement['rest']>[number]['security']> {
+  return {
+    cors: false,
+    service: [
+      {
+        coding: [
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
+            code: 'SMART-on-FHIR',
+          },
+        ],
+      },
+    ],
+    description:
+      'SMART App Launch (standalone, public clients, authorization code + PKCE S256). client_id is the app’s ' +
+      'MedBloc account; approval is an on-chain care grant to it. Without a token, the gateway acts for its ' +
+      'identity (its own process).',
+    extension: [
+      {
+        url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+        extension: [
+          { url: 'authorize', valueUri: `${baseUrl}/auth/authorize` },
+          { url: 'token', valueUri: `${baseUrl}/auth/token` },
+        ],
+      },
+    ],
+  };
 }
 
 /** Consent and AuditEvent are read-only views of the identity's grants and access log (consent-views.ts). */
@@ -83,6 +118,10 @@ function build(): CapabilityStatement {
                   name: 'everything',
                   definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
                 },
+                {
+                  name: 'export',
+                  definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export',
+                },
               ],
             }
           : {}),
@@ -109,6 +148,9 @@ function build(): CapabilityStatement {
         security: { cors: false, description: 'The gateway runs in the identity’s own process.' },
         resource,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }],
+        operation: [
+          { name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export' },
+        ],
         searchParam: COMMON_PARAMS.map((name) => ({
           name,
           type:

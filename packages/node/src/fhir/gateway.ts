@@ -42,6 +42,13 @@ import { everything } from './everything.ts';
 import { createExportJobs, type ExportLevel } from './export.ts';
 import { loadLedger } from './ledger.ts';
 import { type Change, historyEntries, LedgerRepository } from './repository.ts';
+import {
+  createSmartAuth,
+  type ScopeAction,
+  type SmartAccess,
+  type SmartOptions,
+  unauthorized,
+} from './smart.ts';
 import { isDerived, isTombstone, provenanceFor, tombstone } from './vocabulary.ts';
 import { FHIR_XML, isXmlContentType, negotiateFormat, readXmlBody, writeXml } from './xml.ts';
 
@@ -55,6 +62,8 @@ export interface FhirGatewayOptions {
   loadConcurrency?: number;
   /** Bulk `$export` tuning: resources examined per event-loop turn, how long finished jobs are kept. */
   export?: { sliceSize?: number; retentionMs?: number };
+  /** SMART App Launch (authorization code + PKCE): apps get scoped tokens backed by on-chain consent (smart.ts). */
+  smart?: SmartOptions;
 }
 
 /** A FHIR request, independent of any HTTP library. */
@@ -117,6 +126,15 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
   let writeLock: Promise<unknown> = Promise.resolve();
   let stopped = false;
   const exports = createExportJobs({ snapshot: () => repo, log, ...opts.export });
+  const smart = opts.smart
+    ? createSmartAuth({
+        ...opts.smart,
+        client,
+        log,
+        patients: () =>
+          [...repo.all()].filter((r) => r.resourceType === 'Patient').map((r) => r.id as string),
+      })
+    : undefined;
 
   const ready = (async () => {
     loadFhirDefinitions();
@@ -149,9 +167,27 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
   }
 
   async function handle(req: FhirHttpRequest): Promise<FhirHttpResponse> {
+    let access: SmartAccess | undefined;
+    if (smart) {
+      try {
+        await ready;
+        const answered = await smart.handle(req);
+        if (answered) return answered;
+        const authorization = req.headers.authorization;
+        if (authorization) {
+          const r = await smart.authenticate(authorization);
+          if ('error' in r) return unauthorized(r.error);
+          access = r.access;
+        } else if (smart.requireToken && req.path !== 'metadata')
+          return unauthorized('a bearer access token is required (see .well-known/smart-configuration)');
+      } catch (err) {
+        log(`fhir: ${req.method} ${req.path}: ${(err as Error).stack ?? err}`);
+        return respond(502, sdkOutcome(err) ?? normalizeOperationOutcome(err));
+      }
+    }
     const negotiated = negotiateFormat(firstOf(req.query._format), req.headers.accept);
     if ('error' in negotiated) return fail(406, 'not-supported', negotiated.error);
-    const res = await handleJson(req);
+    const res = await handleJson(req, access);
     return negotiated.format === 'xml' ? asXml(res) : res;
   }
 
@@ -168,7 +204,10 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
     }
   }
 
-  async function handleJson(req: FhirHttpRequest): Promise<FhirHttpResponse> {
+  async function handleJson(
+    req: FhirHttpRequest,
+    access: SmartAccess | undefined,
+  ): Promise<FhirHttpResponse> {
     try {
       if (stopped) return fail(503, 'transient', 'the FHIR gateway is stopped');
       try {
@@ -180,7 +219,7 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
           `the FHIR gateway could not load its records: ${(err as Error).message}`,
         );
       }
-      return await route(req);
+      return await route(req, access);
     } catch (err) {
       const outcome = normalizeOperationOutcome(err);
       const status = statusOfError(err, outcome);
@@ -189,7 +228,7 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
     }
   }
 
-  async function route(req: FhirHttpRequest): Promise<FhirHttpResponse> {
+  async function route(req: FhirHttpRequest, access: SmartAccess | undefined): Promise<FhirHttpResponse> {
     const method = req.method.toUpperCase();
     const query = { ...req.query };
     delete query._format;
@@ -197,15 +236,18 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
     const segments = req.path.split('/').filter(Boolean);
     const [type, id, third, vid] = segments;
 
-    if (method === 'GET' && req.path === 'metadata') return respond(200, capabilityStatement(req.baseUrl));
-    const bulk = bulkExport(method, segments, req, query);
+    if (method === 'GET' && req.path === 'metadata')
+      return respond(200, capabilityStatement(req.baseUrl, { smart: !!smart }));
+    const refusal = access && refused(access, method, segments);
+    if (refusal) return fail(403, 'forbidden', refusal);
+    const bulk = bulkExport(method, segments, req, query, access);
     if (bulk) return bulk;
     if (type && !type.startsWith('$') && !type.startsWith('_') && !isResourceType(type))
       return fail(404, 'not-supported', `unknown resource type "${type}"`);
     if (method === 'GET' && type && id === '_history' && segments.length === 2)
       return typeHistory(type, query, req.baseUrl);
     if (method === 'GET' && type === 'Patient' && id && third === '$everything' && segments.length === 3)
-      return patientEverything(id, req.baseUrl);
+      return patientEverything(id, req.baseUrl, access);
     if (type?.startsWith('_') && type !== '_search')
       return fail(404, 'not-supported', `"${type}" is not supported`);
     if (isView(type)) return view(method, type, id, segments.length, query, req.baseUrl);
@@ -255,7 +297,8 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
       const [outcome, resource] = await router.handleRequest(fhirReq, repo);
       const status = getStatus(outcome);
       if (status >= 400 || !resource) return respond(status, outcome);
-      if (isSearch || isPostSearch) return respond(200, shapeSearch(resource as Bundle, req, query));
+      if (isSearch || isPostSearch)
+        return respond(200, readableOnly(shapeSearch(resource as Bundle, req, query), access));
       const r = resource as Resource;
       const etag = `W/"${r.meta?.versionId}"`;
       if (req.headers['if-none-match'] === etag && !vid) return { status: 304, headers: { etag } };
@@ -263,6 +306,10 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
     }
 
     const owner = req.headers[OWNER_HEADER];
+    if (access && owner !== undefined)
+      return fail(403, 'forbidden', `an app's access token cannot write for another owner (${OWNER_HEADER})`);
+    const entryRefusal = access && !type && refusedEntries(access, body);
+    if (entryRefusal) return fail(403, 'forbidden', entryRefusal);
     if (owner !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(owner))
       return fail(400, 'value', `${OWNER_HEADER} must be an address`);
     if (owner && owner.toLowerCase() !== client.address.toLowerCase()) {
@@ -505,9 +552,10 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
     segments: string[],
     req: FhirHttpRequest,
     query: Record<string, string | string[]>,
+    access: SmartAccess | undefined,
   ): FhirHttpResponse | undefined {
     const [first, second, third] = segments;
-    const owner: string | undefined = undefined;
+    const owner = access?.clientId;
     if (first === '$export-status' && second && segments.length === 2) {
       if (method === 'DELETE') return exports.cancel(second, owner);
       if (method === 'GET') return exports.status(second, owner, req.baseUrl);
@@ -538,22 +586,30 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
       requestUrl: `${req.baseUrl}/${req.path}${qs.size ? `?${qs}` : ''}`,
       baseUrl: req.baseUrl,
       owner,
+      readable: access && ((t: string) => access.allows(t, 'r')),
     });
   }
 
-  async function patientEverything(id: string, baseUrl: string): Promise<FhirHttpResponse> {
+  async function patientEverything(
+    id: string,
+    baseUrl: string,
+    access: SmartAccess | undefined,
+  ): Promise<FhirHttpResponse> {
     const patient = (await repo.readResource('Patient', id)) as Resource & { id: string };
     const current = repo;
     return respond(
       200,
-      everything(
-        patient,
-        current.all(),
-        (ref) => {
-          const [t, i] = ref.split('/');
-          return t && i ? current.peek(t, i) : undefined;
-        },
-        (r) => `${baseUrl}/${r.resourceType}/${r.id}`,
+      readableOnly(
+        everything(
+          patient,
+          current.all(),
+          (ref) => {
+            const [t, i] = ref.split('/');
+            return t && i ? current.peek(t, i) : undefined;
+          },
+          (r) => `${baseUrl}/${r.resourceType}/${r.id}`,
+        ),
+        access,
       ),
     );
   }
@@ -569,6 +625,62 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
       await writeLock;
     },
   };
+}
+
+/** Why an app's token does not allow this request (by resource type and interaction), or undefined. */
+function refused(access: SmartAccess, method: string, segments: string[]): string | undefined {
+  const [type, id, third] = segments;
+  // The base (system search, filtered; transactions, checked entry by entry) and $export (by type) check later.
+  if (!type || type.startsWith('$') || id === '$export' || third === '$export') return undefined;
+  const action: ScopeAction =
+    third === '$everything'
+      ? 'r'
+      : READ_METHODS.has(method)
+        ? id && id !== '_search'
+          ? 'r'
+          : 's'
+        : method === 'POST'
+          ? id === '_search'
+            ? 's'
+            : 'c'
+          : method === 'DELETE'
+            ? 'd'
+            : 'u';
+  return access.allows(type, action) ? undefined : `the access token does not allow ${VERB[action]} ${type}`;
+}
+
+/** Why a transaction or batch holds an entry the token does not allow. */
+function refusedEntries(access: SmartAccess, body: unknown): string | undefined {
+  const b = body as Bundle | undefined;
+  if (b?.resourceType !== 'Bundle') return undefined;
+  for (const e of b.entry ?? []) {
+    const url = e.request?.url ?? '';
+    const [type = '', id] = url.split('?')[0]!.split('/');
+    const m = e.request?.method ?? '';
+    const action: ScopeAction =
+      m === 'GET' || m === 'HEAD' ? (id ? 'r' : 's') : m === 'POST' ? 'c' : m === 'DELETE' ? 'd' : 'u';
+    if (!access.allows(type, action))
+      return `the access token does not allow ${VERB[action]} ${type} (${m} ${url})`;
+  }
+  return undefined;
+}
+
+const VERB: Record<ScopeAction, string> = {
+  c: 'creating',
+  r: 'reading',
+  u: 'updating',
+  d: 'deleting',
+  s: 'searching',
+};
+
+/** A search answer without the resources (included ones) the token may not read. */
+function readableOnly(bundle: Bundle, access: SmartAccess | undefined): Bundle {
+  if (!access) return bundle;
+  const entry = (bundle.entry ?? []).filter((e) => {
+    const t = e.resource?.resourceType ?? '';
+    return access.allows(t, 'r') || (e.search?.mode !== 'include' && access.allows(t, 's'));
+  });
+  return { ...bundle, entry };
 }
 
 function activityOf(version: Resource, index: number): 'CREATE' | 'UPDATE' | 'DELETE' {
