@@ -9,7 +9,9 @@
  *      of published Ethereum EHR designs; owner reads with access receipts logged vs with logging off
  *   5. the web app in Chromium: time to first render of the largest Synthea history and sealing a 100 MB file,
  *      vs the same SDK operations in Node
- * Set BENCH_ONLY=seal|ingest|read|consent|web to run one; BENCH_SEAL_MB to change the sealing size.
+ *   6. certification: gas of a peer-reviewed certification with 3, 7 and 15 reviewers vs direct certification by an
+ *      authority (bench/certification.ts)
+ * Set BENCH_ONLY=seal|ingest|read|consent|web|cert to run one; BENCH_SEAL_MB to change the sealing size.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -22,6 +24,7 @@ import type { Bundle } from '@medplum/fhirtypes';
 import { createPublicClient, type Hex, http } from 'viem';
 import { FIXTURES, newIdentity, spawnNode, tempDir } from '../test/support/harness.ts';
 import { medplumIngest } from './baseline-medplum.ts';
+import { benchCertification } from './certification.ts';
 import { benchWeb } from './web.ts';
 
 const only = process.env.BENCH_ONLY;
@@ -335,4 +338,5 @@ if (!only || only === 'ingest') await benchIngest();
 if (!only || only === 'read') await benchRead();
 if (!only || only === 'consent') await benchConsent();
 if (!only || only === 'web') results.web = await benchWeb(line);
+if (!only || only === 'cert') results.cert = await benchCertification(line);
 line(JSON.stringify(results));
