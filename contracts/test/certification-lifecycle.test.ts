@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { peerReviewAbi } from '@medbloc/contracts';
-import { domainFor, Role } from '@medbloc/core';
+import { batchLeafOf, buildMerkleTree, domainFor, Role, ZERO_HASH } from '@medbloc/core';
 import {
   type Address,
   encodeAbiParameters,
@@ -138,10 +138,12 @@ describe('challenge', () => {
 
     const { reviewers } = await x.drawPanel(opened.id);
     assert.ok(!reviewers.some((r) => r?.address === challenger.address || r?.address === subject.address));
-    await assert.rejects(
-      x.f.send(x.review, 'commitVote', [opened.id, randomHash()], challenger),
-      revertsWith('PeerReviewNotReviewer'),
-    );
+    for (const party of [challenger, subject])
+      await assert.rejects(
+        x.f.send(x.review, 'commitVote', [opened.id, randomHash()], party),
+        revertsWith('PeerReviewNotReviewer'),
+        'no vote on a case one is party to',
+      );
     const { done } = await x.vote(opened.id, yes(reviewers));
     assert.equal(done.status, APPROVED);
     assert.equal(done.bondReturned, MED(80));
@@ -155,6 +157,30 @@ describe('challenge', () => {
       anchorFor(subject, patient.address),
       revertsWith('RecordRegistryCreatorNotCertified'),
     );
+    // Nor in a batch: the batch is recorded as by an uncertified creator, so its leaves for others do not verify.
+    const leaf = {
+      owner: patient.address,
+      creator: subject.address,
+      digest: randomHash(),
+      keyCommitment: randomHash(),
+      supersedes: ZERO_HASH,
+    };
+    const own = { ...leaf, owner: subject.address, digest: randomHash() };
+    const tree = buildMerkleTree([leaf, own].map(batchLeafOf));
+    const b = await x.f.signBatch(subject, { root: tree.root, count: 2, manifest: randomHash() });
+    await x.f.send(x.f.records, 'anchorBatchBySig', b.args);
+    const verify = (a: typeof leaf, i: number) =>
+      x.f.read<boolean>(x.f.records, 'verifyBatched', [
+        tree.root,
+        a.owner,
+        a.creator,
+        a.digest,
+        a.keyCommitment,
+        a.supersedes,
+        tree.proof(i),
+      ]);
+    assert.equal(await verify(leaf, 0), false, "a revoked provider's record for a patient");
+    assert.equal(await verify(own, 1), true, 'its own record still verifies');
   });
 
   test('rejected: the challenger forfeits its bond as a rejected candidate would; the subject stays', async () => {
