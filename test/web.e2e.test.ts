@@ -600,6 +600,7 @@ test('emergency, delegates, recovery, versions, in-page validation and research 
 
   // The new device recovers the patient's identity: the same phrase, then the patient's own records.
   await d.getByRole('button', { name: 'Check and recover' }).click();
+  await d.getByTestId('recovered-mnemonic').waitFor({ timeout: 30_000 });
   const words = await d.getByTestId('recovered-mnemonic').locator('.w').allTextContents();
   assert.equal(words.join(' '), patientId.mnemonic);
   await shoot(d, 'recovered');
