@@ -429,3 +429,83 @@ describe('SMART App Launch with PKCE', () => {
     assert.match(JSON.stringify(await res.json()), /revoked or has lapsed/);
   });
 });
+
+describe('SMART on the node’s own /fhir (MEDBLOC_FHIR_KEYSTORE)', () => {
+  test('with MEDBLOC_FHIR_REQUIRE_TOKEN every FHIR request needs a token the patient approved', async () => {
+    const home = await tempDir();
+    const mnemonic = generateMnemonic();
+    const keystore = path.join(home, 'patient.json');
+    await writeFile(keystore, JSON.stringify(await encryptKeystore(mnemonic, PASSPHRASE)));
+    const t = await startTestNode(
+      {
+        MEDBLOC_FHIR_KEYSTORE: keystore,
+        MEDBLOC_FHIR_PASSPHRASE: PASSPHRASE,
+        MEDBLOC_FHIR_REQUIRE_TOKEN: '1',
+      },
+      home,
+    );
+    try {
+      const base = `${t.node.url}/fhir`;
+      const patient = createClient({ node: t.node.url, identity: identityFromMnemonic(mnemonic) });
+      await patient.register({ roles: ['patient'] });
+      const app = createClient({ node: t.node.url, identity: newIdentity() });
+      await app.register({ roles: ['patient'] });
+      assert.equal((await fetch(`${base}/metadata`)).status, 200);
+      assert.equal((await fetch(`${base}/.well-known/smart-configuration`)).status, 200);
+      const open = await fetch(`${base}/Observation`);
+      assert.equal(open.status, 401);
+      assert.match(open.headers.get('www-authenticate') ?? '', /^Bearer/);
+
+      const verifier = b64url(randomBytes(32));
+      const url = new URL(`${base}/auth/authorize`);
+      const redirectUri = 'http://127.0.0.1:1/cb';
+      for (const [k, v] of Object.entries({
+        response_type: 'code',
+        client_id: app.address,
+        redirect_uri: redirectUri,
+        scope: 'patient/Observation.rs',
+        aud: base,
+        code_challenge: b64url(createHash('sha256').update(verifier).digest()),
+        code_challenge_method: 'S256',
+      }))
+        url.searchParams.set(k, v);
+      const request = /name="request" value="([0-9a-f]+)"/.exec(
+        await (await fetch(url)).text(),
+      )?.[1] as string;
+      const post = (passphrase: string) =>
+        fetch(url, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ request, decision: 'allow', passphrase }),
+        });
+      assert.equal((await post('guess')).status, 401, 'only the keystore passphrase approves');
+      const allowed = await post(PASSPHRASE);
+      assert.equal(allowed.status, 302);
+      const code = new URL(allowed.headers.get('location') as string).searchParams.get('code') as string;
+      const token = await fetch(`${base}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: redirectUri,
+          client_id: app.address,
+          code_verifier: verifier,
+        }),
+      });
+      const { access_token } = (await token.json()) as { access_token: string };
+      const read = await fetch(`${base}/Observation`, {
+        headers: { authorization: `Bearer ${access_token}` },
+      });
+      assert.equal(read.status, 200);
+      assert.equal(((await read.json()) as Bundle).resourceType, 'Bundle');
+      assert.equal(
+        (await fetch(`${base}/Condition`, { headers: { authorization: `Bearer ${access_token}` } })).status,
+        403,
+      );
+    } finally {
+      await t.stop();
+    }
+  });
+});

@@ -32,6 +32,8 @@ export interface NodeConfig {
   /** Keystore of the identity the FHIR API at /fhir acts for; without it /fhir is not served. */
   fhirKeystore: string | undefined;
   fhirPassphrase: string | undefined;
+  /** FHIR requests need a SMART access token (MEDBLOC_FHIR_REQUIRE_TOKEN=1); otherwise a token only narrows access. */
+  fhirRequireToken: boolean;
 }
 
 const GiB = 1024 ** 3;
@@ -82,6 +84,7 @@ export function loadConfig(
     emergencyThreshold: intFrom(env, 'MEDBLOC_EMERGENCY_THRESHOLD', 2),
     fhirKeystore: env.MEDBLOC_FHIR_KEYSTORE ? path.resolve(env.MEDBLOC_FHIR_KEYSTORE) : undefined,
     fhirPassphrase: env.MEDBLOC_FHIR_PASSPHRASE || undefined,
+    fhirRequireToken: /^(1|true|yes)$/i.test(env.MEDBLOC_FHIR_REQUIRE_TOKEN ?? ''),
   };
   if (config.emergencyThreshold < 2 || config.emergencyThreshold > config.emergencyHolders)
     throw new ConfigError('MEDBLOC_EMERGENCY_THRESHOLD must be from 2 to MEDBLOC_EMERGENCY_HOLDERS');

@@ -3,6 +3,7 @@
  * contracts (deployed on first start), the disk blob store, the SQLite index, the indexer, the services and the
  * HTTP server, from one parsed NodeConfig. `startNode` resumes from whatever the data directory already holds.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -16,9 +17,9 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { createApp } from './api/app.ts';
 import { type AnvilProcess, killStaleAnvil, startAnvil } from './chain/anvil.ts';
 import { createChain, type Deployment } from './chain/client.ts';
+import { joinCouncil } from './chain/council.ts';
 import { deployMedBloc, grantAuthority } from './chain/deploy.ts';
 import { deployCertification } from './chain/deploy-certification.ts';
-import { joinCouncil } from './chain/council.ts';
 import { deployConsent } from './chain/deploy-consent.ts';
 import { createIndexer } from './chain/indexer.ts';
 import type { NodeConfig } from './config.ts';
@@ -214,9 +215,17 @@ export async function startNode(
         await readFile(config.fhirKeystore, 'utf8'),
         config.fhirPassphrase ?? '',
       );
+      const passphrase = createHash('sha256')
+        .update(config.fhirPassphrase ?? '')
+        .digest();
       const gw = fhir.start({
         client: createClient({ node: url, identity: identityFromMnemonic(mnemonic) }),
         log,
+        // SMART apps: the patient approves each one on /fhir/auth/authorize with the keystore passphrase.
+        smart: {
+          approve: (p) => timingSafeEqual(createHash('sha256').update(p).digest(), passphrase),
+          requireToken: config.fhirRequireToken,
+        },
       });
       gw.ready.then(
         () => log(`FHIR R4 API on ${url}/fhir`),
