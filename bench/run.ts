@@ -8,10 +8,10 @@
  *   4. consent: gas per grant, per revoke and per logged access (amortised receipt root) vs the ~78,000 gas per grant
  *      of published Ethereum EHR designs; owner reads with access receipts logged vs with logging off
  *   5. the web app in Chromium: time to first render of the largest Synthea history and sealing a 100 MB file,
- *      vs the same SDK operations in Node
+ *      vs the same SDK operations in Node; FHIR validation in the page (cold and warm) vs core in Node
  *   6. certification: gas of a peer-reviewed certification with 3, 7 and 15 reviewers vs direct certification by an
  *      authority (bench/certification.ts)
- * Set BENCH_ONLY=seal|ingest|read|consent|web|cert to run one; BENCH_SEAL_MB to change the sealing size.
+ * Set BENCH_ONLY=seal|ingest|read|consent|web|web-validate|cert to run one; BENCH_SEAL_MB to change the sealing size.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ import { createPublicClient, type Hex, http } from 'viem';
 import { FIXTURES, newIdentity, spawnNode, tempDir } from '../test/support/harness.ts';
 import { medplumIngest } from './baseline-medplum.ts';
 import { benchCertification } from './certification.ts';
-import { benchWeb } from './web.ts';
+import { benchWeb, benchWebValidation } from './web.ts';
 
 const only = process.env.BENCH_ONLY;
 const results: Record<string, unknown> = {};
@@ -338,5 +338,6 @@ if (!only || only === 'ingest') await benchIngest();
 if (!only || only === 'read') await benchRead();
 if (!only || only === 'consent') await benchConsent();
 if (!only || only === 'web') results.web = await benchWeb(line);
+if (!only || only === 'web-validate') results.webValidate = await benchWebValidation(line);
 if (!only || only === 'cert') results.cert = await benchCertification(line);
 line(JSON.stringify(results));

@@ -124,3 +124,103 @@ export async function benchWeb(line: (s: string) => void): Promise<Record<string
     await rm(home, { recursive: true, force: true });
   }
 }
+
+/**
+ * In-page FHIR validation (BENCH_ONLY=web-validate): the largest Synthea bundle pasted into the patient's "Add FHIR
+ * data" form, with its last entry made invalid so the page validates every resource and then refuses (nothing is
+ * sealed or sent). Timed from the click to the refusal: cold (the validator chunk and its R4 definitions load and
+ * index first) and warm; vs core's validateFhirResource on the same resources in Node (definitions already loaded).
+ */
+export async function benchWebValidation(
+  line: (s: string) => void,
+): Promise<Record<string, unknown> | undefined> {
+  if (!existsSync(CHROMIUM)) {
+    line('web-validate: skipped (no /usr/bin/chromium; install Debian chromium)');
+    return undefined;
+  }
+  const { validateFhirResource, loadFhirDefinitions } = await import('@medbloc/core');
+  const home = await tempDir('medbloc-bench-webval-');
+  const { url, child } = await spawnNode(home, {});
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu'],
+  });
+  try {
+    const dir = path.join(FIXTURES, 'fhir/synthea');
+    const largest = readdirSync(dir)
+      .filter((f) => f.endsWith('.json') && !/hospital|practitioner/i.test(f))
+      .map(
+        (f) =>
+          JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as {
+            entry: { resource: Record<string, unknown> }[];
+          },
+      )
+      .sort((a, b) => b.entry.length - a.entry.length)[0]!;
+    const resources = largest.entry.map((e) => e.resource);
+    const n = resources.length;
+    /** The bundle as pasted, its last entry invalid with a status that names the run. */
+    const bundleText = (run: number) =>
+      JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: [
+          ...resources.slice(0, -1),
+          { resourceType: 'Observation', status: `nonsense${run}`, code: { text: 'x' } },
+        ].map((resource) => ({ resource })),
+      });
+
+    // Node: definitions loaded, one run to warm up (as the page's cold run), then the best of three.
+    loadFhirDefinitions();
+    const judged = resources.slice(0, -1);
+    const invalid = judged.filter((r) => !validateFhirResource(r).ok).length + 1;
+    const nodeRuns: number[] = [];
+    for (let run = 0; run < 3; run++) {
+      const t = performance.now();
+      for (const r of judged) validateFhirResource(r);
+      nodeRuns.push(performance.now() - t);
+    }
+    const nodeMs = Math.min(...nodeRuns);
+
+    const patientId = newIdentity();
+    await createClient({ node: url, identity: patientId }).register();
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    page.setDefaultTimeout(120_000);
+    await page.goto(url);
+    await page.getByRole('button', { name: 'Restore from a recovery phrase' }).click();
+    await page.getByLabel(/Recovery phrase/).fill(patientId.mnemonic);
+    await page.getByLabel('Passphrase (at least 8 characters)').fill(PASS);
+    await page.getByLabel('Repeat the passphrase').fill(PASS);
+    await page.getByRole('button', { name: 'Restore' }).click();
+    await page.getByRole('button', { name: 'Add FHIR data' }).click();
+    // Sets the text without focusing the box (focus starts loading the validator), so the first run is cold.
+    const paste = (text: string) =>
+      page.evaluate((v) => {
+        const el = document.querySelector('textarea') as HTMLTextAreaElement;
+        Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value')!.set!.call(el, v);
+        el.dispatchEvent(new Event('input', { bubbles: true }));
+      }, text);
+    const once = async (run: number) => {
+      await paste(bundleText(run));
+      const s = performance.now();
+      await page.getByRole('button', { name: 'Seal and add' }).click();
+      await page
+        .getByRole('alert')
+        .filter({ hasText: `nonsense${run}` })
+        .waitFor();
+      return performance.now() - s;
+    };
+    const coldMs = await once(0);
+    const warm: number[] = [];
+    for (let run = 1; run <= 3; run++) warm.push(await once(run));
+    const warmMs = Math.min(...warm);
+    line(
+      `web-validate ${n} Synthea resources (${invalid} invalid): in the page cold ${coldMs.toFixed(0)} ms (chunk + definitions + validation), warm ${warmMs.toFixed(0)} ms = ${Math.round(n / (warmMs / 1000))} resources/s vs core in Node ${nodeMs.toFixed(0)} ms = ${Math.round(n / (nodeMs / 1000))} resources/s (ratio ${(nodeMs / warmMs).toFixed(2)}x)`,
+    );
+    return { resources: n, invalid, coldMs, warmMs, nodeMs };
+  } finally {
+    await browser.close();
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await rm(home, { recursive: true, force: true });
+  }
+}
