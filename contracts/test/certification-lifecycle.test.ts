@@ -370,6 +370,29 @@ describe('appeal', () => {
     await anchorFor(subject, patient.address);
   });
 
+  test('an appeal won after an authority certified the subject again leaves that certification alone', async () => {
+    const subject = await x.certifiedProvider(200n * DAY);
+    const ch = await x.challenge(pool[4] as PrivateKeyAccount, subject.address);
+    await x.vote(ch.id, yes((await x.drawPanel(ch.id)).reviewers));
+    assert.equal(await x.isCertified(subject.address), false);
+    const expiresAt = (await x.f.now()) + 10n * DAY;
+    const credentialHash = randomHash();
+    await x.f.send(
+      x.council,
+      'certify',
+      [subject.address, Role.provider, credentialHash, randomHash(), expiresAt],
+      x.authorities[2],
+    );
+    const appeal = await x.appeal(subject, ch.id, P.minBond);
+    const { done } = await x.vote(appeal.id, yes((await x.drawPanel(appeal.id)).reviewers));
+    assert.equal(done.status, APPROVED);
+    const after = await x.certificationOf(subject.address);
+    assert.deepEqual(
+      [after.issuer, after.credentialHash, after.expiresAt, after.revoked],
+      [x.c.council, credentialHash, expiresAt, false],
+    );
+  });
+
   test('an appeal reuses earlier reviewers only as far as the pool is too small', async () => {
     await x.setParameters({ reviewSize: 6, quorum: 4 });
     try {

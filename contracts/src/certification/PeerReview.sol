@@ -305,7 +305,10 @@ contract PeerReview is EIP712, Nonces, ReentrancyGuardTransient {
         return _challenge(msg.sender, subject, role, evidenceHash, bond);
     }
 
-    /// @notice As `challenge`, on `challenger`'s EIP-712 `ChallengeCertification` signature (relayed).
+    /**
+     * @notice As `challenge`, on `challenger`'s EIP-712 signature (relayed), of type `ChallengeCertification(address
+     * challenger,address subject,uint8 role,bytes32 evidenceHash,uint256 bond,uint256 nonce,uint256 deadline)`.
+     */
     function challengeBySig(
         address challenger,
         address subject,
@@ -327,7 +330,10 @@ contract PeerReview is EIP712, Nonces, ReentrancyGuardTransient {
         return _appeal(applicationId, msg.sender);
     }
 
-    /// @notice As `appeal`, on `appellant`'s EIP-712 `AppealDecision` signature (relayed).
+    /**
+     * @notice As `appeal`, on `appellant`'s EIP-712 signature (relayed), of type `AppealDecision(uint256
+     * applicationId,address appellant,uint256 nonce,uint256 deadline)`.
+     */
     function appealBySig(uint256 applicationId, address appellant, uint256 deadline, bytes calldata signature)
         external
         nonReentrant
@@ -343,7 +349,8 @@ contract PeerReview is EIP712, Nonces, ReentrancyGuardTransient {
     /**
      * @notice Draws the reviewers of a pending case from the hash of its `drawBlock`; anyone may call it from the
      * block after. Returns true once drawn; false if the case was rescheduled (the block hash was too old) or closed
-     * for want of eligible reviewers (NO_QUORUM, bond refunded).
+     * for want of eligible reviewers (NO_QUORUM, bond refunded). On a chain that mines a block per transaction
+     * (anvil), the block after the opening exists only once this call is mined: estimate it against the pending block.
      */
     function draw(uint256 applicationId) external nonReentrant returns (bool) {
         Application storage a = _pending(applicationId);
@@ -752,7 +759,8 @@ contract PeerReview is EIP712, Nonces, ReentrancyGuardTransient {
     /**
      * @dev Certifies an approved case's subject. Expiry: a renewal (or the appeal of one) extends from the old expiry
      * while it lies ahead, and does nothing if the certification was revoked meanwhile (by an authority); an appeal of
-     * a challenge reinstates the old expiry while it lies ahead; otherwise the governed validity from now.
+     * a challenge reinstates a still revoked certification, with its old expiry while it lies ahead, and does nothing
+     * if the subject was certified again meanwhile; otherwise the governed validity from now.
      */
     function _grant(Application storage a, address subject, uint8 role) private {
         uint8 kind = a.kind;
@@ -763,8 +771,9 @@ contract PeerReview is EIP712, Nonces, ReentrancyGuardTransient {
         if (kind == RENEWAL) {
             if (revoked) return;
             if (expiresAt > start) expiry = expiresAt + a.certificationValidity;
-        } else if (kind == CHALLENGE && expiresAt > start) {
-            expiry = expiresAt;
+        } else if (kind == CHALLENGE) {
+            if (!revoked) return;
+            if (expiresAt > start) expiry = expiresAt;
         }
         _registry.certify(subject, role, a.credentialHash, expiry);
         // A first certification only, once per account and role: renewals and reinstatements are not a way to farm.
