@@ -333,5 +333,80 @@ export const openApiDocument = {
         responses: { 200: { description: 'ok' }, 404: problem },
       },
     },
+    // The FHIR R4 API (MEDBLOC_FHIR_KEYSTORE) is described by its own CapabilityStatement at /fhir/metadata; these
+    // are the parts that are not plain FHIR REST: Bulk Data export and SMART App Launch.
+    '/fhir/metadata': {
+      get: {
+        summary:
+          'The FHIR CapabilityStatement (JSON, or XML with _format=xml / Accept: application/fhir+xml)',
+        responses: { 200: { description: 'CapabilityStatement' } },
+      },
+    },
+    '/fhir/$export': {
+      get: {
+        summary:
+          'Bulk Data export kick-off (also /fhir/Patient/$export, /fhir/Patient/{id}/$export); needs Prefer: respond-async; _type, _since',
+        responses: {
+          202: { description: 'accepted; Content-Location is the status URL' },
+          400: { description: 'OperationOutcome' },
+          403: { description: 'OperationOutcome: a type the access token does not allow' },
+        },
+      },
+    },
+    '/fhir/$export-status/{job}': {
+      get: {
+        summary: 'Export status: 202 with X-Progress while running, then 200 with the manifest',
+        responses: {
+          200: { description: 'manifest' },
+          202: { description: 'in progress' },
+          404: { description: 'OperationOutcome' },
+        },
+      },
+      delete: {
+        summary: 'Cancels the export and drops its files',
+        responses: { 202: { description: 'cancelled' }, 404: { description: 'OperationOutcome' } },
+      },
+    },
+    '/fhir/$export-file/{job}/{type}.ndjson': {
+      get: {
+        summary:
+          'One exported resource type as NDJSON (application/fhir+ndjson), generated while it downloads',
+        responses: { 200: { description: 'NDJSON' }, 404: { description: 'OperationOutcome' } },
+      },
+    },
+    '/fhir/.well-known/smart-configuration': {
+      get: {
+        summary: 'SMART App Launch discovery: endpoints, scopes, capabilities, PKCE S256',
+        responses: { 200: { description: 'ok' } },
+      },
+    },
+    '/fhir/auth/authorize': {
+      get: {
+        summary:
+          'OAuth 2 authorization request (response_type=code, client_id = app account address, redirect_uri, scope, aud, code_challenge, code_challenge_method=S256): the approval page',
+        responses: {
+          200: { description: 'HTML approval page' },
+          302: { description: 'error back to redirect_uri' },
+        },
+      },
+      post: {
+        summary:
+          "The patient's decision (request, decision=allow|deny, passphrase): allow signs an on-chain care grant to the app",
+        responses: {
+          302: { description: 'code (or error) back to redirect_uri' },
+          401: { description: 'wrong passphrase' },
+        },
+      },
+    },
+    '/fhir/auth/token': {
+      post: {
+        summary:
+          'Exchanges code + code_verifier (form-encoded) for a short-lived bearer token bound to the scopes',
+        responses: {
+          200: { description: 'access_token, token_type, expires_in, scope, patient' },
+          400: { description: 'OAuth error JSON' },
+        },
+      },
+    },
   },
 } as const;
