@@ -58,12 +58,117 @@ authorityCmd
   .option('--role <role>', 'provider | researcher', 'provider')
   .option('--expires <date>', 'expiry date (default: one year)')
   .option('--credential <file|text>', 'credential evidence; only its hash goes on chain')
+  .option(
+    '--council',
+    'certify through the authority council with your own key (mints the MP reward; pays gas)',
+  )
   .action(async (address: string, _o, cmd: Command) => (await authority()).certify(address, g(cmd)));
 authorityCmd
   .command('revoke <address>')
   .description('revoke a certification')
   .option('--role <role>', 'provider | researcher', 'provider')
   .action(async (address: string, _o, cmd: Command) => (await authority()).revoke(address, g(cmd)));
+authorityCmd
+  .command('add <address>')
+  .description(
+    'as a council member: propose adding an authority (sent with your key; executes at the threshold)',
+  )
+  .action(async (address: string, _o, cmd: Command) => (await authority()).add(address, g(cmd)));
+authorityCmd
+  .command('remove <address>')
+  .description('as a council member: propose removing an authority')
+  .action(async (address: string, _o, cmd: Command) => (await authority()).remove(address, g(cmd)));
+authorityCmd
+  .command('approve <proposalId>')
+  .description('as a council member: approve a proposal (and execute it once the threshold is met)')
+  .action(async (id: string, _o, cmd: Command) => (await authority()).approve(id, g(cmd)));
+authorityCmd
+  .command('proposals')
+  .description("the council's proposals and their approvals")
+  .action(async (_o, cmd: Command) => (await authority()).proposals(g(cmd)));
+authorityCmd
+  .command('params')
+  .description('show the certification parameters, or (as a council member) propose changing some')
+  .option('--review-size <n>', 'reviewers drawn per case')
+  .option('--quorum <n>', 'revealed votes needed for a decision')
+  .option('--commit-window <seconds>', 'seconds from a case opening to the end of commits')
+  .option('--reveal-window <seconds>', 'seconds from the end of commits to the end of reveals')
+  .action(async (_o, cmd: Command) => (await authority()).params(g(cmd)));
+
+const cert = () => import('./commands/cert.ts');
+const certCmd = program.command('cert').description('certification by staked, secret-ballot peer review');
+certCmd
+  .command('apply')
+  .description('apply for certification: your evidence is sealed here and shown to the drawn reviewers only')
+  .option('--role <role>', 'provider | researcher', 'provider')
+  .option('--evidence <file>', 'the evidence document (licence, diploma…)')
+  .option('--bond <MED>', "MED to bond (default: the council's minimum)")
+  .action(async (_o, cmd: Command) => (await cert()).apply(g(cmd)));
+certCmd
+  .command('status [address]')
+  .description('is this account a certified provider/researcher now, by whom, since, until, revoked?')
+  .action(async (address: string | undefined, _o, cmd: Command) => (await cert()).status(address, g(cmd)));
+certCmd
+  .command('list')
+  .description('peer-review cases (newest first)')
+  .option('--status <status>', 'pending | approved | rejected | no-quorum')
+  .option('--mine', 'only cases you opened or that are about you')
+  .action(async (_o, cmd: Command) => (await cert()).list(g(cmd)));
+certCmd
+  .command('show <id>')
+  .description("one case and its reviewers' phases (votes only once revealed)")
+  .action(async (id: string, _o, cmd: Command) => (await cert()).show(id, g(cmd)));
+const reviewCmd = certCmd.command('review').description('as a drawn reviewer');
+reviewCmd
+  .command('list')
+  .description('the cases you were drawn to review')
+  .option('--all', 'include decided cases')
+  .action(async (_o, cmd: Command) => (await cert()).reviewList(g(cmd)));
+reviewCmd
+  .command('evidence <id>')
+  .description("open a case's sealed evidence (drawn reviewers and the candidate only)")
+  .option('-o, --output <file>', 'write it to a file')
+  .action(async (id: string, _o, cmd: Command) => (await cert()).reviewEvidence(id, g(cmd)));
+reviewCmd
+  .command('commit <id>')
+  .description('commit a sealed vote (the salt is kept beside your keystore for the reveal)')
+  .option('--approve', 'vote to approve')
+  .option('--reject', 'vote to reject')
+  .action(async (id: string, _o, cmd: Command) => (await cert()).reviewCommit(id, g(cmd)));
+reviewCmd
+  .command('reveal <id>')
+  .description('reveal the vote you committed (in the reveal window)')
+  .action(async (id: string, _o, cmd: Command) => (await cert()).reviewReveal(id, g(cmd)));
+certCmd
+  .command('finalize <id>')
+  .description('after the reveal window (anyone): tally, settle, certify an approved candidate')
+  .action(async (id: string, _o, cmd: Command) => (await cert()).finalize(id, g(cmd)));
+certCmd
+  .command('challenge <address>')
+  .description(
+    "as a certified provider: challenge an account's certification, with sealed evidence and a bond",
+  )
+  .option('--role <role>', 'provider | researcher', 'provider')
+  .option('--evidence <file>', 'the evidence document')
+  .option('--bond <MED>', "MED to bond (default: the council's minimum)")
+  .action(async (address: string, _o, cmd: Command) => (await cert()).challenge(address, g(cmd)));
+certCmd
+  .command('appeal <id>')
+  .description('appeal a case you lost (once): a fresh panel reviews it')
+  .action(async (id: string, _o, cmd: Command) => (await cert()).appeal(id, g(cmd)));
+certCmd
+  .command('stake [amount]')
+  .description('stake MP points (default: all free points) to be drawn as a reviewer')
+  .action(async (amount: string | undefined, _o, cmd: Command) => (await cert()).stake(amount, g(cmd)));
+certCmd
+  .command('balance [address]')
+  .description('MED and MP (free, staked, locked) of an account')
+  .action(async (address: string | undefined, _o, cmd: Command) => (await cert()).balances(address, g(cmd)));
+certCmd
+  .command('faucet')
+  .description('embedded development chain only: MED for bonds and gas for council transactions')
+  .option('--med <amount>', 'MED to receive', '100')
+  .action(async (_o, cmd: Command) => (await cert()).faucet(g(cmd)));
 
 program
   .command('admin')

@@ -12,7 +12,7 @@
  * const { salt } = await reviewer.commitVote(applicationId, true);
  * await reviewer.revealVote(applicationId, true, salt); // in the reveal window
  */
-import { authorityCouncilAbi } from '@medbloc/contracts';
+import { accountRegistryAbi, authorityCouncilAbi, mPPointsAbi } from '@medbloc/contracts';
 import {
   appealDecisionTypes,
   applyForCertificationTypes,
@@ -303,7 +303,12 @@ export function createCertification(deps: Deps) {
   async function councilSend(functionName: string, args: readonly unknown[]) {
     const { council } = await contracts();
     const { publicClient, walletClient } = await wallet();
-    const c = { address: council, abi: authorityCouncilAbi as Abi };
+    // The registry's and MP's errors too: the council's calls into them revert with their reasons.
+    const abi = [
+      ...authorityCouncilAbi,
+      ...[...accountRegistryAbi, ...mPPointsAbi].filter((x) => x.type === 'error'),
+    ] as Abi;
+    const c = { address: council, abi };
     const { request } = await publicClient
       .simulateContract({ ...c, functionName, args, account: identity.account } as never)
       .catch((err: unknown) => {
@@ -569,12 +574,13 @@ export function createCertification(deps: Deps) {
     },
 
     /**
-     * Commits a sealed vote. Returns the random salt: keep it — the reveal needs it, and nobody else has it.
+     * Commits a sealed vote. Returns the random salt: keep it — the reveal needs it, and nobody else has it. (Pass
+     * `salt` to choose it, e.g. to store it safely before committing.)
      */
-    async commitVote(applicationId: number | bigint, approve: boolean) {
+    async commitVote(applicationId: number | bigint, approve: boolean, o: { salt?: Hex } = {}) {
       const c = await contracts();
       const id = BigInt(applicationId);
-      const salt = bytesToHex(crypto.getRandomValues(new Uint8Array(32)));
+      const salt = o.salt ?? bytesToHex(crypto.getRandomValues(new Uint8Array(32)));
       const commitment = keccak256(encodeAbiParameters(voteCommitmentParameters, [id, me, approve, salt]));
       const message = {
         applicationId: id,
@@ -718,10 +724,23 @@ function councilError(err: unknown): MedblocApiError {
     | undefined;
   const name = revert?.data?.errorName;
   if (name) {
-    const code = name === 'AuthorityCouncilNotAuthority' ? 'NOT_AUTHORITY' : 'CHAIN_REVERTED';
+    const code =
+      name === 'AuthorityCouncilNotAuthority'
+        ? 'NOT_AUTHORITY'
+        : name === 'AccountRegistryNotRegistered'
+          ? 'NOT_REGISTERED'
+          : name === 'AuthorityCouncilUnknownProposal'
+            ? 'PROPOSAL_NOT_FOUND'
+            : name === 'AuthorityCouncilProposalClosed'
+              ? 'PROPOSAL_CLOSED'
+              : 'CHAIN_REVERTED';
     return new MedblocApiError(code, 422, `the council refused it: ${name}`, { contractError: name });
   }
   if (/insufficient funds|exceeds the balance/i.test(String(e.shortMessage ?? e.message)))
-    return new MedblocApiError('NO_GAS', 0, 'this account has no gas money for council transactions');
+    return new MedblocApiError(
+      'NO_GAS',
+      0,
+      'this account has no gas money for council transactions (on the embedded development chain: medbloc cert faucet)',
+    );
   return new MedblocApiError('CHAIN_UNAVAILABLE', 0, String(e.shortMessage ?? e.message ?? err));
 }
