@@ -403,6 +403,7 @@ test('emergency, delegates, recovery, versions, in-page validation and research 
     carerLab: 'Ferritin MB-CARER-3e8a',
     corrected: 'Recheck in 3 months MB-CORRECTED-5b7c',
     invalid: 'MB-INVALID-0d4f',
+    providerFix: 'Haemolysed sample, corrected MB-PROVIDER-FIX-9a4e',
   };
   const c = await cast(testNode.node);
   const carerId = newIdentity();
@@ -444,8 +445,11 @@ test('emergency, delegates, recovery, versions, in-page validation and research 
   assert.equal(await breakButton.isDisabled(), true, 'no break-glass without a reason and confirmation');
   await glass.getByLabel('Reason (required)').fill(MORE.reason);
   assert.equal(await breakButton.isDisabled(), true, 'no break-glass without confirmation');
-  await glass.getByLabel(/I confirm this is an emergency/).check();
-  await breakButton.click();
+  // By keyboard, as a clinician in a hurry might: Space ticks the confirmation, Enter breaks the glass.
+  await glass.getByLabel(/I confirm this is an emergency/).focus();
+  await v.keyboard.press('Space');
+  await breakButton.focus();
+  await v.keyboard.press('Enter');
   await glass.getByText('Emergency access recorded.').waitFor({ timeout: 30_000 });
   await glass.getByText(/logged in the patient’s access log and the patient has been notified/).waitFor();
   const opened = glass.getByTestId('emergency-profile');
@@ -630,6 +634,55 @@ test('emergency, delegates, recovery, versions, in-page validation and research 
   await settled(r, 3);
   assert.equal(await r.locator('article.record[data-status=verified]').count(), 3);
   await shoot(r, 'research');
+
+  // The provider, once the patient shares labs for care, corrects a result: a new version the patient sees.
+  await p.getByLabel('Their address').fill(c.provider.address);
+  await p.getByLabel('What').selectOption('labs');
+  await p.getByLabel('Why').selectOption('care');
+  await p.getByRole('button', { name: 'Share', exact: true }).click();
+  await p.getByText(/can see your lab results for care until/).waitFor({ timeout: 30_000 });
+  await v.getByLabel('Patient address').fill(patientId.address);
+  const glucoseCard = v.locator('article.record[data-status=verified]', { hasText: 'Glucose: 104' });
+  await glucoseCard.waitFor({ timeout: 30_000 });
+  await glucoseCard.getByRole('button', { name: 'Correct this record' }).click();
+  const providerEditor = glucoseCard.getByLabel('Corrected FHIR resource (JSON)');
+  const wrong = JSON.parse(await providerEditor.inputValue()) as Record<string, unknown>;
+  await providerEditor.fill(
+    JSON.stringify({
+      ...wrong,
+      valueQuantity: { value: 110, unit: 'mg/dL' },
+      note: [{ text: MORE.providerFix }],
+    }),
+  );
+  await glucoseCard.getByRole('button', { name: 'Save as a new version' }).click();
+  await v
+    .locator('article.record', { hasText: MORE.providerFix })
+    .getByText('version 2')
+    .waitFor({ timeout: 30_000 });
+  await p.getByRole('link', { name: 'My records' }).click();
+  const fixed = p.locator('article.record[data-status=verified]', { hasText: MORE.providerFix });
+  for (let i = 0; i < 20 && !(await fixed.count()); i++) {
+    await p.getByRole('button', { name: 'Refresh', exact: true }).click();
+    await p.waitForTimeout(500);
+  }
+  await fixed.getByText('version 2').waitFor();
+  assert.match((await fixed.locator('.meta').first().textContent()) ?? '', new RegExp(c.provider.address, 'i'));
+  await settled(p, 3);
+  assert.equal(
+    await p.locator('article.record').count(),
+    3,
+    'corrections replace, never add, a timeline entry',
+  );
+
+  // The patient removes the carer, who no longer sees the patient among those they act for.
+  await p.getByRole('link', { name: 'Delegates & recovery' }).click();
+  await p.getByRole('button', { name: `Remove delegate ${carer.address}` }).click();
+  await p.getByText(`${carer.address} no longer acts for you`).waitFor({ timeout: 60_000 });
+  await p.getByText('Nobody acts for you.').waitFor();
+  await k.getByRole('link', { name: 'My records' }).click();
+  await k.getByRole('link', { name: 'Delegates & recovery' }).click();
+  await k.getByRole('heading', { name: 'Help someone recover (as their guardian)' }).waitFor();
+  assert.equal(await k.getByRole('button', { name: 'Act for this patient' }).count(), 0);
 
   // Nothing secret left any browser in these flows either.
   const forbidden = [
