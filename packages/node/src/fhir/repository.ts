@@ -3,10 +3,23 @@
  * with what a ledger-backed store needs. Writes never touch the live store: a request runs against a cheap fork,
  * the fork is diffed against its parent, the changes are sealed and anchored, and only then does the fork replace
  * the live store. Deleted resources keep their history, answer 410 Gone, and carry a tombstone version.
+ *
+ * Search keeps Medplum's semantics and result order but not its linear scan: Medplum's `search` and
+ * `conditionalCreate` both go through its private `searchSync`, which this class replaces with an indexed one
+ * (search-index.ts). The index is shared with every fork, so forking stays a map copy.
  */
-import { gone, notFound, OperationOutcomeError } from '@medplum/core';
+import {
+  deepClone,
+  type Filter,
+  gone,
+  matchesSearchRequest,
+  notFound,
+  OperationOutcomeError,
+  type SearchRequest,
+} from '@medplum/core';
 import { MemoryRepository } from '@medplum/fhir-router';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import { SearchIndex } from './search-index.ts';
 import { isTombstone } from './vocabulary.ts';
 
 type Versions = Resource[];
@@ -15,6 +28,7 @@ type Versions = Resource[];
 interface Internals {
   resources: Map<string, Map<string, Resource>>;
   history: Map<string, Map<string, Versions>>;
+  searchSync: (request: SearchRequest) => Bundle;
 }
 
 /** One resource changed by a request: `after` is absent for a delete. */
@@ -26,6 +40,17 @@ export interface Change {
 }
 
 export class LedgerRepository extends MemoryRepository {
+  private readonly index: SearchIndex;
+
+  constructor(index: SearchIndex = new SearchIndex()) {
+    super();
+    this.index = index;
+    // Medplum's search, conditionalCreate and _revinclude all run its private searchSync: answer it from indexes.
+    const medplumSearch = this.internals.searchSync.bind(this);
+    this.internals.searchSync = (request) =>
+      indexedSearch(request, this.internals.resources, this.index) ?? medplumSearch(request);
+  }
+
   private get internals(): Internals {
     return this as unknown as Internals;
   }
@@ -35,7 +60,7 @@ export class LedgerRepository extends MemoryRepository {
    * and be thrown away. O(number of resources) map copies, no resource copies.
    */
   fork(): LedgerRepository {
-    const copy = new LedgerRepository();
+    const copy = new LedgerRepository(this.index);
     const src = this.internals;
     const dst = copy.internals;
     for (const [type, byId] of src.resources) dst.resources.set(type, new Map(byId));
@@ -163,6 +188,58 @@ export class LedgerRepository extends MemoryRepository {
     this.internals.history.set(type, m);
     return m;
   }
+}
+
+/**
+ * Medplum's `searchSync` (same matches, order, sorting, paging and total) with indexed candidates; undefined for what
+ * it leaves to Medplum (chained and `_has` filters, unknown types).
+ */
+function indexedSearch(
+  request: SearchRequest,
+  resources: Map<string, Map<string, Resource>>,
+  index: SearchIndex,
+): Bundle | undefined {
+  const byId = resources.get(request.resourceType);
+  const filters = request.filters ?? [];
+  if (!byId || filters.some((f) => f.code.includes('.') || f.code.startsWith('_has:'))) return undefined;
+
+  let candidates: Set<Resource> | undefined;
+  const rest: Filter[] = [];
+  const sets: Set<Resource>[] = [];
+  for (const f of filters) {
+    const set = index.match(request.resourceType, f, byId);
+    if (set) sets.push(set);
+    else rest.push(f);
+  }
+  sets.sort((a, b) => a.size - b.size);
+  if (sets.length) {
+    candidates = sets[0] as Set<Resource>;
+    for (const other of sets.slice(1)) candidates = new Set([...candidates].filter((r) => other.has(r)));
+  }
+  const remaining: SearchRequest = { resourceType: request.resourceType, filters: rest };
+  // Walk the store in its (insertion) order, as Medplum's scan does; only candidates are tested, by identity.
+  let matched: Resource[] = [];
+  for (const r of byId.values()) if (!candidates || candidates.has(r)) matched.push(r);
+  if (rest.length) matched = matched.filter((r) => matchesSearchRequest(r, remaining));
+
+  for (const rule of request.sortRules ?? []) {
+    const keyOf = index.sortKey(request.resourceType, rule.code);
+    if (!keyOf) continue;
+    const sign = rule.descending ? -1 : 1;
+    matched = matched.sort((x, y) => keyOf(x).localeCompare(keyOf(y)) * sign);
+  }
+  let page = matched;
+  if (request.offset !== undefined) page = page.slice(request.offset);
+  if (request.count !== undefined) page = page.slice(0, request.count);
+  const entry = page.map(
+    (resource): BundleEntry => ({ search: { mode: 'match' }, resource: deepClone(resource) }),
+  );
+  return {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    ...(entry.length ? { entry } : {}),
+    total: matched.length,
+  };
 }
 
 /** History bundle entries for versions (oldest first in), newest first out. */
