@@ -232,9 +232,8 @@ export class SearchIndex {
     const expression = globalSchema.types[resourceType]?.searchParams?.[code]?.expression;
     if (!expression) return undefined;
     const id = `${resourceType}?${code}`;
-    let cache = this.sortKeys.get(id);
-    if (!cache) this.sortKeys.set(id, (cache = new WeakMap()));
-    const keys = cache;
+    const keys = this.sortKeys.get(id) ?? new WeakMap<Resource, string>();
+    this.sortKeys.set(id, keys);
     return (r) => {
       let k = keys.get(r);
       if (k === undefined) {
