@@ -4,15 +4,17 @@
  * patient lists, reads and verifies them, and an uncertified account is refused. Then patient control: the patient
  * shares its labs with the provider for care for 30 days, the provider reads one, the patient's access log shows that
  * read and verifies against the chain, the patient revokes and a lab written afterwards is unreadable to the
- * provider, and a break-glass opening of the emergency profile appears in the patient's log. Exits non-zero if a step
- * fails.
+ * provider, and a break-glass opening of the emergency profile appears in the patient's log. Finally certification by
+ * peer review: the council shortens the review windows, certified providers stake MP, an applicant bonds MED and
+ * applies with sealed evidence, the drawn reviewers read it, commit sealed votes, reveal, and the case is finalised;
+ * the new provider writes for the patient. Exits non-zero if a step fails.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateMnemonic, identityFromMnemonic, validateFhirResource } from '@medbloc/core';
-import { loadConfig, startNode } from '@medbloc/node';
+import { loadConfig, type RunningNode, startNode } from '@medbloc/node';
 import { createClient, MedblocApiError, type MedblocClient } from '@medbloc/sdk';
 import { CliError, type GlobalOptions } from '../context.ts';
 
@@ -188,6 +190,8 @@ export async function demo(o: GlobalOptions & { bundle?: string; keep?: boolean 
       throw new CliError(`the access log does not verify: ${final.problems[0]?.problem}`, 'DEMO_FAILED');
     ok(`the whole log verifies (${final.verified + final.pending} entries)`);
 
+    await peerReview(node, { authority, patient }, step, ok);
+
     process.stdout.write('\nDemo complete.\n');
   } finally {
     await node.stop();
@@ -225,4 +229,110 @@ async function firstSynthea(): Promise<string> {
   if (files.length === 0)
     throw new CliError(`no Synthea bundles in ${FIXTURES}; pass --bundle <file>`, 'NO_FIXTURES');
   return path.join(FIXTURES, files[0]!);
+}
+
+/**
+ * One peer review, end to end. The windows are shortened through a governed council proposal, and the embedded
+ * chain's clock is moved on with anvil's evm_increaseTime: a development chain only, as the output says.
+ */
+async function peerReview(
+  node: RunningNode,
+  cast: { authority: MedblocClient; patient: MedblocClient },
+  step: (n: number, text: string) => void,
+  ok: (text: string) => void,
+) {
+  const { authority, patient } = cast;
+  const WINDOW = 60;
+  const advance = async (seconds: number) => {
+    for (const [method, params] of [
+      ['evm_increaseTime', [seconds]],
+      ['evm_mine', []],
+    ] as const) {
+      await fetch(node.rpcUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+      });
+    }
+    ok(
+      `(development chain) moved the embedded chain's clock on by ${seconds} s with anvil's evm_increaseTime`,
+    );
+  };
+  const person = () => createClient({ node: node.url, identity: identityFromMnemonic(generateMnemonic()) });
+
+  step(12, 'Peer review: the authority council shortens the review windows (a governed proposal)');
+  await authority.faucet(0); // gas for the authority's own council transactions (development chain faucet)
+  const change = await authority.proposeParameters({
+    reviewSize: 3,
+    quorum: 2,
+    commitWindow: WINDOW,
+    revealWindow: WINDOW,
+  });
+  if (!change.executed) throw new CliError('the parameter proposal did not execute', 'DEMO_FAILED');
+  ok(
+    `proposal #${change.proposalId} executed: 3 reviewers, quorum 2, ${WINDOW} s to commit, ${WINDOW} s to reveal`,
+  );
+
+  step(13, 'Three certified providers stake the MP points their certification earned: the reviewer pool');
+  const reviewers = [person(), person(), person()];
+  for (const r of reviewers) {
+    await r.register({ roles: ['provider'] });
+    await authority.councilCertify(r.address, { role: 'provider', credential: `licence of ${r.address}` });
+    await r.stake(100);
+    ok(`reviewer ${r.address} staked 100 MP`);
+  }
+
+  step(14, 'An applicant bonds 50 MED and applies with its licence, sealed for the drawn reviewers only');
+  const applicant = person();
+  await applicant.register({ roles: ['provider'] });
+  await applicant.faucet(100);
+  const licence = 'Medical licence #P-20931, Dr A. Applicant, internal medicine, valid 2026-2031';
+  const applied = await applicant.applyForCertification({ role: 'provider', evidence: licence });
+  const id = applied.applicationId;
+  ok(`case #${id}: reviewers drawn from the block after the application: ${applied.reviewers.join(', ')}`);
+  for (const r of reviewers) {
+    const text = new TextDecoder().decode(await r.openEvidence(id));
+    if (text !== licence) throw new CliError('a reviewer could not read the evidence', 'DEMO_FAILED');
+  }
+  ok('each reviewer opened the evidence; the node holds only its ciphertext');
+  try {
+    await patient.openEvidence(id);
+    throw new CliError('a non-reviewer read the evidence', 'DEMO_FAILED');
+  } catch (err) {
+    if (!(err instanceof MedblocApiError) || err.code !== 'NOT_REVIEWER') throw err;
+    ok(`anyone else is refused: ${err.message}`);
+  }
+
+  step(15, 'The reviewers commit sealed votes (two approve, one rejects); nobody can see them yet');
+  const votes = [true, true, false];
+  const salts: `0x${string}`[] = [];
+  for (const [i, r] of reviewers.entries()) salts.push((await r.commitVote(id, votes[i]!)).salt);
+  const sealed = await patient.application(id);
+  ok(`ballots: ${sealed.reviewers.map((x) => `${x.ballot}${x.vote ? ` ${x.vote}` : ''}`).join(', ')}`);
+  await advance(WINDOW + 1);
+
+  step(16, 'The reveal window: each reviewer reveals its vote');
+  for (const [i, r] of reviewers.entries()) await r.revealVote(id, votes[i]!, salts[i]!);
+  const revealed = await patient.application(id);
+  ok(`votes: ${revealed.reviewers.map((x) => x.vote).join(', ')}`);
+  await advance(WINDOW + 1);
+
+  step(17, 'Anyone finalises: the majority decides, stakes are settled, the applicant is certified');
+  const done = await patient.finalize(id);
+  if (done.status !== 'approved') throw new CliError(`case #${id} was ${done.status}`, 'DEMO_FAILED');
+  const settled = await patient.application(id);
+  for (const x of settled.reviewers)
+    ok(
+      `${x.reviewer} voted ${x.vote}: ${x.reward ? `+${Number(x.reward) / 1e18} MP reward` : `-${Number(x.slashed ?? 0) / 1e18} MP slashed`}`,
+    );
+  const status = (await patient.certificationStatus(applicant.address)).roles.find(
+    (r) => r.role === 'provider',
+  );
+  if (!status?.issued || !status.certified)
+    throw new CliError('the applicant is not certified after approval', 'DEMO_FAILED');
+  ok(
+    `status: certified provider by peer review (case #${status.applicationId}) since ${new Date(status.since! * 1000).toISOString().slice(0, 10)} until ${new Date(status.expiresAt * 1000).toISOString().slice(0, 10)}`,
+  );
+  const rec = await applicant.addRecord({ owner: patient.address, resource: LATER_LAB });
+  ok(`the new provider writes a record for the patient: ${rec.recordId.slice(0, 18)}…`);
 }
