@@ -1,4 +1,6 @@
 /** The OpenAPI 3.1 description of the node's HTTP API, served at /openapi.json. */
+import { certificationPaths } from './certification-openapi.ts';
+
 const problem = { $ref: '#/components/responses/Problem' };
 const bearer = [{ session: [] }];
 const json = (schema: Record<string, unknown>) => ({ content: { 'application/json': { schema } } });
@@ -36,6 +38,7 @@ export const openApiDocument = {
     },
   },
   paths: {
+    ...certificationPaths,
     '/health': {
       get: {
         summary: 'Chain id, block height, contract addresses',
