@@ -283,6 +283,22 @@ describe('real FHIR clients over a Synthea patient', () => {
     await assert.rejects(medplum.readResource('Observation', 'nope'), /not found/i);
   });
 
+  test('a Synthea record round-trips through XML: $everything, searches, history and Provenance', async () => {
+    for (const url of [
+      `Patient/${patientId}/$everything`,
+      'Encounter?_include=Encounter:patient&_count=3',
+      'Provenance?_count=20',
+      'Claim?_count=5',
+      'ExplanationOfBenefit?_count=5',
+      'Observation/_history?_count=10',
+    ]) {
+      const json = await (await g.fetch(url, { headers: { accept: 'application/fhir+json' } })).json();
+      const xml = await g.fetch(url, { headers: { accept: FHIR_XML } });
+      assert.equal(xml.status, 200, url);
+      assert.deepEqual(fhirXmlToJson(await xml.text()), json, url);
+    }
+  });
+
   test('fhirclient reads, pages through a search, creates and posts a transaction', async () => {
     const client = new FhirClient(g.base);
     assert.equal(await client.getFhirVersion(), '4.0.1');

@@ -152,8 +152,17 @@ export function createSmartAuth(
   const log = opts.log ?? (() => {});
 
   /** Answers SMART discovery, /auth/authorize and /auth/token; undefined for any other path. */
+  /** Forgets lapsed requests, codes and tokens (all of them live only in this process's memory). */
+  function sweep() {
+    const now = Date.now();
+    for (const [k, p] of pending) if (p.expires < now) pending.delete(k);
+    for (const [k, c] of codes) if (c.expires + codeTtl < now) codes.delete(k);
+    for (const [k, t] of tokens) if (t.expires < now) tokens.delete(k);
+  }
+
   async function handle(req: FhirHttpRequest): Promise<FhirHttpResponse | undefined> {
     const method = req.method.toUpperCase();
+    if (req.path.startsWith('auth/')) sweep();
     if (req.path === '.well-known/smart-configuration')
       return method === 'GET'
         ? json(200, configuration(req.baseUrl))
