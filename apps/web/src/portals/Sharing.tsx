@@ -76,6 +76,8 @@ function consentOf(client: MedblocClient): Consent | undefined {
 const labelOf = (category?: string) =>
   CATEGORIES.find(([c]) => c === category)?.[1] ?? category ?? 'a record';
 const PURPOSES = ['', 'care', 'research', 'emergency', 'delegate'];
+/** A break-glass opening: the record column holds the on-chain request id. */
+const EMERGENCY = 3;
 
 export function SharingPage() {
   const { client } = useSession();
@@ -261,15 +263,20 @@ function AccessLog({ consent }: { consent: Consent }) {
           </thead>
           <tbody>
             {[...entries].reverse().map((e) => (
-              <tr key={e.seq}>
+              <tr key={e.seq} className={e.request.purpose === EMERGENCY ? 'break-glass-row' : undefined}>
                 <td>{formatDate(e.request.time * 1000)}</td>
                 <td>
                   {e.request.requester.toLowerCase() === me ? 'you' : <Addr value={e.request.requester} />}
                 </td>
                 <td>
+                  {e.request.purpose === EMERGENCY ? 'your emergency profile' : null}{' '}
                   <code title={e.request.record}>{e.request.record.slice(0, 10)}…</code>
                 </td>
-                <td>{PURPOSES[e.request.purpose] ?? e.request.purpose}</td>
+                <td>
+                  {e.request.purpose === EMERGENCY
+                    ? 'emergency (break-glass)'
+                    : (PURPOSES[e.request.purpose] ?? e.request.purpose)}
+                </td>
                 <td className={e.outcome === 'denied' ? 'bad-text' : ''}>{e.outcome}</td>
               </tr>
             ))}
