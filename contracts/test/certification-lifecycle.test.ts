@@ -108,6 +108,18 @@ describe('renewal', () => {
       assert.equal(done?.args.status, NO_QUORUM);
     }
   });
+  test('an authority revocation during a renewal wins: the approved renewal does not reinstate', async () => {
+    const holder = await x.certifiedProvider(50n * DAY);
+    const app = await x.apply(holder);
+    assert.equal(app.kind, RENEWAL);
+    const { reviewers } = await x.drawPanel(app.id);
+    await x.f.send(x.council, 'revokeCertification', [holder.address, Role.provider], x.authorities[1]);
+    const { done } = await x.vote(app.id, yes(reviewers));
+    assert.equal(done.status, APPROVED);
+    assert.equal(done.bondReturned, P.minBond);
+    assert.equal((await x.certificationOf(holder.address)).revoked, true);
+    assert.equal(await x.isCertified(holder.address), false);
+  });
 });
 
 describe('challenge', () => {
