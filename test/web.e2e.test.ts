@@ -666,7 +666,10 @@ test('emergency, delegates, recovery, versions, in-page validation and research 
     await p.waitForTimeout(500);
   }
   await fixed.getByText('version 2').waitFor();
-  assert.match((await fixed.locator('.meta').first().textContent()) ?? '', new RegExp(c.provider.address, 'i'));
+  assert.match(
+    (await fixed.locator('.meta').first().textContent()) ?? '',
+    new RegExp(c.provider.address, 'i'),
+  );
   await settled(p, 3);
   assert.equal(
     await p.locator('article.record').count(),
