@@ -114,4 +114,113 @@ describe('access audit', () => {
     await c.patient.getRecord(rec.recordId);
     assert.equal((await c.patient.auditLog()).entries.length, before + 1, 'a logged own read adds one entry');
   });
+
+  test('reads are signed by a session access key the account delegated to at sign-in; forged ones are refused', async () => {
+    const rec = await c.patient.addRecord({ resource: observation });
+    await c.patient.grant({ grantee: c.provider.address, record: rec.recordId });
+    await c.provider.getRecord(rec.recordId);
+    await c.patient.getRecord(rec.recordId);
+    const entries = (await c.patient.auditLog()).entries.filter((e) => e.request.record === rec.recordId);
+    const mine = entries.find((e) => e.request.requester === c.patient.address)!;
+    const theirs = entries.find((e) => e.request.requester === c.provider.address)!;
+    for (const e of [mine, theirs]) {
+      assert.equal(e.requestSignature?.length, 2 + 128, 'a 64-byte Ed25519 signature');
+      assert.ok(e.requestKey, 'the delegation travels with the entry');
+      assert.match(e.requestKey.message, new RegExp(`^[^\\n]+\\n${e.request.requester}\\n`));
+      assert.ok(e.requestKey.message.includes(`urn:medbloc:access-key:ed25519:${e.requestKey.key.slice(2)}`));
+    }
+    assert.notEqual(mine.requestKey!.key, theirs.requestKey!.key);
+
+    const token = await c.provider.login();
+    const read = (access: Record<string, unknown>) =>
+      fetch(`${t.node.url}/v1/records/${rec.recordId}/open`, {
+        headers: {
+          authorization: `Bearer ${token}`,
+          'x-medbloc-access': Buffer.from(JSON.stringify(access)).toString('base64url'),
+        },
+      }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as { code: string; detail: string },
+      }));
+    const request = {
+      requester: c.provider.address,
+      owner: c.patient.address,
+      record: rec.recordId,
+      purpose: 1,
+      time: Math.floor(Date.now() / 1000),
+    };
+    // The patient's key was delegated by the patient, not by the provider.
+    let r = await read({ ...request, key: mine.requestKey!.key, signature: theirs.requestSignature });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.code, 'RECEIPT_INVALID');
+    assert.match(r.body.detail, /not delegated to by you/);
+    // The provider's own key, but a signature it did not make.
+    r = await read({ ...request, key: theirs.requestKey!.key, signature: `0x${'11'.repeat(64)}` });
+    assert.equal(r.status, 400);
+    assert.match(r.body.detail, /not signed by your access key/);
+    // A replayed signature over another request.
+    r = await read({
+      ...request,
+      time: theirs.request.time + 1,
+      key: theirs.requestKey!.key,
+      signature: theirs.requestSignature,
+    });
+    assert.equal(r.status, 400);
+    // Every entry since (the reads and the three refusals) verifies; only the entry deleted above is reported.
+    const first = Math.min(mine.seq, theirs.seq);
+    const clean = await c.patient.verifyAudit();
+    assert.deepEqual(
+      clean.problems.filter((p) => p.seq >= first),
+      [],
+    );
+    assert.equal((await c.patient.auditLog()).entries.filter((e) => e.seq >= first).length, 5);
+
+    // A node that swaps an entry's delegation for another session's is caught by the audit.
+    const db = new DatabaseSync(path.join(t.home, 'index.sqlite'));
+    const original = db
+      .prepare('SELECT message, signature FROM access_keys WHERE key = ?')
+      .get(theirs.requestKey!.key) as {
+      message: string;
+      signature: string;
+    };
+    db.prepare('UPDATE access_keys SET message = ?, signature = ? WHERE key = ?').run(
+      mine.requestKey!.message,
+      mine.requestKey!.signature,
+      theirs.requestKey!.key,
+    );
+    const v = await createClient({ node: t.node.url, identity: c.ids.patient }).verifyAudit();
+    assert.equal(v.ok, false);
+    assert.ok(v.problems.some((p) => p.seq === theirs.seq && /not delegated/.test(p.problem)));
+    db.prepare('UPDATE access_keys SET message = ?, signature = ? WHERE key = ?').run(
+      original.message,
+      original.signature,
+      theirs.requestKey!.key,
+    );
+    db.close();
+  });
+
+  test('sign-in refuses a malformed access-key resource', async () => {
+    const { nonce } = (await (await fetch(`${t.node.url}/v1/auth/nonce`, { method: 'POST' })).json()) as {
+      nonce: string;
+    };
+    const { createSiweMessage } = await import('viem/siwe');
+    const health = (await (await fetch(`${t.node.url}/health`)).json()) as { chainId: number };
+    const message = createSiweMessage({
+      address: c.ids.provider.address,
+      chainId: health.chainId,
+      domain: new URL(t.node.url).host,
+      nonce,
+      uri: t.node.url,
+      version: '1',
+      resources: ['urn:medbloc:access-key:ed25519:not-a-key'],
+    });
+    const signature = await c.ids.provider.account.signMessage({ message });
+    const res = await fetch(`${t.node.url}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message, signature }),
+    });
+    assert.equal(res.status, 401);
+    assert.match(((await res.json()) as { detail: string }).detail, /32-byte Ed25519 key/);
+  });
 });

@@ -3,6 +3,8 @@
  * Merkle trees, EIP-712 types, scope ids, Shamir shares. (FHIR validation reads the R4 definitions from disk and lives
  * in the main entry.)
  */
+
+export * from './access-key.ts';
 export * from './anchor.ts';
 export { equalBytes, fromBase64Url, toBase64Url } from './bytes.ts';
 export * from './cid.ts';

@@ -19,8 +19,13 @@ import {
   recordRegistryAbi,
 } from '@medbloc/contracts';
 import {
+  ACCESS_KEY_STATEMENT,
+  ACCESS_KEY_TTL_SECONDS,
+  type AccessKey,
   AccessPurpose,
   type AnchorFields,
+  accessKeyOf,
+  accessKeyResource,
   accessReceiptLeaf,
   accessReceiptTypes,
   anchorBatchTypes,
@@ -39,6 +44,7 @@ import {
   emergencyProfileTypes,
   encodeEnvelope,
   encryptionKeyHex,
+  generateAccessKey,
   generateDataKey,
   grantConsentTypes,
   guardianSetHash,
@@ -65,6 +71,7 @@ import {
   symUnwrap,
   symWrap,
   typedDigester,
+  verifyAccessKeySignature,
   verifyMerkleProof,
   ZERO_HASH,
 } from '@medbloc/core/portable';
@@ -79,13 +86,14 @@ import {
   hexToBytes,
   http,
   keccak256,
+  recoverMessageAddress,
   recoverTypedDataAddress,
   sha256 as sha256Hex,
   stringToBytes,
   type TypedDataDomain,
   zeroAddress,
 } from 'viem';
-import { createSiweMessage } from 'viem/siwe';
+import { createSiweMessage, parseSiweMessage } from 'viem/siwe';
 import { CATEGORIES, type Category, categoryOf, clinicalDateOf, isCategory } from './category.ts';
 import { createCertification } from './certification.ts';
 import { RecordVerificationError } from './errors.ts';
@@ -184,6 +192,11 @@ export interface AuditEntry {
   seq: number;
   request: { requester: Address; owner: Address; record: Hex; purpose: number; time: number };
   requestSignature: Hex | null;
+  /**
+   * When the request was signed by a session access key: the key and the SIWE message (with its account
+   * signature) that delegated to it at sign-in.
+   */
+  requestKey?: { key: Hex; message: string; signature: Hex } | null;
   owner: Address;
   node: Address;
   outcome: 'granted' | 'denied';
@@ -296,26 +309,40 @@ export function createClient(opts: ClientOptions) {
     return info;
   }
 
+  /**
+   * Signs in once per client: the SIWE message also delegates to a fresh Ed25519 access key (WebCrypto, private key
+   * not extractable) that signs this session's access requests — one fast signature per read.
+   */
+  let signingIn: Promise<string> | undefined;
+  let accessKey: AccessKey | undefined;
   async function session(): Promise<string> {
     if (token) return token;
-    const { nonce } = await transport.json<{ nonce: string }>('POST', '/v1/auth/nonce');
-    const { chainId } = await nodeInfo();
-    const url = new URL(transport.base);
-    const message = createSiweMessage({
-      address: me,
-      chainId,
-      domain: url.host,
-      nonce,
-      uri: transport.base,
-      version: '1',
-      statement: 'Sign in to MedBloc',
-      issuedAt: new Date(),
-      expirationTime: new Date(Date.now() + 10 * 60_000),
+    signingIn ??= (async () => {
+      const { nonce } = await transport.json<{ nonce: string }>('POST', '/v1/auth/nonce');
+      const { chainId } = await nodeInfo();
+      const url = new URL(transport.base);
+      const key = await generateAccessKey();
+      const message = createSiweMessage({
+        address: me,
+        chainId,
+        domain: url.host,
+        nonce,
+        uri: transport.base,
+        version: '1',
+        statement: key ? ACCESS_KEY_STATEMENT : 'Sign in to MedBloc',
+        issuedAt: new Date(),
+        expirationTime: new Date(Date.now() + 10 * 60_000),
+        ...(key ? { resources: [accessKeyResource(key.publicKey)] } : {}),
+      });
+      const signature = await identity.account.signMessage({ message });
+      const out = await transport.json<{ token: string }>('POST', '/v1/auth/login', { message, signature });
+      accessKey = key;
+      token = out.token;
+      return token;
+    })().finally(() => {
+      signingIn = undefined;
     });
-    const signature = await identity.account.signMessage({ message });
-    const out = await transport.json<{ token: string }>('POST', '/v1/auth/login', { message, signature });
-    token = out.token;
-    return token;
+    return signingIn;
   }
 
   const authed = async <T>(method: string, path: string, body?: unknown) =>
@@ -863,8 +890,16 @@ export function createClient(opts: ClientOptions) {
       time: BigInt(Math.floor(Date.now() / 1000)),
     };
     const domain = domainFor(i.chainId, i.contracts.accessLog);
+    const digest = accessDigests(domain).request(message);
+    await session();
+    const key = accessKey;
+    if (key) {
+      const signature = await key.sign(digest);
+      const json = JSON.stringify({ ...message, time: Number(message.time), key: key.publicKey, signature });
+      return { 'x-medbloc-access': toBase64Url(te.encode(json)) };
+    }
     const signature = identity.account.sign
-      ? await identity.account.sign({ hash: accessDigests(domain).request(message) })
+      ? await identity.account.sign({ hash: digest })
       : await identity.account.signTypedData({
           domain,
           types: accessReceiptTypes,
@@ -1555,6 +1590,41 @@ export function createClient(opts: ClientOptions) {
    * under a root anchored on AccessLog by that node, and that the sequence numbers run 1..head without a gap (so an
    * entry removed from the node's database is detected).
    */
+  /**
+   * Whether a SIWE message, signed by `requester`'s account key, delegates to `d.key` and covers `time` (from its
+   * issuedAt, for the access-key lifetime). Checked once per key.
+   */
+  const delegationChecks = new Map<string, Promise<{ address: Address; from: number } | undefined>>();
+  async function delegationHolds(
+    d: { key: Hex; message: string; signature: Hex },
+    requester: Address,
+    time: number,
+  ): Promise<boolean> {
+    const cacheKey = `${d.key}:${d.signature}`;
+    let check = delegationChecks.get(cacheKey);
+    if (!check) {
+      check = (async () => {
+        try {
+          const m = parseSiweMessage(d.message);
+          if (!m.address || accessKeyOf(m.resources) !== d.key.toLowerCase()) return undefined;
+          const signer = await recoverMessageAddress({ message: d.message, signature: d.signature });
+          if (signer !== getAddress(m.address)) return undefined;
+          return { address: signer, from: Math.floor((m.issuedAt ?? new Date(0)).getTime() / 1000) };
+        } catch {
+          return undefined;
+        }
+      })();
+      delegationChecks.set(cacheKey, check);
+    }
+    const ok = await check;
+    return (
+      ok !== undefined &&
+      ok.address === requester &&
+      time >= ok.from - 300 &&
+      time <= ok.from + ACCESS_KEY_TTL_SECONDS + 300
+    );
+  }
+
   async function verifyAudit(): Promise<AuditVerification> {
     const log = await auditLog();
     const i = await nodeInfo();
@@ -1590,7 +1660,22 @@ export function createClient(opts: ClientOptions) {
         fail('the node signature does not match');
         continue;
       }
-      if (e.requestSignature) {
+      if (e.requestSignature && e.requestKey) {
+        const delegated = await delegationHolds(e.requestKey, message.request.requester, e.request.time);
+        if (!delegated) {
+          fail('the access key was not delegated to by the requester for that time');
+          continue;
+        }
+        const ok = await verifyAccessKeySignature(
+          e.requestKey.key,
+          accessDigests(domain).request(message.request),
+          e.requestSignature,
+        );
+        if (!ok) {
+          fail('the requester signature does not match');
+          continue;
+        }
+      } else if (e.requestSignature) {
         let requester: Address | undefined;
         try {
           requester = recoverDigestSigner(accessDigests(domain).request(message.request), e.requestSignature);

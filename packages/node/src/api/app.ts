@@ -524,14 +524,22 @@ function accessRequestOf(header: string): SignedAccessRequest {
   const purpose = Number(v.uint(o, 'purpose'));
   if (purpose < 1 || purpose > 3)
     throw new NodeError('RECEIPT_INVALID', 'purpose must be care (1), research (2) or emergency (3)');
-  return {
+  const base = {
     requester: v.address(o, 'requester'),
     owner: v.address(o, 'owner'),
     record: v.bytes32(o, 'record'),
     purpose,
     time,
-    signature: v.signature(o),
   };
+  if (o.key === undefined) return { ...base, signature: v.signature(o) };
+  // Signed by the session's Ed25519 access key: a 32-byte key and a 64-byte signature.
+  const key = v.bytes32(o, 'key');
+  if (typeof o.signature !== 'string' || !/^0x[0-9a-fA-F]{128}$/.test(o.signature))
+    throw new NodeError(
+      'RECEIPT_INVALID',
+      '"signature" must be a 64-byte Ed25519 signature when "key" is given',
+    );
+  return { ...base, key, signature: o.signature as `0x${string}` };
 }
 
 /** Streams a ciphertext; the first chunk is pulled before answering, so a missing or (small) corrupted blob becomes a

@@ -110,6 +110,10 @@ CREATE TABLE IF NOT EXISTS emergency_profiles (
   shares TEXT NOT NULL, signer TEXT NOT NULL, signature TEXT NOT NULL, time INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, address TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS access_keys (
+  key TEXT PRIMARY KEY, address TEXT NOT NULL, message TEXT NOT NULL, signature TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS auth_nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 `;
 
@@ -178,6 +182,8 @@ export interface ReceiptRow {
   purpose: number;
   req_time: number;
   req_signature: string | null;
+  /** The Ed25519 access key that signed the request (null: the account key signed it). */
+  req_key: string | null;
   outcome: number;
   logged_at: number;
   node: string;
@@ -185,6 +191,15 @@ export interface ReceiptRow {
   leaf: string;
   root: string | null;
   leaf_index: number | null;
+}
+
+/** An access key and the SIWE message (signed by `address`) that delegated to it. */
+export interface AccessKeyRow {
+  key: string;
+  address: string;
+  message: string;
+  signature: string;
+  expires_at: number;
 }
 
 export interface EmergencyProfileRow {
@@ -242,6 +257,12 @@ export function openDatabase(file: string) {
   const db = new DatabaseSync(file);
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
   db.exec(SCHEMA);
+  // Columns added after a table first shipped: data directories made by earlier versions gain them here.
+  const addColumn = (table: string, column: string, type: string) => {
+    const cols = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+    if (!cols.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  };
+  addColumn('receipts', 'req_key', 'TEXT');
 
   const stmt = (sql: string) => db.prepare(sql);
   const getMeta = stmt('SELECT value FROM meta WHERE key = ?');
@@ -370,7 +391,12 @@ export function openDatabase(file: string) {
   const headOf = stmt('SELECT seq FROM audit_heads WHERE owner = ?');
   const insertReceipt =
     stmt(`INSERT INTO receipts (owner, seq, requester, req_owner, record, purpose, req_time,
-    req_signature, outcome, logged_at, node, node_signature, leaf) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    req_signature, req_key, outcome, logged_at, node, node_signature, leaf)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insertAccessKey = stmt(
+    'INSERT OR IGNORE INTO access_keys (key, address, message, signature, expires_at) VALUES (?, ?, ?, ?, ?)',
+  );
+  const getAccessKey = stmt('SELECT * FROM access_keys WHERE key = ?');
   const pendingReceipts = stmt('SELECT id, leaf FROM receipts WHERE root IS NULL ORDER BY id LIMIT ?');
   const setReceiptRoot = stmt('UPDATE receipts SET root = ?, leaf_index = ? WHERE id = ?');
   const insertRoot = stmt(
@@ -531,7 +557,7 @@ export function openDatabase(file: string) {
       /** The next sequence number of `owner`'s access log (gap-free, from 1). */
       nextSeq: (owner: string) => (nextSeq.get(owner) as { seq: number }).seq,
       head: (owner: string) => (headOf.get(owner) as { seq: number } | undefined)?.seq ?? 0,
-      insert: (r: Omit<ReceiptRow, 'id' | 'root' | 'leaf_index'>) =>
+      insert: (r: Omit<ReceiptRow, 'id' | 'root' | 'leaf_index' | 'req_key'> & { req_key?: string | null }) =>
         void insertReceipt.run(
           r.owner,
           r.seq,
@@ -541,6 +567,7 @@ export function openDatabase(file: string) {
           r.purpose,
           r.req_time,
           r.req_signature,
+          r.req_key ?? null,
           r.outcome,
           r.logged_at,
           r.node,
@@ -680,6 +707,11 @@ export function openDatabase(file: string) {
         getSession.get(tokenHash) as { address: string; expires_at: number } | undefined,
       createNonce: (nonce: string, expiresAt: number) => void insertNonce.run(nonce, expiresAt),
       takeNonce: (nonce: string) => takeNonce.get(nonce, Date.now()) !== undefined,
+    },
+    accessKeys: {
+      put: (k: AccessKeyRow) =>
+        void insertAccessKey.run(k.key, k.address, k.message, k.signature, k.expires_at),
+      get: (key: string) => getAccessKey.get(key) as AccessKeyRow | undefined,
     },
   };
 }

@@ -4,6 +4,8 @@
  * log sequence number. Receipts are batched into Merkle trees whose roots are anchored on AccessLog every interval
  * (and on shutdown); an owner lists their log with each entry's inclusion proof and checks it against the chain.
  */
+
+import { createPublicKey, type KeyObject, verify as verifySignature } from 'node:crypto';
 import {
   AccessOutcome,
   accessReceiptLeaf,
@@ -25,6 +27,8 @@ export interface SignedAccessRequest {
   purpose: number;
   time: number;
   signature: Hex;
+  /** The Ed25519 access key that signed (delegated at sign-in); absent when the account key signed. */
+  key?: Hex;
 }
 
 /** How far a request's clock may be from the node's, seconds. */
@@ -49,13 +53,37 @@ export function createAuditService(deps: {
 
   /** Checks a request's signature and freshness; the requester must be the authenticated caller. */
   const recovered = new Map<string, Address>();
+  const publicKeys = new Map<string, KeyObject>();
+  function publicKeyOf(key: Hex): KeyObject {
+    let k = publicKeys.get(key);
+    if (!k) {
+      k = createPublicKey({
+        key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(key.slice(2), 'hex').toString('base64url') },
+        format: 'jwk',
+      });
+      if (publicKeys.size >= 4096) publicKeys.delete(publicKeys.keys().next().value!);
+      publicKeys.set(key, k);
+    }
+    return k;
+  }
 
   async function verifyRequest(caller: Address, r: SignedAccessRequest) {
     if (getAddress(r.requester) !== caller)
       throw new NodeError('RECEIPT_INVALID', 'the access request names another requester');
     if (Math.abs(r.time - Math.floor(Date.now() / 1000)) > CLOCK_SKEW)
       throw new NodeError('RECEIPT_INVALID', 'the access request is not fresh; check your clock');
-    // A read is two calls (record, then content) carrying the same signed request: recover its signer once.
+    if (r.key) {
+      const k = db.accessKeys.get(r.key.toLowerCase());
+      if (!k || getAddress(k.address) !== caller)
+        throw new NodeError('RECEIPT_INVALID', 'the access key was not delegated to by you at sign-in');
+      if (r.time > k.expires_at || k.expires_at <= Math.floor(Date.now() / 1000))
+        throw new NodeError('RECEIPT_INVALID', 'the access key has expired; sign in again');
+      const digest = Buffer.from(requestDigest({ ...r, time: BigInt(r.time) }).slice(2), 'hex');
+      if (!verifySignature(null, digest, publicKeyOf(r.key), Buffer.from(r.signature.slice(2), 'hex')))
+        throw new NodeError('RECEIPT_INVALID', 'the access request is not signed by your access key');
+      return;
+    }
+    // A read may be two calls (record, then content) carrying the same signed request: recover its signer once.
     const key = `${r.signature}:${r.record}:${r.owner}:${r.purpose}:${r.time}`;
     let signer = recovered.get(key);
     if (!signer) {
@@ -129,6 +157,7 @@ export function createAuditService(deps: {
       purpose: request.purpose,
       req_time: request.time,
       req_signature: request.signature,
+      req_key: 'key' in request && request.key ? request.key.toLowerCase() : null,
       outcome: AccessOutcome[i.outcome],
       logged_at: now,
       node: operator.address.toLowerCase(),
@@ -178,6 +207,17 @@ export function createAuditService(deps: {
       if (caller !== owner) throw new NodeError('FORBIDDEN', 'only the owner may read an access log');
       const rows = db.receipts.ofOwner(owner.toLowerCase());
       const trees = new Map<string, ReturnType<typeof buildMerkleTree>>();
+      const delegations = new Map<string, { key: Hex; message: string; signature: Hex } | null>();
+      const delegationOf = (key: string) => {
+        if (!delegations.has(key)) {
+          const k = db.accessKeys.get(key);
+          delegations.set(
+            key,
+            k ? { key: k.key as Hex, message: k.message, signature: k.signature as Hex } : null,
+          );
+        }
+        return delegations.get(key)!;
+      };
       const entries = rows.map((r) => {
         let proof: Hex[] | null = null;
         if (r.root !== null && r.leaf_index !== null) {
@@ -198,6 +238,7 @@ export function createAuditService(deps: {
             time: r.req_time,
           },
           requestSignature: (r.req_signature as Hex | null) ?? null,
+          requestKey: r.req_key ? delegationOf(r.req_key) : null,
           owner: getAddress(r.owner),
           node: getAddress(r.node),
           outcome: r.outcome === AccessOutcome.granted ? ('granted' as const) : ('denied' as const),

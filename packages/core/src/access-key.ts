@@ -1,0 +1,75 @@
+/**
+ * Access keys: per-session Ed25519 keys that sign a client's access requests, so a read costs one fast signature
+ * instead of a secp256k1 one. The account key delegates to the access key once, at sign-in: the SIWE (EIP-4361)
+ * message it signs lists the access key's public key as a resource. A receipt's request signature is then checked
+ * with the access key, and the access key with the SIWE message and its account signature — by the node at read
+ * time, by anyone auditing later.
+ *
+ * An access key is valid from the SIWE message's issuedAt for ACCESS_KEY_TTL_SECONDS (the node's session lifetime).
+ */
+import type { Hex } from 'viem';
+import { bytesToHex, hexToBytes } from 'viem';
+
+export const ACCESS_KEY_RESOURCE_PREFIX = 'urn:medbloc:access-key:ed25519:';
+export const ACCESS_KEY_TTL_SECONDS = 12 * 60 * 60;
+export const ACCESS_KEY_STATEMENT =
+  'Sign in to MedBloc. Reads in this session are signed with the access key listed under Resources.';
+
+/** The SIWE resource that delegates to an Ed25519 access key (its 32-byte public key, hex). */
+export function accessKeyResource(publicKey: Hex): string {
+  if (hexToBytes(publicKey).length !== 32) throw new TypeError('an Ed25519 public key is 32 bytes');
+  return `${ACCESS_KEY_RESOURCE_PREFIX}${publicKey.slice(2).toLowerCase()}`;
+}
+
+/** The access key a SIWE message's resources delegate to, if any (undefined when none or malformed). */
+export function accessKeyOf(resources: readonly string[] | undefined): Hex | undefined {
+  const r = resources?.find((x) => x.startsWith(ACCESS_KEY_RESOURCE_PREFIX));
+  if (!r) return undefined;
+  const hex = r.slice(ACCESS_KEY_RESOURCE_PREFIX.length);
+  return /^[0-9a-f]{64}$/.test(hex) ? (`0x${hex}` as Hex) : undefined;
+}
+
+/** Hex → a fresh ArrayBuffer-backed view (what WebCrypto's types ask for). */
+const buf = (hex: Hex) => new Uint8Array(hexToBytes(hex)) as Uint8Array<ArrayBuffer>;
+
+/** A session's access key pair: the private key stays in WebCrypto (non-extractable). */
+export interface AccessKey {
+  publicKey: Hex;
+  sign(digest: Hex): Promise<Hex>;
+}
+
+/** A new Ed25519 access key (WebCrypto, in Node and browsers), or undefined where the platform lacks Ed25519. */
+export async function generateAccessKey(): Promise<AccessKey | undefined> {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) return undefined;
+  let pair: CryptoKeyPair;
+  try {
+    pair = (await subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])) as CryptoKeyPair;
+  } catch {
+    return undefined;
+  }
+  const publicKey = bytesToHex(new Uint8Array(await subtle.exportKey('raw', pair.publicKey)));
+  return {
+    publicKey,
+    async sign(digest) {
+      return bytesToHex(new Uint8Array(await subtle.sign('Ed25519', pair.privateKey, buf(digest))));
+    },
+  };
+}
+
+/** Whether `signature` (64 bytes) is `publicKey`'s Ed25519 signature of `digest`. */
+export async function verifyAccessKeySignature(
+  publicKey: Hex,
+  digest: Hex,
+  signature: Hex,
+): Promise<boolean> {
+  try {
+    const pub = buf(publicKey);
+    const sig = buf(signature);
+    if (pub.length !== 32 || sig.length !== 64) return false;
+    const key = await globalThis.crypto.subtle.importKey('raw', pub, { name: 'Ed25519' }, false, ['verify']);
+    return await globalThis.crypto.subtle.verify('Ed25519', key, sig, buf(digest));
+  } catch {
+    return false;
+  }
+}
