@@ -105,6 +105,11 @@ describe('certification by staked, secret-ballot peer review (SDK over HTTP)', (
     const proposals = await c.patient.councilProposals();
     assert.ok(proposals.some((x) => x.kind === 'parameters' && x.executed));
     assert.ok(proposals.some((x) => x.kind === 'add-authority' && x.executed));
+    const doc = (await (await fetch(`${t.node.url}/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
+    for (const p of ['/v1/certification/status/{address}', '/v1/certification/applications/{id}/commit'])
+      assert.ok(doc.paths[p], `${p} is documented`);
   });
 
   test('apply → drawn reviewers read the evidence, an outsider cannot → secret commit → reveal → finalize → certified by peer review → writes for a patient', async () => {
