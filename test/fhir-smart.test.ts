@@ -375,6 +375,21 @@ describe('SMART App Launch with PKCE', () => {
     });
     assert.equal(tx.status, 403);
 
+    const chart = await tokenFor('patient/Patient.r patient/Observation.rs');
+    const everything = await g.fetch(`Patient/${patientId}/$everything`, { headers: bearer(chart) });
+    assert.equal(everything.status, 200);
+    const all = (await everything.json()) as Bundle;
+    assert.deepEqual([...new Set(all.entry?.map((e) => e.resource?.resourceType))].sort(), [
+      'Observation',
+      'Patient',
+    ]);
+    assert.equal(all.total, all.entry?.length);
+    assert.equal(
+      (await g.fetch('Patient', { headers: bearer(chart) })).status,
+      403,
+      'r without s: no search',
+    );
+
     const writer = await tokenFor('patient/Observation.cruds');
     const made = await g.fetch('Observation', {
       method: 'POST',

@@ -597,21 +597,20 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
   ): Promise<FhirHttpResponse> {
     const patient = (await repo.readResource('Patient', id)) as Resource & { id: string };
     const current = repo;
-    return respond(
-      200,
-      readableOnly(
-        everything(
-          patient,
-          current.all(),
-          (ref) => {
-            const [t, i] = ref.split('/');
-            return t && i ? current.peek(t, i) : undefined;
-          },
-          (r) => `${baseUrl}/${r.resourceType}/${r.id}`,
-        ),
-        access,
-      ),
+    const all = everything(
+      patient,
+      current.all(),
+      (ref) => {
+        const [t, i] = ref.split('/');
+        return t && i ? current.peek(t, i) : undefined;
+      },
+      (r) => `${baseUrl}/${r.resourceType}/${r.id}`,
     );
+    // With an app's token, only the types it may read, and `total` counts what is left.
+    const entry = (all.entry ?? []).filter(
+      (e) => !access || access.allows(e.resource?.resourceType ?? '', 'r'),
+    );
+    return respond(200, { ...all, total: entry.length, entry });
   }
 
   return {
