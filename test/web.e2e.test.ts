@@ -641,7 +641,15 @@ test('emergency, delegates, recovery, versions, in-page validation and research 
   await p.getByLabel('Why').selectOption('care');
   await p.getByRole('button', { name: 'Share', exact: true }).click();
   await p.getByText(/can see your lab results for care until/).waitFor({ timeout: 30_000 });
-  await v.getByLabel('Patient address').fill(patientId.address);
+  // The provider finds the patient among those who shared with them.
+  await v.getByRole('link', { name: 'Delegates & recovery' }).click();
+  await v.getByRole('link', { name: 'Provider' }).click();
+  const sharedWithMe = v.locator('section', {
+    has: v.getByRole('heading', { name: 'Patients who shared records with you' }),
+  });
+  await sharedWithMe.getByText(patientId.address).waitFor();
+  await sharedWithMe.getByRole('button', { name: 'Open this patient' }).click();
+  assert.equal(await v.getByLabel('Patient address').inputValue(), patientId.address);
   const glucoseCard = v.locator('article.record[data-status=verified]', { hasText: 'Glucose: 104' });
   await glucoseCard.waitFor({ timeout: 30_000 });
   await glucoseCard.getByRole('button', { name: 'Correct this record' }).click();

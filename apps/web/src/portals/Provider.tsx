@@ -1,11 +1,15 @@
-/** The provider portal: certification status, writing records for a patient, reading what the patient shared. */
+/**
+ * The provider portal: certification status, the patients who shared with this provider, writing records for a
+ * patient, reading (and correcting) what the patient shared, and emergency access (break-glass).
+ */
 
-import { useState } from 'react';
+import type { GrantView } from '@medbloc/sdk';
+import { useEffect, useState } from 'react';
 import { isAddress } from 'viem';
 import { formatDate } from '../fhir/read.ts';
 import { useRecords } from '../lib/records.ts';
 import { certificationOf, useSession } from '../lib/session.ts';
-import { Notice } from '../ui/bits.tsx';
+import { Addr, Notice } from '../ui/bits.tsx';
 import { ResourceForm } from '../ui/ResourceForm.tsx';
 import { Timeline } from '../ui/Timeline.tsx';
 import { UploadFhir, UploadFile } from '../ui/Upload.tsx';
@@ -60,6 +64,36 @@ function PatientRecords({ patient }: { patient: `0x${string}` }) {
   );
 }
 
+/** Patients whose live care grants name this provider; choosing one fills in the patient's address. */
+function SharedWithMe({ onChoose }: { onChoose: (patient: string) => void }) {
+  const { client } = useSession();
+  const [grants, setGrants] = useState<GrantView[] | undefined>();
+  useEffect(() => {
+    client.grants({ as: 'grantee' }).then(
+      (g) => setGrants(g.filter((x) => x.live && x.purpose === 'care')),
+      () => setGrants(undefined),
+    );
+  }, [client]);
+  const owners = [...new Set((grants ?? []).map((g) => g.owner))];
+  if (!grants) return null;
+  return (
+    <section className="card" aria-labelledby="shared-h">
+      <h2 id="shared-h">Patients who shared records with you</h2>
+      {owners.length === 0 && <p className="muted">No patient has shared records with you for care yet.</p>}
+      <ul className="grants">
+        {owners.map((o) => (
+          <li key={o}>
+            <Addr value={o} />
+            <button type="button" onClick={() => onChoose(o)}>
+              Open this patient
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 export function ProviderPortal() {
   const { client } = useSession();
   const [input, setInput] = useState('');
@@ -71,6 +105,7 @@ export function ProviderPortal() {
     <div className="portal provider">
       <h1>Provider</h1>
       <Certification />
+      <SharedWithMe onChoose={setInput} />
       <section className="card" aria-labelledby="write-h">
         <h2 id="write-h">Add records for a patient</h2>
         <div className="field">
