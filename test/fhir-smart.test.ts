@@ -329,6 +329,13 @@ describe('SMART App Launch with PKCE', () => {
     await new Promise((r) => setTimeout(r, 2_100));
     await oauthError(await exchange(d), /expired/);
 
+    const noCors = await g.fetch('metadata', { headers: { origin: 'https://evil.example' } });
+    assert.equal(
+      noCors.headers.get('access-control-allow-origin'),
+      null,
+      'no CORS while tokens are optional',
+    );
+
     const unknown = await g.fetch('Observation', { headers: bearer('not-a-token') });
     assert.equal(unknown.status, 401);
     assert.match(unknown.headers.get('www-authenticate') ?? '', /^Bearer error="invalid_token"/);
@@ -470,6 +477,16 @@ describe('SMART on the node’s own /fhir (MEDBLOC_FHIR_KEYSTORE)', () => {
       const open = await fetch(`${base}/Observation`);
       assert.equal(open.status, 401);
       assert.match(open.headers.get('www-authenticate') ?? '', /^Bearer/);
+      // Browser apps: CORS, since every request must carry a token.
+      const preflight = await fetch(`${base}/Observation`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://app.example', 'access-control-request-headers': 'authorization' },
+      });
+      assert.equal(preflight.status, 204);
+      assert.equal(preflight.headers.get('access-control-allow-origin'), '*');
+      assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /authorization/);
+      const cors = await fetch(`${base}/metadata`, { headers: { origin: 'https://app.example' } });
+      assert.equal(cors.headers.get('access-control-allow-origin'), '*');
 
       const verifier = b64url(randomBytes(32));
       const url = new URL(`${base}/auth/authorize`);

@@ -167,6 +167,15 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
   }
 
   async function handle(req: FhirHttpRequest): Promise<FhirHttpResponse> {
+    // Browser apps (SMART's usual public clients) need CORS; it is offered only when every request must carry a
+    // token, since without one the gateway acts for its identity and any web page could read the record.
+    if (!smart?.requireToken || !req.headers.origin) return handleFhir(req);
+    if (req.method.toUpperCase() === 'OPTIONS') return { status: 204, headers: CORS_PREFLIGHT };
+    const res = await handleFhir(req);
+    return { ...res, headers: { ...res.headers, ...CORS } };
+  }
+
+  async function handleFhir(req: FhirHttpRequest): Promise<FhirHttpResponse> {
     let access: SmartAccess | undefined;
     if (smart) {
       try {
@@ -625,6 +634,18 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
     },
   };
 }
+
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers':
+    'content-location, location, etag, last-modified, x-progress, retry-after, www-authenticate',
+};
+const CORS_PREFLIGHT = {
+  ...CORS,
+  'access-control-allow-methods': 'GET, HEAD, POST, PUT, PATCH, DELETE',
+  'access-control-allow-headers': 'authorization, content-type, accept, prefer, if-match, if-none-match',
+  'access-control-max-age': '600',
+};
 
 /** Why an app's token does not allow this request (by resource type and interaction), or undefined. */
 function refused(access: SmartAccess, method: string, segments: string[]): string | undefined {
