@@ -313,6 +313,20 @@ describe('certification by staked, secret-ballot peer review (SDK over HTTP)', (
     });
   });
 
+  test('an institution certifies its staff; the status names the institution', async () => {
+    const hospital = client();
+    const nurse = client();
+    await nurse.register({ roles: ['provider'] });
+    await hospital.faucet(0); // gas for its own council call (development chain)
+    await c.authority.councilSetInstitution(hospital.address, { staffQuota: 2 });
+    await hospital.certifyStaff(nurse.address, { credential: 'staff card 17' });
+    const provider = (await c.patient.certificationStatus(nurse.address)).roles[0]!;
+    assert.ok(provider.issued && provider.certified);
+    assert.equal(provider.via, 'institution');
+    assert.equal(provider.institution, hospital.address);
+    await assert.rejects(outsider.certifyStaff(nurse.address), { code: 'CHAIN_REVERTED' });
+  });
+
   test('relayed commits: replayed, expired and forged signatures are refused', async () => {
     const candidate = client();
     await candidate.register({ roles: ['provider'] });
@@ -374,5 +388,32 @@ describe('certification by staked, secret-ballot peer review (SDK over HTTP)', (
     const unknown = await fetch(`${t.node.url}/v1/certification/applications/999`);
     assert.equal(unknown.status, 404);
     assert.equal(((await unknown.json()) as { code: string }).code, 'APPLICATION_NOT_FOUND');
+  });
+
+  test('the index resumes after a restart: cases, ballots and issuers are still there, new events still arrive', async () => {
+    const before = await c.patient.applications();
+    const home = t.home;
+    await t.node.stop();
+    t = await startTestNode({}, home);
+    const again = createClient({ node: t.node.url, identity: newIdentity() });
+    assert.deepEqual(
+      (await again.applications()).map((a) => [a.applicationId, a.status]),
+      before.map((a) => [a.applicationId, a.status]),
+    );
+    const provider = (await again.certificationStatus(peerCertified.address)).roles[0]!;
+    assert.ok(provider.issued && provider.revoked);
+    // The case opened by the replay test is still pending: its one committed vote is never revealed.
+    const open = before.find((a) => a.status === 'pending')!;
+    const pending = await again.application(open.applicationId);
+    assert.equal(pending.reviewers.length, 3);
+    // anvil does not keep its clock offset across a restart (blocks only stay monotonic): move the clock on from
+    // the wall clock to just past this case's reveal window.
+    await advance(pending.revealEnd - Math.floor(Date.now() / 1000) + 2);
+    assert.equal((await again.finalize(open.applicationId)).status, 'no-quorum');
+    const listed = await again.applications({ status: 'no-quorum' });
+    assert.deepEqual(
+      listed.map((a) => a.applicationId),
+      [open.applicationId],
+    );
   });
 });

@@ -688,6 +688,33 @@ export function createCertification(deps: Deps) {
 
     approveProposal,
 
+    /** As an authority: mark (or unmark) `institution`, with a quota of staff it may certify. Sends gas. */
+    async councilSetInstitution(institution: Address, o: { active?: boolean; staffQuota: number }) {
+      const receipt = await councilSend('setInstitution', [
+        getAddress(institution),
+        o.active ?? true,
+        o.staffQuota,
+      ]);
+      return { txHash: receipt.transactionHash };
+    },
+
+    /**
+     * As an institution the council marked: certify one of its practitioners as a provider, within its quota and
+     * the governed longest validity. Sends gas.
+     */
+    async certifyStaff(practitioner: Address, o: { credential?: string; expiresAt?: Date } = {}) {
+      const expiresAt = BigInt(
+        Math.floor((o.expiresAt ?? new Date(Date.now() + 180 * 86_400_000)).getTime() / 1000),
+      );
+      const credentialHash = keccak256(stringToBytes(o.credential ?? `staff:${practitioner}`));
+      const receipt = await councilSend('certifyStaff', [
+        getAddress(practitioner),
+        credentialHash,
+        expiresAt,
+      ]);
+      return { txHash: receipt.transactionHash };
+    },
+
     /**
      * As a council member: certify `account` through the council (the account receives the MP certification
      * reward once per role, which it can stake to review). Sends gas.

@@ -372,6 +372,8 @@ export function createCertificationService(deps: {
      * behind it from the index: an authority, a peer-review application, or an institution.
      */
     async status(account: Address) {
+      // Up to the newest block (uncached), so who stands behind a certification made a moment ago is known.
+      await indexer.sync(await chain.publicClient.getBlockNumber({ cacheTime: 0 }));
       const now = await chainTime();
       const roles = [];
       for (const role of [Role.provider, Role.researcher]) {
