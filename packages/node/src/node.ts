@@ -16,6 +16,7 @@ import { createPublicClient, createWalletClient, getAddress, type Hex, http } fr
 import { privateKeyToAccount } from 'viem/accounts';
 import { createApp } from './api/app.ts';
 import { type AnvilProcess, killStaleAnvil, startAnvil } from './chain/anvil.ts';
+import { backfillCertification } from './chain/certification-events.ts';
 import { createChain, type Deployment } from './chain/client.ts';
 import { joinCouncil } from './chain/council.ts';
 import { deployMedBloc, grantAuthority } from './chain/deploy.ts';
@@ -148,6 +149,7 @@ export async function startNode(
     });
 
     await records.current.recoverPending(log);
+    await backfillCertification(chain, db, indexer.indexedBlock());
     indexer.start(config.pollIntervalMs);
     audit.start(config.auditIntervalMs);
 

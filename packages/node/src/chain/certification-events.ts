@@ -3,8 +3,10 @@
  * behind each registry certification (an authority, a peer-review application, an institution); the authority
  * council's members and proposals. Called inside the indexer's transaction, so the rows and the cursor move together.
  */
-import type { Address, Hex } from 'viem';
+import { accountRegistryAbi, authorityCouncilAbi, peerReviewAbi } from '@medbloc/contracts';
+import { type Address, type Hex, parseEventLogs } from 'viem';
 import type { Db } from '../db/sqlite.ts';
+import type { Chain } from './client.ts';
 
 export interface CertificationLog {
   eventName: string;
@@ -151,4 +153,41 @@ export function applyCertificationEvent(
       t.issuances.explain(addr('practitioner'), 2, block, 'institution', addr('institution'));
       break;
   }
+}
+
+const BACKFILLED = 'certification.backfilled';
+
+/**
+ * An index made before it filed certification events has its cursor past them: file the certification events up to
+ * that cursor once (the rest of the index is untouched), then the indexer carries on as usual. A no-op afterwards.
+ */
+export async function backfillCertification(chain: Chain, db: Db, indexedBlock: bigint) {
+  if (db.meta.get(BACKFILLED)) return;
+  const d = chain.deployment;
+  const start = BigInt(d.deployBlock);
+  const times = new Map<bigint, number>();
+  for (let from = start; from <= indexedBlock; from += 2000n) {
+    const to = from + 1999n < indexedBlock ? from + 1999n : indexedBlock;
+    const raw = await chain.publicClient.getLogs({
+      address: [d.accountRegistry, d.peerReview, d.council],
+      fromBlock: from,
+      toBlock: to,
+    });
+    const logs = parseEventLogs({
+      abi: [...accountRegistryAbi, ...peerReviewAbi, ...authorityCouncilAbi],
+      logs: raw,
+    }).filter((l) => CERTIFICATION_EVENTS.has(l.eventName));
+    for (const l of logs) {
+      if (!times.has(l.blockNumber))
+        times.set(
+          l.blockNumber,
+          Number((await chain.publicClient.getBlock({ blockNumber: l.blockNumber })).timestamp),
+        );
+    }
+    db.tx(() => {
+      for (const l of logs)
+        applyCertificationEvent(db, d, l as unknown as CertificationLog, times.get(l.blockNumber) ?? 0);
+    });
+  }
+  db.meta.set(BACKFILLED, '1');
 }
