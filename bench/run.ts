@@ -11,7 +11,9 @@
  *      vs the same SDK operations in Node; FHIR validation in the page (cold and warm) vs core in Node
  *   6. certification: gas of a peer-reviewed certification with 3, 7 and 15 reviewers vs direct certification by an
  *      authority (bench/certification.ts)
- * Set BENCH_ONLY=seal|ingest|read|consent|web|web-validate|cert to run one; BENCH_SEAL_MB to change the sealing size.
+ *   7. FHIR Bulk Data $export of Synthea patients over HTTP vs NDJSON out of Medplum's memory repository; XML vs
+ *      JSON answers (bench/fhir-export.ts)
+ * Set BENCH_ONLY=seal|ingest|read|consent|web|web-validate|cert|fhir-export to run one; BENCH_SEAL_MB to change the sealing size.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -25,6 +27,7 @@ import { createPublicClient, type Hex, http } from 'viem';
 import { FIXTURES, newIdentity, spawnNode, tempDir } from '../test/support/harness.ts';
 import { medplumIngest } from './baseline-medplum.ts';
 import { benchCertification } from './certification.ts';
+import { benchFhirExport } from './fhir-export.ts';
 import { benchWeb, benchWebValidation } from './web.ts';
 
 const only = process.env.BENCH_ONLY;
@@ -340,4 +343,5 @@ if (!only || only === 'consent') await benchConsent();
 if (!only || only === 'web') results.web = await benchWeb(line);
 if (!only || only === 'web-validate') results.webValidate = await benchWebValidation(line);
 if (!only || only === 'cert') results.cert = await benchCertification(line);
+if (!only || only === 'fhir-export') results.fhirExport = await benchFhirExport(line);
 line(JSON.stringify(results));
