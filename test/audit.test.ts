@@ -130,6 +130,9 @@ describe('access audit', () => {
       assert.ok(e.requestKey.message.includes(`urn:medbloc:access-key:ed25519:${e.requestKey.key.slice(2)}`));
     }
     assert.notEqual(mine.requestKey!.key, theirs.requestKey!.key);
+    // The node countersigns with its Ed25519 receipt key, delegated to by its operator account.
+    assert.equal(theirs.nodeSignature.length, 2 + 128);
+    assert.ok(theirs.nodeKey?.message.includes(`Node: ${t.node.operator}`));
 
     const token = await c.provider.login();
     const read = (access: Record<string, unknown>) =>
@@ -196,6 +199,18 @@ describe('access audit', () => {
       original.signature,
       theirs.requestKey!.key,
     );
+    // Likewise a receipt key whose delegation is not the node operator's.
+    const nodeKey = theirs.nodeKey!.key;
+    const delegation = db.prepare('SELECT message FROM node_keys WHERE key = ?').get(nodeKey) as {
+      message: string;
+    };
+    db.prepare('UPDATE node_keys SET message = ? WHERE key = ?').run(
+      delegation.message.replace(/Node: 0x[0-9a-fA-F]{40}/, `Node: ${c.provider.address}`),
+      nodeKey,
+    );
+    const w = await createClient({ node: t.node.url, identity: c.ids.patient }).verifyAudit();
+    assert.ok(w.problems.some((p) => p.seq === theirs.seq && /receipt key/.test(p.problem)));
+    db.prepare('UPDATE node_keys SET message = ? WHERE key = ?').run(delegation.message, nodeKey);
     db.close();
   });
 

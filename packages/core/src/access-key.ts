@@ -7,7 +7,7 @@
  *
  * An access key is valid from the SIWE message's issuedAt for ACCESS_KEY_TTL_SECONDS (the node's session lifetime).
  */
-import type { Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import { bytesToHex, hexToBytes } from 'viem';
 
 export const ACCESS_KEY_RESOURCE_PREFIX = 'urn:medbloc:access-key:ed25519:';
@@ -72,4 +72,23 @@ export async function verifyAccessKeySignature(
   } catch {
     return false;
   }
+}
+
+/**
+ * A node's receipt key: an Ed25519 key the node operator's account delegates to (EIP-191 personal message) for
+ * countersigning access receipts, so each receipt costs the node one fast signature.
+ */
+export function nodeReceiptKeyMessage(node: Address, key: Hex, issuedAt: number): string {
+  return `MedBloc node receipt key\nNode: ${node}\nKey: ed25519:${key.slice(2).toLowerCase()}\nIssued: ${issuedAt}`;
+}
+
+/** The node, key and issue time a receipt-key message states, or undefined when it is not one. */
+export function parseNodeReceiptKeyMessage(
+  message: string,
+): { node: Address; key: Hex; issuedAt: number } | undefined {
+  const m =
+    /^MedBloc node receipt key\nNode: (0x[0-9a-fA-F]{40})\nKey: ed25519:([0-9a-f]{64})\nIssued: (\d+)$/.exec(
+      message,
+    );
+  return m ? { node: m[1] as Address, key: `0x${m[2]}` as Hex, issuedAt: Number(m[3]) } : undefined;
 }

@@ -54,6 +54,7 @@ import {
   keyCommitment,
   openBytes,
   openStream,
+  parseNodeReceiptKeyMessage,
   Role,
   type RoleName,
   recordIdOf,
@@ -197,6 +198,8 @@ export interface AuditEntry {
    * signature) that delegated to it at sign-in.
    */
   requestKey?: { key: Hex; message: string; signature: Hex } | null;
+  /** When the node countersigned with its Ed25519 receipt key: the key and the operator's delegation to it. */
+  nodeKey?: { key: Hex; message: string; signature: Hex } | null;
   owner: Address;
   node: Address;
   outcome: 'granted' | 'denied';
@@ -1625,6 +1628,25 @@ export function createClient(opts: ClientOptions) {
     );
   }
 
+  /** Whether the operator account `node` signed the message delegating to receipt key `d.key`; once per key. */
+  const nodeKeyChecks = new Map<string, Promise<Address | undefined>>();
+  async function nodeKeyHolds(d: { key: Hex; message: string; signature: Hex }, node: Address) {
+    const cacheKey = `${d.key}:${d.signature}`;
+    let check = nodeKeyChecks.get(cacheKey);
+    if (!check) {
+      check = (async () => {
+        const m = parseNodeReceiptKeyMessage(d.message);
+        if (!m || m.key !== d.key.toLowerCase()) return undefined;
+        const signer = await recoverMessageAddress({ message: d.message, signature: d.signature }).catch(
+          () => undefined,
+        );
+        return signer === getAddress(m.node) ? signer : undefined;
+      })();
+      nodeKeyChecks.set(cacheKey, check);
+    }
+    return (await check) === node;
+  }
+
   async function verifyAudit(): Promise<AuditVerification> {
     const log = await auditLog();
     const i = await nodeInfo();
@@ -1655,8 +1677,16 @@ export function createClient(opts: ClientOptions) {
         loggedAt: BigInt(e.loggedAt),
       };
       const digest = accessDigests(domain).receipt(message);
-      const nodeSigner = recoverDigestSigner(digest, e.nodeSignature);
-      if (nodeSigner !== message.node) {
+      if (e.nodeKey) {
+        if (!(await nodeKeyHolds(e.nodeKey, message.node))) {
+          fail("the receipt key was not delegated to by the node's account");
+          continue;
+        }
+        if (!(await verifyAccessKeySignature(e.nodeKey.key, digest, e.nodeSignature))) {
+          fail('the node signature does not match');
+          continue;
+        }
+      } else if (recoverDigestSigner(digest, e.nodeSignature) !== message.node) {
         fail('the node signature does not match');
         continue;
       }

@@ -110,6 +110,7 @@ CREATE TABLE IF NOT EXISTS emergency_profiles (
   shares TEXT NOT NULL, signer TEXT NOT NULL, signature TEXT NOT NULL, time INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, address TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS node_keys (key TEXT PRIMARY KEY, node TEXT NOT NULL, message TEXT NOT NULL, signature TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS access_keys (
   key TEXT PRIMARY KEY, address TEXT NOT NULL, message TEXT NOT NULL, signature TEXT NOT NULL,
   expires_at INTEGER NOT NULL
@@ -184,6 +185,8 @@ export interface ReceiptRow {
   req_signature: string | null;
   /** The Ed25519 access key that signed the request (null: the account key signed it). */
   req_key: string | null;
+  /** The node's Ed25519 receipt key that countersigned (null: the operator account key did). */
+  node_key: string | null;
   outcome: number;
   logged_at: number;
   node: string;
@@ -191,6 +194,14 @@ export interface ReceiptRow {
   leaf: string;
   root: string | null;
   leaf_index: number | null;
+}
+
+/** A node's receipt key and the operator's signed message delegating to it. */
+export interface NodeKeyRow {
+  key: string;
+  node: string;
+  message: string;
+  signature: string;
 }
 
 /** An access key and the SIWE message (signed by `address`) that delegated to it. */
@@ -263,6 +274,7 @@ export function openDatabase(file: string) {
     if (!cols.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
   };
   addColumn('receipts', 'req_key', 'TEXT');
+  addColumn('receipts', 'node_key', 'TEXT');
 
   const stmt = (sql: string) => db.prepare(sql);
   const getMeta = stmt('SELECT value FROM meta WHERE key = ?');
@@ -391,8 +403,12 @@ export function openDatabase(file: string) {
   const headOf = stmt('SELECT seq FROM audit_heads WHERE owner = ?');
   const insertReceipt =
     stmt(`INSERT INTO receipts (owner, seq, requester, req_owner, record, purpose, req_time,
-    req_signature, req_key, outcome, logged_at, node, node_signature, leaf)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    req_signature, req_key, outcome, logged_at, node, node_signature, node_key, leaf)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insertNodeKey = stmt(
+    'INSERT OR IGNORE INTO node_keys (key, node, message, signature) VALUES (?, ?, ?, ?)',
+  );
+  const getNodeKey = stmt('SELECT * FROM node_keys WHERE key = ?');
   const insertAccessKey = stmt(
     'INSERT OR IGNORE INTO access_keys (key, address, message, signature, expires_at) VALUES (?, ?, ?, ?, ?)',
   );
@@ -557,7 +573,12 @@ export function openDatabase(file: string) {
       /** The next sequence number of `owner`'s access log (gap-free, from 1). */
       nextSeq: (owner: string) => (nextSeq.get(owner) as { seq: number }).seq,
       head: (owner: string) => (headOf.get(owner) as { seq: number } | undefined)?.seq ?? 0,
-      insert: (r: Omit<ReceiptRow, 'id' | 'root' | 'leaf_index' | 'req_key'> & { req_key?: string | null }) =>
+      insert: (
+        r: Omit<ReceiptRow, 'id' | 'root' | 'leaf_index' | 'req_key' | 'node_key'> & {
+          req_key?: string | null;
+          node_key?: string | null;
+        },
+      ) =>
         void insertReceipt.run(
           r.owner,
           r.seq,
@@ -572,6 +593,7 @@ export function openDatabase(file: string) {
           r.logged_at,
           r.node,
           r.node_signature,
+          r.node_key ?? null,
           r.leaf,
         ),
       pending: (limit: number) => pendingReceipts.all(limit) as { id: number; leaf: string }[],
@@ -707,6 +729,10 @@ export function openDatabase(file: string) {
         getSession.get(tokenHash) as { address: string; expires_at: number } | undefined,
       createNonce: (nonce: string, expiresAt: number) => void insertNonce.run(nonce, expiresAt),
       takeNonce: (nonce: string) => takeNonce.get(nonce, Date.now()) !== undefined,
+    },
+    nodeKeys: {
+      put: (k: NodeKeyRow) => void insertNodeKey.run(k.key, k.node, k.message, k.signature),
+      get: (key: string) => getNodeKey.get(key) as NodeKeyRow | undefined,
     },
     accessKeys: {
       put: (k: AccessKeyRow) =>

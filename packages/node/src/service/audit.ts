@@ -5,12 +5,19 @@
  * (and on shutdown); an owner lists their log with each entry's inclusion proof and checks it against the chain.
  */
 
-import { createPublicKey, type KeyObject, verify as verifySignature } from 'node:crypto';
+import {
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign as signBytes,
+  verify as verifySignature,
+} from 'node:crypto';
 import {
   AccessOutcome,
   accessReceiptLeaf,
   accessReceiptTypes,
   buildMerkleTree,
+  nodeReceiptKeyMessage,
   recoverDigestSigner,
   typedDigester,
 } from '@medbloc/core';
@@ -50,6 +57,25 @@ export function createAuditService(deps: {
   const receiptDigest = typedDigester(domain, accessReceiptTypes, 'AccessReceipt');
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> | undefined;
+
+  /**
+   * This process's Ed25519 receipt key, delegated to by the operator account once (a signed message kept in the
+   * database, so receipts stay verifiable after the key is gone). A new key per start; the private key never leaves
+   * memory.
+   */
+  let receiptKeyPromise: Promise<{ privateKey: KeyObject; publicKey: Hex }> | undefined;
+  function receiptKey() {
+    receiptKeyPromise ??= (async () => {
+      const pair = generateKeyPairSync('ed25519');
+      const jwk = pair.publicKey.export({ format: 'jwk' });
+      const publicKey = `0x${Buffer.from(jwk.x!, 'base64url').toString('hex')}` as Hex;
+      const message = nodeReceiptKeyMessage(operator.address, publicKey, Math.floor(Date.now() / 1000));
+      const signature = await operator.signMessage({ message });
+      db.nodeKeys.put({ key: publicKey, node: operator.address.toLowerCase(), message, signature });
+      return { privateKey: pair.privateKey, publicKey };
+    })();
+    return receiptKeyPromise;
+  }
 
   /** Checks a request's signature and freshness; the requester must be the authenticated caller. */
   const recovered = new Map<string, Address>();
@@ -139,14 +165,9 @@ export function createAuditService(deps: {
       loggedAt: BigInt(now),
     };
     const digest = receiptDigest(message);
-    const nodeSignature = operator.sign
-      ? await operator.sign({ hash: digest })
-      : await operator.signTypedData({
-          domain,
-          types: accessReceiptTypes,
-          primaryType: 'AccessReceipt',
-          message,
-        });
+    const key = await receiptKey();
+    const nodeSignature =
+      `0x${signBytes(null, Buffer.from(digest.slice(2), 'hex'), key.privateKey).toString('hex')}` as Hex;
     const leaf = accessReceiptLeaf(digest, request.signature);
     db.receipts.insert({
       owner,
@@ -162,6 +183,7 @@ export function createAuditService(deps: {
       logged_at: now,
       node: operator.address.toLowerCase(),
       node_signature: nodeSignature,
+      node_key: key.publicKey,
       leaf,
     });
   }
@@ -218,6 +240,17 @@ export function createAuditService(deps: {
         }
         return delegations.get(key)!;
       };
+      const nodeKeys = new Map<string, { key: Hex; message: string; signature: Hex } | null>();
+      const nodeKeyOf = (key: string) => {
+        if (!nodeKeys.has(key)) {
+          const k = db.nodeKeys.get(key);
+          nodeKeys.set(
+            key,
+            k ? { key: k.key as Hex, message: k.message, signature: k.signature as Hex } : null,
+          );
+        }
+        return nodeKeys.get(key)!;
+      };
       const entries = rows.map((r) => {
         let proof: Hex[] | null = null;
         if (r.root !== null && r.leaf_index !== null) {
@@ -244,6 +277,7 @@ export function createAuditService(deps: {
           outcome: r.outcome === AccessOutcome.granted ? ('granted' as const) : ('denied' as const),
           loggedAt: r.logged_at,
           nodeSignature: r.node_signature as Hex,
+          nodeKey: r.node_key ? nodeKeyOf(r.node_key) : null,
           leaf: r.leaf as Hex,
           anchor:
             r.root && proof
