@@ -68,7 +68,17 @@ export async function createDiskBlobStore(options: DiskBlobStoreOptions): Promis
     const { size } = await fh.stat();
     return {
       size,
-      readAll: () => fh.readFile(),
+      // One positioned read of the size fstat gave (readFile would stat again and read until EOF in chunks).
+      readAll: async () => {
+        const buf = Buffer.allocUnsafe(size);
+        let at = 0;
+        while (at < size) {
+          const { bytesRead } = await fh.read(buf, at, size - at, at);
+          if (bytesRead === 0) break;
+          at += bytesRead;
+        }
+        return at === size ? buf : buf.subarray(0, at);
+      },
       stream: (start, end) => readChunks(fh, start, end),
       close: () => fh.close(),
     };
