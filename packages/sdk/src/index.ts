@@ -1,4 +1,6 @@
 /** @medbloc/sdk — build on MedBloc from Node or the browser: keys, sealing and signatures stay on the client. */
+
+export { CATEGORIES, type Category, categoryOf, clinicalDateOf, isCategory } from './category.ts';
 export {
   type ApplicationDetail,
   type ApplicationStatus,
@@ -9,7 +11,6 @@ export {
   type RoleCertification,
   tokenAmount,
 } from './certification.ts';
-export { CATEGORIES, type Category, categoryOf, clinicalDateOf, isCategory } from './category.ts';
 export {
   type AddRecordInput,
   type AuditEntry,

@@ -162,8 +162,7 @@ export function createIndexer(opts: {
   function apply(log: IndexedLog, time: number, manifests: Map<string, ManifestLeaf[] | undefined>) {
     const a = log.args as unknown as EventArgs;
     const block = Number(log.blockNumber);
-    if (CERTIFICATION_EVENTS.has(log.eventName))
-      applyCertificationEvent(db, chain.deployment, log, time);
+    if (CERTIFICATION_EVENTS.has(log.eventName)) applyCertificationEvent(db, chain.deployment, log, time);
     switch (log.eventName) {
       case 'AccountRegistered':
         db.accounts.upsert(lower(a.account), a.encryptionKey, Number(a.roles), block);
