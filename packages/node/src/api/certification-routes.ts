@@ -129,9 +129,22 @@ export function mountCertification(
   );
   app.get('/v1/certification/applications/:id/evidence/content', authed, async (c) => {
     const { cid, stream } = await certification.evidenceContent(c.get('caller'), idOf(c));
-    const parts: Uint8Array[] = [];
-    for await (const chunk of stream) parts.push(chunk);
-    return new Response(Buffer.concat(parts), {
+    const iterator = stream[Symbol.asyncIterator]();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const next = await iterator.next();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        } catch (err) {
+          controller.error(err);
+        }
+      },
+      async cancel() {
+        await iterator.return?.();
+      },
+    });
+    return new Response(body, {
       headers: { 'content-type': 'application/octet-stream', 'x-medbloc-cid': cid },
     });
   });
