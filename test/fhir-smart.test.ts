@@ -437,6 +437,73 @@ describe('SMART App Launch with PKCE', () => {
     );
   });
 
+  test('a token is short-lived: after its lifetime it is refused', async () => {
+    const brief = await mountGateway(patient, {
+      smart: { approve: (p) => p === PASSPHRASE, tokenTtlSeconds: 1 },
+    });
+    try {
+      const verifier = b64url(randomBytes(32));
+      const url = new URL(`${brief.base}/auth/authorize`);
+      const redirectUri = 'http://127.0.0.1:1/cb';
+      for (const [k, v] of Object.entries({
+        response_type: 'code',
+        client_id: app.address,
+        redirect_uri: redirectUri,
+        scope: 'patient/Observation.rs',
+        code_challenge: b64url(createHash('sha256').update(verifier).digest()),
+        code_challenge_method: 'S256',
+      }))
+        url.searchParams.set(k, v);
+      const request = /name="request" value="([0-9a-f]+)"/.exec(
+        await (await fetch(url)).text(),
+      )?.[1] as string;
+      const allowed = await fetch(url, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ request, decision: 'allow', passphrase: PASSPHRASE }),
+      });
+      const code = new URL(allowed.headers.get('location') as string).searchParams.get('code') as string;
+      const res = await fetch(`${brief.base}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: redirectUri,
+          client_id: app.address,
+          code_verifier: verifier,
+        }),
+      });
+      const { access_token, expires_in } = (await res.json()) as { access_token: string; expires_in: number };
+      assert.ok(expires_in <= 1);
+      assert.equal(
+        (await brief.fetch('Observation?_count=1', { headers: bearer(access_token) })).status,
+        200,
+      );
+      await new Promise((r) => setTimeout(r, 1_100));
+      const late = await brief.fetch('Observation?_count=1', { headers: bearer(access_token) });
+      assert.equal(late.status, 401);
+      assert.match(JSON.stringify(await late.json()), /expired/);
+      // A denial goes back to the app as access_denied and grants nothing.
+      const before = (await patient.grants()).length;
+      const again = /name="request" value="([0-9a-f]+)"/.exec(await (await fetch(url)).text())?.[1] as string;
+      const denied = await fetch(url, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ request: again, decision: 'deny' }),
+      });
+      assert.equal(
+        new URL(denied.headers.get('location') as string).searchParams.get('error'),
+        'access_denied',
+      );
+      assert.equal((await patient.grants()).length, before);
+    } finally {
+      await brief.close();
+    }
+  });
+
   test('medbloc revoke of the app’s grant makes its token useless', async () => {
     const token = await tokenFor('patient/*.rs');
     assert.equal((await g.fetch(`Condition/${conditionId}`, { headers: bearer(token) })).status, 200);
