@@ -329,7 +329,7 @@ describe('certification by staked, secret-ballot peer review (SDK over HTTP)', (
     await assert.rejects(outsider.certifyStaff(nurse.address), { code: 'CHAIN_REVERTED' });
   });
 
-  test('relayed commits: replayed, expired and forged signatures are refused', async () => {
+  test('relayed signatures: replayed, expired and forged commits, an expired application, are refused', async () => {
     const candidate = client();
     await candidate.register({ roles: ['provider'] });
     await candidate.faucet(100);
@@ -383,6 +383,16 @@ describe('certification by staked, secret-ballot peer review (SDK over HTTP)', (
     const replayed = await sign(reviewerIds[0]!, nonce, soon);
     assert.equal(replayed.status, 409);
     assert.equal(((await replayed.json()) as { code: string }).code, 'SIGNATURE_REPLAYED');
+    // An application signed with a deadline already past is refused before anything is relayed.
+    const lateId = newIdentity();
+    const late = createClient({ node: t.node.url, identity: lateId });
+    await late.register({ roles: ['provider'] });
+    await late.faucet(100);
+    const expiredApply = createClient({ node: t.node.url, identity: lateId, signatureTtl: -60 });
+    await assert.rejects(expiredApply.applyForCertification({ role: 'provider', evidence: 'late' }), {
+      code: 'SIGNATURE_EXPIRED',
+    });
+    assert.deepEqual(await c.patient.applications({ candidate: late.address }), []);
     // Bad input: a clear problem with a stable code.
     const bad = await fetch(`${t.node.url}/v1/certification/applications/abc`);
     assert.equal(bad.status, 400);

@@ -85,6 +85,8 @@ export interface CertificationStatus {
 /** A case just opened and its panel drawn (`no-quorum` if too few eligible reviewers: the bond is refunded). */
 export interface OpenedCase {
   applicationId: number;
+  /** False when the chain had no next block yet to draw from: `applyForCertification` & co. draw then, by retrying. */
+  drawn: boolean;
   reviewers: Address[];
   status: 'pending' | 'no-quorum';
   commitEnd: number;
@@ -225,6 +227,24 @@ export function createCertification(deps: Deps) {
 
   async function application(applicationId: number | bigint) {
     return transport.json<ApplicationDetail>('GET', `/v1/certification/applications/${applicationId}`);
+  }
+
+  /** Draws the panel of a case the node could not draw yet (the next block did not exist), retrying for a while. */
+  async function ensureDrawn(out: OpenedCase): Promise<OpenedCase> {
+    for (let i = 0; !out.drawn && i < 60; i++) {
+      try {
+        const d = await transport.json<{ reviewers: Address[]; status: 'pending' | 'no-quorum' }>(
+          'POST',
+          `/v1/certification/applications/${out.applicationId}/draw`,
+          {},
+        );
+        return { ...out, drawn: true, reviewers: d.reviewers, status: d.status };
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'DRAW_NOT_READY') throw err;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    return out;
   }
 
   /** Wraps the evidence key for every drawn reviewer who has no envelope yet (and posts them). */
@@ -425,12 +445,13 @@ export function createCertification(deps: Deps) {
         primaryType: 'ApplyForCertification',
         message,
       });
-      const out = await authed<OpenedCase>('POST', '/v1/certification/applications', {
+      const out0 = await authed<OpenedCase>('POST', '/v1/certification/applications', {
         ...message,
         signature,
         permit: await signPermit(bond),
         evidenceEnvelope: sealed.envelope,
       });
+      const out = await ensureDrawn(out0);
       const evidence = sealed.digest;
       const dek = sealed.dek;
       const shared = await shareEvidenceKey(out.applicationId, dek, evidence);
@@ -464,12 +485,13 @@ export function createCertification(deps: Deps) {
         primaryType: 'ChallengeCertification',
         message,
       });
-      const out = await authed<OpenedCase>('POST', '/v1/certification/challenges', {
+      const out0 = await authed<OpenedCase>('POST', '/v1/certification/challenges', {
         ...message,
         signature,
         permit: await signPermit(bond),
         evidenceEnvelope: sealed.envelope,
       });
+      const out = await ensureDrawn(out0);
       const shared = await shareEvidenceKey(out.applicationId, sealed.dek, sealed.digest);
       return { ...out, evidence: sealed.digest, bond: bond.toString(), sharedWith: shared.readers };
     },
@@ -497,12 +519,17 @@ export function createCertification(deps: Deps) {
         primaryType: 'AppealDecision',
         message,
       });
-      const out = await authed<OpenedCase>('POST', `/v1/certification/applications/${applicationId}/appeal`, {
-        ...message,
-        bond,
-        signature,
-        permit: await signPermit(bond),
-      });
+      const out0 = await authed<OpenedCase>(
+        'POST',
+        `/v1/certification/applications/${applicationId}/appeal`,
+        {
+          ...message,
+          bond,
+          signature,
+          permit: await signPermit(bond),
+        },
+      );
+      const out = await ensureDrawn(out0);
       let sharedWith: Address[] = [];
       try {
         const { dek, evidence } = await evidenceKey(out.applicationId);

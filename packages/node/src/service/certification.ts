@@ -339,11 +339,17 @@ export function createCertificationService(deps: {
       (l) => l.eventName === 'ApplicationSubmitted',
     )?.args as { applicationId: bigint; commitEnd: bigint; revealEnd: bigint } | undefined;
     if (!submitted) throw new NodeError('CHAIN_REVERTED', 'the case was not recorded');
-    const drawn = await drawPanel(submitted.applicationId);
+    // The case is open whatever happens to the draw: on a chain that does not mine at once the next block may not
+    // exist yet (DRAW_NOT_READY); then `drawn` is false and the client (or anyone) draws later.
+    const drawn = await drawPanel(submitted.applicationId).catch((err: unknown) => {
+      if ((err as { code?: string }).code === 'DRAW_NOT_READY') return undefined;
+      throw err;
+    });
     return {
       applicationId: Number(submitted.applicationId),
-      reviewers: drawn.reviewers,
-      status: drawn.status,
+      drawn: drawn !== undefined,
+      reviewers: drawn?.reviewers ?? [],
+      status: drawn?.status ?? ('pending' as const),
       commitEnd: Number(submitted.commitEnd),
       revealEnd: Number(submitted.revealEnd),
       txHash: receipt.transactionHash,
