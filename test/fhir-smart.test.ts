@@ -541,6 +541,13 @@ describe('SMART on the node’s own /fhir (MEDBLOC_FHIR_KEYSTORE)', () => {
       await app.register({ roles: ['patient'] });
       assert.equal((await fetch(`${base}/metadata`)).status, 200);
       assert.equal((await fetch(`${base}/.well-known/smart-configuration`)).status, 200);
+      const root = await fetch(`${t.node.url}/.well-known/smart-configuration`);
+      assert.equal(
+        root.url,
+        `${base}/.well-known/smart-configuration`,
+        'the server root redirects to the FHIR base',
+      );
+      assert.equal(((await root.json()) as { token_endpoint: string }).token_endpoint, `${base}/auth/token`);
       const open = await fetch(`${base}/Observation`);
       assert.equal(open.status, 401);
       assert.match(open.headers.get('www-authenticate') ?? '', /^Bearer/);

@@ -197,7 +197,13 @@ export async function startNode(
     // The FHIR R4 API acts for one identity whose keys this process holds (a patient's own node, or a provider's
     // gateway); it is mounted now and starts once the node knows its own URL.
     const fhir = config.fhirKeystore ? createDeferredFhirGateway() : undefined;
-    if (fhir) app.route('/fhir', fhir.app);
+    if (fhir) {
+      app.route('/fhir', fhir.app);
+      // SMART discovery lives at the FHIR base; clients that look at the server root are sent there.
+      app.get('/.well-known/smart-configuration', (c) =>
+        c.redirect('/fhir/.well-known/smart-configuration', 301),
+      );
+    }
     // The web app (built by npm install into apps/web/dist): keys stay in the browser; it talks to this API.
     app.route('/', createWebApp({ dist: fileURLToPath(new URL('../../../apps/web/dist', import.meta.url)) }));
 
