@@ -381,6 +381,21 @@ describe('SMART App Launch with PKCE', () => {
       }),
     });
     assert.equal(tx.status, 403);
+    const batch = await g.fetch('', {
+      method: 'POST',
+      headers: h,
+      body: JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [{ request: { method: 'GET', url: `Observation?_id=${obsId}&_include=Observation:patient` } }],
+      }),
+    });
+    assert.equal(batch.status, 200, await batch.clone().text());
+    const inner = ((await batch.json()) as Bundle).entry?.[0]?.resource as Bundle;
+    assert.deepEqual(
+      inner.entry?.map((e) => e.resource?.resourceType),
+      ['Observation'],
+    );
 
     const chart = await tokenFor('patient/Patient.r patient/Observation.rs');
     const everything = await g.fetch(`Patient/${patientId}/$everything`, { headers: bearer(chart) });

@@ -336,7 +336,13 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
     if (invalid) return respond(400, invalid);
     const written = await write(fhirReq, owner);
     if ('status' in written) return respond(written.status, written.outcome);
-    return shapeWrite(written, method, req);
+    const shaped = shapeWrite(written, method, req);
+    const answer = shaped.body as Bundle | undefined;
+    if (access && answer?.resourceType === 'Bundle')
+      // Searches inside a batch answer only what the token may read, as top-level searches do.
+      for (const e of answer.entry ?? [])
+        if (e.resource?.resourceType === 'Bundle') e.resource = readableOnly(e.resource as Bundle, access);
+    return shaped;
   }
 
   /** Validates what a client sends before anything runs: a resource body, or every resource in a Bundle. */
@@ -651,7 +657,8 @@ const CORS_PREFLIGHT = {
 function refused(access: SmartAccess, method: string, segments: string[]): string | undefined {
   const [type, id, third] = segments;
   // The base (system search, filtered; transactions, checked entry by entry) and $export (by type) check later.
-  if (!type || type.startsWith('$') || id === '$export' || third === '$export') return undefined;
+  if (!type || type === '_search' || type.startsWith('$') || id === '$export' || third === '$export')
+    return undefined;
   const action: ScopeAction =
     third === '$everything'
       ? 'r'
