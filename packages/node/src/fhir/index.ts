@@ -9,6 +9,7 @@ import { fhirApp } from './http.ts';
 export type { FhirGatewayCore, FhirGatewayOptions, FhirHttpRequest, FhirHttpResponse } from './gateway.ts';
 export { createFhirGatewayCore } from './gateway.ts';
 export { fhirApp } from './http.ts';
+export type { SmartAccess, SmartOptions } from './smart.ts';
 
 export interface FhirGateway extends FhirGatewayCore {
   /** Routes relative to the FHIR base: mount with `app.route('/fhir', gateway.app)`. */
