@@ -173,7 +173,7 @@ describe('access audit', () => {
     const first = Math.min(mine.seq, theirs.seq);
     const clean = await c.patient.verifyAudit();
     assert.deepEqual(
-      clean.problems.filter((p) => p.seq >= first),
+      clean.problems.filter((p) => (p.seq ?? 0) >= first),
       [],
     );
     assert.equal((await c.patient.auditLog()).entries.filter((e) => e.seq >= first).length, 5);
