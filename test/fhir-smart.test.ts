@@ -201,7 +201,11 @@ describe('SMART App Launch with PKCE', () => {
   });
 
   test('fhirclient: standalone launch, approval signs an on-chain grant, the token reads Observations', async () => {
-    const smartApp = await startApp(g.base, app.address, 'launch/patient patient/Observation.rs');
+    const smartApp = await startApp(
+      g.base,
+      app.address,
+      'openid fhirUser launch/patient patient/Observation.rs',
+    );
     try {
       const launch = await fetch(`${smartApp.origin}/launch`, { redirect: 'manual' });
       assert.equal(launch.status, 302);

@@ -314,7 +314,12 @@ for the categories <strong>${esc(categories.join(', '))}</strong>, lapsing in ${
     if (!(await opts.approve(form.get('passphrase') ?? '')))
       return approvalPage(id, p, 'That passphrase is not right.');
     pending.delete(id);
-    const { rules } = parseScopes(p.scope);
+    const { rules, other } = parseScopes(p.scope);
+    // What is granted: the resource scopes and launch/patient; no id_token is issued, so openid/fhirUser are not.
+    const granted = [
+      ...(other.includes('launch/patient') ? ['launch/patient'] : []),
+      ...rules.map((r) => r.text),
+    ];
     const categories = [...new Set(rules.flatMap((r) => categoriesOfType(r.type)))];
     const grantExpiry = Math.floor((Date.now() + codeTtl) / 1000) + tokenTtl;
     const scopeIds: Hex[] = [];
@@ -334,7 +339,7 @@ for the categories <strong>${esc(categories.join(', '))}</strong>, lapsing in ${
       clientId: p.clientId,
       redirectUri: p.redirectUri,
       challenge: p.challenge,
-      scope: p.scope,
+      scope: granted.join(' '),
       patient: patients.length === 1 ? patients[0] : undefined,
       scopeIds,
       grantExpiry,
