@@ -217,6 +217,11 @@ describe('SMART App Launch with PKCE', () => {
       assert.match(page, new RegExp(app.address.toLowerCase()));
       assert.match(page, /patient\/Observation\.rs/);
       assert.match(page, /labs, imaging, genomics, other/);
+      assert.match(
+        page,
+        /not certified as a provider or researcher/,
+        'the page says what the chain knows of the app',
+      );
       const request = /name="request" value="([0-9a-f]+)"/.exec(page)?.[1] as string;
       const post = (passphrase: string) =>
         fetch(authorizeUrl, {

@@ -106,6 +106,8 @@ function accessOf(clientId: Hex, scope: string, patient: string | undefined): Sm
 
 interface Pending {
   clientId: Hex;
+  /** What the chain says of the app's account, for the patient to judge it by. */
+  standing: string;
   redirectUri: string;
   state: string | undefined;
   scope: string;
@@ -242,8 +244,15 @@ export function createSmartAuth(
     const account = await client.account(clientId as Hex).catch(() => undefined);
     if (!account?.encryptionKey || /^0x0*$/.test(account.encryptionKey))
       return back('unauthorized_client', `${clientId} is not a registered MedBloc account`);
+    const certified = account.certifications
+      .filter((c) => c.certified)
+      .map((c) => `a certified ${c.role} (issuer ${c.issuer})`);
+    const standing = certified.length
+      ? certified.join(' and ')
+      : 'a registered MedBloc account, not certified as a provider or researcher';
     const id = randomBytes(16).toString('hex');
     pending.set(id, {
+      standing,
       clientId: clientId.toLowerCase() as Hex,
       redirectUri,
       state,
@@ -276,7 +285,8 @@ export function createSmartAuth(
       problem ? 401 : 200,
       'Allow this app?',
       `${problem ? `<p class="problem">${esc(problem)}</p>` : ''}
-<p>The app <code>${esc(p.clientId)}</code> (returning to <code>${esc(new URL(p.redirectUri).origin)}</code>) asks to:</p>
+<p>The app <code>${esc(p.clientId)}</code> — ${esc(p.standing)} — returning to
+<code>${esc(new URL(p.redirectUri).origin)}</code>, asks to:</p>
 <ul>${items}</ul>
 ${other.includes('launch/patient') ? '<p>It will be told which patient record it is working with.</p>' : ''}
 <p>Allowing it signs a consent on chain from <code>${esc(client.address)}</code> to the app, purpose <em>care</em>,
