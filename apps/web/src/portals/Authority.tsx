@@ -1,10 +1,14 @@
-/** The authority portal: certify an address for a role (with evidence and expiry), or revoke a certification. */
+/**
+ * The authority portal: certify an address for a role (with evidence and expiry), or revoke a certification; the
+ * queue of cases under peer review; the authority council's proposals.
+ */
 
 import { useState } from 'react';
 import { isAddress } from 'viem';
 import { formatDate } from '../fhir/read.ts';
 import { type Account, useSession } from '../lib/session.ts';
 import { ErrorBox, Notice, useAction } from '../ui/bits.tsx';
+import { CertificationQueue, CouncilSection } from './CertificationCouncil.tsx';
 
 export function AuthorityPortal() {
   const { client } = useSession();
@@ -125,6 +129,8 @@ export function AuthorityPortal() {
           </ul>
         </section>
       )}
+      <CertificationQueue />
+      <CouncilSection />
     </div>
   );
 }

@@ -13,36 +13,9 @@ import { Addr, Notice } from '../ui/bits.tsx';
 import { ResourceForm } from '../ui/ResourceForm.tsx';
 import { Timeline } from '../ui/Timeline.tsx';
 import { UploadFhir, UploadFile } from '../ui/Upload.tsx';
+import { CertificationSection } from './Certification.tsx';
+import { ReviewerSection } from './CertificationReviews.tsx';
 import { BreakGlass } from './Emergency.tsx';
-
-function Certification() {
-  const { account, refreshAccount } = useSession();
-  const cert = certificationOf(account, 'provider');
-  return (
-    <section className="card" aria-labelledby="cert-h">
-      <h2 id="cert-h">Certification</h2>
-      {cert?.certified ? (
-        <Notice tone="ok">
-          <strong data-testid="cert-status">Certified {cert.role}</strong> until{' '}
-          {formatDate(cert.expiresAt * 1000)} by <code>{cert.issuer}</code>
-        </Notice>
-      ) : (
-        <Notice tone="warn">
-          <strong data-testid="cert-status">
-            {cert?.revoked ? 'Certification revoked' : 'Not certified yet'}
-          </strong>
-          <p>
-            An authority must certify your address before you can write records for patients. Give them your
-            address: <code className="wrap">{account?.address}</code>
-          </p>
-          <button type="button" onClick={() => void refreshAccount()}>
-            Check again
-          </button>
-        </Notice>
-      )}
-    </section>
-  );
-}
 
 function PatientRecords({ patient }: { patient: `0x${string}` }) {
   const { client, identity } = useSession();
@@ -95,7 +68,8 @@ function SharedWithMe({ onChoose }: { onChoose: (patient: string) => void }) {
 }
 
 export function ProviderPortal() {
-  const { client } = useSession();
+  const { client, account } = useSession();
+  const certified = !!certificationOf(account, 'provider')?.certified;
   const [input, setInput] = useState('');
   const [mode, setMode] = useState<'form' | 'fhir' | 'file'>('form');
   const [version, setVersion] = useState(0);
@@ -104,7 +78,8 @@ export function ProviderPortal() {
   return (
     <div className="portal provider">
       <h1>Provider</h1>
-      <Certification />
+      <CertificationSection certRole="provider" testId="cert-status" notYet="Not certified yet" />
+      {certified && <ReviewerSection />}
       <SharedWithMe onChoose={setInput} />
       <section className="card" aria-labelledby="write-h">
         <h2 id="write-h">Add records for a patient</h2>

@@ -9,41 +9,12 @@ import { useCallback, useEffect, useId, useState } from 'react';
 import { formatDate } from '../fhir/read.ts';
 import { describeError, type FriendlyError } from '../lib/errors.ts';
 import { useRecords } from '../lib/records.ts';
-import { certificationOf, useSession } from '../lib/session.ts';
+import { useSession } from '../lib/session.ts';
 import { Addr, ErrorBox, Notice } from '../ui/bits.tsx';
 import { Timeline } from '../ui/Timeline.tsx';
+import { CertificationSection } from './Certification.tsx';
 
 type Address = `0x${string}`;
-
-function ResearcherCertification() {
-  const { account, refreshAccount } = useSession();
-  const cert = certificationOf(account, 'researcher');
-  return (
-    <section className="card" aria-labelledby="rcert-h">
-      <h2 id="rcert-h">Certification</h2>
-      {cert?.certified ? (
-        <Notice tone="ok">
-          <strong data-testid="researcher-cert-status">Certified researcher</strong> until{' '}
-          {formatDate(cert.expiresAt * 1000)} by <code>{cert.issuer}</code>
-        </Notice>
-      ) : (
-        <Notice tone="warn">
-          <strong data-testid="researcher-cert-status">
-            {cert?.revoked ? 'Certification revoked' : 'Not certified as a researcher yet'}
-          </strong>
-          <p>
-            An authority certifies researchers separately from providers. Until then no patient’s data opens
-            for you, even where a patient shared it for research. Your address:{' '}
-            <code className="wrap">{account?.address}</code>
-          </p>
-          <button type="button" onClick={() => void refreshAccount()}>
-            Check again
-          </button>
-        </Notice>
-      )}
-    </section>
-  );
-}
 
 function SharedRecords({ owner }: { owner: Address }) {
   const { client, identity } = useSession();
@@ -85,7 +56,11 @@ export function ResearchPortal() {
   return (
     <div className="portal research">
       <h1>Research</h1>
-      <ResearcherCertification />
+      <CertificationSection
+        certRole="researcher"
+        testId="researcher-cert-status"
+        notYet="Not certified as a researcher yet"
+      />
       <section className="card" aria-labelledby={`${id}-h`}>
         <h2 id={`${id}-h`}>Shared with you for research</h2>
         <p className="muted">
