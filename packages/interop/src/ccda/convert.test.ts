@@ -8,6 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { loadFhirDefinitions, validateFhirResource } from '@medbloc/core';
 import type {
   AllergyIntolerance,
   Bundle,
@@ -42,6 +43,7 @@ const codesOnly = (cc: CodeableConcept | undefined) => (cc?.coding ?? []).map((c
 const sorted = (xs: string[]) => [...xs].sort();
 
 test('every Synthea patient survives FHIR → C-CDA → FHIR with its clinical meaning', async () => {
+  loadFhirDefinitions();
   const bundles = await patientBundles();
   assert.equal(bundles.length, 35);
   const seen = { problems: 0, medications: 0, allergies: 0, immunizations: 0, results: 0 };
@@ -62,8 +64,16 @@ test('every Synthea patient survives FHIR → C-CDA → FHIR with its clinical m
     assert.equal(p1?.gender, p0?.gender, `${name}: gender`);
 
     const problems = (rs: Resource[]) =>
-      sorted(ofType<Condition>(rs, 'Condition').flatMap((c) => codes(c.code)));
-    assert.deepEqual(problems(after), problems(before), `${name}: problem codes`);
+      sorted(
+        ofType<Condition>(rs, 'Condition').flatMap((c) =>
+          codes(c.code).map((code) => `${code} ${c.clinicalStatus?.coding?.[0]?.code}`),
+        ),
+      );
+    assert.deepEqual(problems(after), problems(before), `${name}: problem codes and clinical status`);
+    for (const r of after) {
+      const v = validateFhirResource(r);
+      assert.ok(v.ok, `${name}: ${r.resourceType} ${JSON.stringify(v.ok ? '' : v.outcome.issue?.[0])}`);
+    }
     const meds = (rs: Resource[]) =>
       sorted(
         ofType<MedicationRequest>(rs, 'MedicationRequest').flatMap((m) => codes(m.medicationCodeableConcept)),

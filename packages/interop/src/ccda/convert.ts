@@ -10,6 +10,7 @@ import type {
   Bundle,
   Composition,
   CompositionSection,
+  Condition,
   Observation,
   Patient,
   Reference,
@@ -19,6 +20,8 @@ import { SaxesParser } from 'saxes';
 import { CcdaError } from './errors.ts';
 
 const HL7_V3 = 'urn:hl7-org:v3';
+const CONDITION_CLINICAL = 'http://terminology.hl7.org/CodeSystem/condition-clinical';
+const CONDITION_VER_STATUS = 'http://terminology.hl7.org/CodeSystem/condition-ver-status';
 const LOINC = 'http://loinc.org';
 
 /** True when the text's root element is a ClinicalDocument (a CDA document, C-CDA included). */
@@ -77,7 +80,33 @@ export function ccdaToFhir(xml: string): Bundle {
       cause: err,
     });
   }
+  for (const e of bundle.entry ?? [])
+    if (e.resource?.resourceType === 'Condition') settleProblemStatus(e.resource);
   return bundle;
+}
+
+const STILL_ACTIVE = new Set(['active', 'recurrence', 'relapse']);
+
+/**
+ * A problem whose observation has an end (effectiveTime/high, the resolution date in C-CDA) is resolved, whatever
+ * its concern act's status says. Medplum's reader takes the status from the concern act — which its own writer, and
+ * many EHRs, leave "active" — and so yields an active Condition with an abatement, which FHIR forbids (con-4).
+ */
+function settleProblemStatus(condition: Condition): void {
+  const ended =
+    condition.abatementDateTime ??
+    condition.abatementPeriod ??
+    condition.abatementAge ??
+    condition.abatementString;
+  // Medplum names the verification system .../condition-verification; R4's is .../condition-ver-status.
+  for (const c of condition.verificationStatus?.coding ?? [])
+    if (c.system === 'http://terminology.hl7.org/CodeSystem/condition-verification')
+      c.system = CONDITION_VER_STATUS;
+  const status = condition.clinicalStatus?.coding?.find((c) => c.system === CONDITION_CLINICAL);
+  if (ended && status?.code && STILL_ACTIVE.has(status.code)) {
+    status.code = 'resolved';
+    status.display = 'Resolved';
+  }
 }
 
 /** The resources of a FHIR document Bundle from {@link ccdaToFhir}, minus its Composition (an index of the rest). */
@@ -185,6 +214,8 @@ function literalReferences(input: Bundle | Resource[]): (Resource & { id: string
     const copy = structuredClone(resource) as Resource & { id: string };
     copy.id ??= fullUrl?.startsWith('urn:uuid:') ? fullUrl.slice(9) : `r${i}`;
     if (fullUrl) literal.set(fullUrl, `${copy.resourceType}/${copy.id}`);
+    // Resources stored from a transaction without rewriting keep `urn:uuid:<their id>` references.
+    literal.set(`urn:uuid:${copy.id}`, `${copy.resourceType}/${copy.id}`);
     return copy;
   });
   const rewrite = (v: unknown): void => {
