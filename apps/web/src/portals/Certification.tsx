@@ -63,16 +63,22 @@ export function kindText(a: Pick<ApplicationDetail, 'kind' | 'role' | 'appealOf'
 }
 
 /** The status line of one role's certification, in plain words. */
-export function statusWords(c: RoleCertification | undefined, role: CertifiableRole, notYet: string) {
+export function statusWords(
+  c: RoleCertification | undefined,
+  role: CertifiableRole,
+  notYet: string,
+  council?: string,
+) {
   if (!c?.issued) return { tone: 'warn' as const, text: notYet };
-  const by =
-    c.via === 'peer-review'
+  // The council's own certifications name the council contract as their issuer.
+  const byCouncil = c.via === 'council' || (!!council && c.issuer.toLowerCase() === council.toLowerCase());
+  const by = byCouncil
+    ? 'by the authority council'
+    : c.via === 'peer-review'
       ? `by peer review #${c.applicationId ?? '?'}`
       : c.via === 'institution'
         ? `by institution ${c.institution ?? c.issuer}`
-        : c.via === 'council'
-          ? 'by the authority council'
-          : `by authority ${c.authority ?? c.issuer}`;
+        : `by authority ${c.authority ?? c.issuer}`;
   if (c.revoked) return { tone: 'warn' as const, text: `Certification revoked (it was issued ${by})` };
   if (c.expired)
     return { tone: 'warn' as const, text: `Certification expired on ${day(c.expiresAt)} (${by})` };
@@ -95,12 +101,15 @@ export function CertificationSection({
   const [error, setError] = useState<FriendlyError | undefined>();
   const [cases, setCases] = useState<number[] | undefined>();
   const [pending, setPending] = useState(false);
+  const [council, setCouncil] = useState<string | undefined>();
   const load = useCallback(async () => {
     try {
-      const [s, mine] = await Promise.all([
+      const [s, mine, p] = await Promise.all([
         client.certificationStatus(),
         client.applications({ candidate: client.address }),
+        client.certificationParameters(),
       ]);
+      setCouncil(p.contracts.council);
       setStatus(s);
       const own = mine.filter((a) => a.kind !== 'challenge');
       setCases(own.map((a) => a.applicationId));
@@ -114,7 +123,7 @@ export function CertificationSection({
     void load();
   }, [load]);
   const cert = status?.roles.find((r) => r.role === role);
-  const words = statusWords(cert, role, notYet);
+  const words = statusWords(cert, role, notYet, council);
   const certified = !!cert?.issued && cert.certified;
   return (
     <>

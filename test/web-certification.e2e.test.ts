@@ -1,0 +1,398 @@
+/**
+ * Certification by peer review in the browser, end to end in Chromium against a real node and chain: the council
+ * shortens the windows (SDK), two certified providers stake MP with the SDK and a third stakes in the browser; a
+ * candidate provider onboards in the browser, takes test MED from the dev faucet and applies with an evidence file;
+ * the authority's queue shows the case and the authority proposes (and, at threshold one, executes) a new council
+ * member from the page; the browser reviewer opens the evidence in the page, commits a sealed vote, and reveals it
+ * after the commit window while the SDK reviewers do the same; the candidate finalizes in the page and reads
+ * "Certified provider by peer review #n". No request body carries the evidence plaintext, a recovery phrase or a
+ * private key, the kept ballot is stored encrypted, no page logs an error. Screenshots at desktop and phone width.
+ * Time is advanced on the embedded anvil only.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { getRequestListener } from '@hono/node-server';
+import { identityFromMnemonic } from '@medbloc/core';
+import { createClient, type MedblocClient } from '@medbloc/sdk';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { parseEther } from 'viem';
+import { build } from 'vite';
+import { createWebApp } from '../packages/node/src/web.ts';
+import { cast, newIdentity, ROOT, startTestNode } from './support/harness.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const DIST = path.join(ROOT, 'apps/web/dist');
+const SHOTS = path.join(ROOT, 'artifacts/screenshots');
+const PASS = 'correct horse battery staple';
+const API = /^\/(v1\/|fhir|health|openapi\.json)/;
+const COMMIT_WINDOW = 120;
+const REVEAL_WINDOW = 120;
+/** The candidate's evidence: it exists in the clear only in the browsers and this test. */
+const EVIDENCE = `Medical licence MB-LIC-${crypto.randomUUID()} — Dr Candidate, cardiology, board of 2026`;
+
+let testNode: Awaited<ReturnType<typeof startTestNode>>;
+let server: http.Server;
+let origin: string;
+let browser: Browser;
+const bodies: { url: string; body: Buffer }[] = [];
+const consoleErrors: string[] = [];
+const openPages: Page[] = [];
+
+/** One origin for the page and the API, as the node serves them (see web.e2e.test.ts). */
+function serveTogether(nodeUrl: string) {
+  const web = getRequestListener(createWebApp({ dist: DIST }).fetch);
+  const target = new URL(nodeUrl);
+  return http.createServer((req, res) => {
+    if (!API.test(req.url ?? '')) return void web(req, res);
+    const up = http.request(
+      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+}
+
+async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  page.on('request', (r) => {
+    const body = r.postDataBuffer();
+    if (body) bodies.push({ url: r.url(), body });
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
+      consoleErrors.push(`console: ${m.text()}`);
+  });
+  await page.goto(origin);
+  openPages.push(page);
+  return { context, page };
+}
+
+async function shoot(page: Page, name: string) {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.screenshot({ path: path.join(SHOTS, `${name}-desktop.png`), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: path.join(SHOTS, `${name}-phone.png`), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+async function savePassphrase(page: Page) {
+  await page.getByLabel('Passphrase (at least 8 characters)').fill(PASS);
+  await page.getByLabel('Repeat the passphrase').fill(PASS);
+}
+
+/** Creates an identity in the browser and registers it as a provider; returns it. */
+async function onboardProvider(page: Page) {
+  await page.getByRole('button', { name: 'Create a new identity' }).click();
+  const words = await page.locator('[data-testid=mnemonic] .w').allTextContents();
+  await page.getByLabel('I have written down my recovery phrase').check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  for (const input of await page.getByLabel(/^Word #\d+$/).all()) {
+    const n = Number((await input.getAttribute('id'))!.replace('word-', ''));
+    await input.fill(words[n - 1]!);
+  }
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await savePassphrase(page);
+  await page.getByRole('button', { name: 'Save and continue' }).click();
+  await page.getByRole('radio', { name: /Provider/ }).check();
+  await page.getByRole('button', { name: 'Register' }).click();
+  await page.getByRole('navigation', { name: 'Portals' }).getByRole('link').first().waitFor();
+  return identityFromMnemonic(words.join(' '));
+}
+
+/** Restores an already registered identity in the browser from its phrase. */
+async function restore(page: Page, mnemonic: string) {
+  await page.getByRole('button', { name: 'Restore from a recovery phrase' }).click();
+  await page.getByLabel(/Recovery phrase/).fill(mnemonic);
+  await savePassphrase(page);
+  await page.getByRole('button', { name: 'Restore' }).click();
+  await page.getByRole('navigation', { name: 'Portals' }).getByRole('link').first().waitFor();
+}
+
+before(async () => {
+  await build({ root: path.join(ROOT, 'apps/web'), logLevel: 'error' });
+  await mkdir(SHOTS, { recursive: true });
+  testNode = await startTestNode();
+  server = serveTogether(testNode.node.url);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+after(async () => {
+  // On a failure, what each page showed last helps more than a timeout.
+  for (const [i, p] of openPages.entries())
+    if (!p.isClosed())
+      console.error(
+        `--- page ${i}:\n${(
+          await p
+            .locator('main')
+            .innerText()
+            .catch(() => '')
+        ).slice(0, 3000)}`,
+      );
+  await browser?.close();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await testNode?.stop();
+});
+
+test('a provider is certified by peer review in the browser: apply, queue, sealed votes, reveal, finalize', {
+  skip: !existsSync(CHROMIUM),
+}, async () => {
+  const started = Date.now();
+  const rpc = async (method: string, params: unknown[] = []) => {
+    const res = await fetch(testNode.node.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+    });
+    return ((await res.json()) as { result: unknown }).result;
+  };
+  /** Embedded anvil only: moves chain time forward and mines a block. */
+  const advance = async (seconds: number) => {
+    await rpc('evm_increaseTime', [seconds]);
+    await rpc('evm_mine');
+  };
+
+  // The council (the SDK authority, gas from the dev faucet) shortens the windows and sets a panel of three.
+  const c = await cast(testNode.node);
+  await c.authority.faucet(0);
+  const changed = await c.authority.proposeParameters({
+    reviewSize: 3,
+    quorum: 2,
+    commitWindow: COMMIT_WINDOW,
+    revealWindow: REVEAL_WINDOW,
+    reviewerStake: parseEther('40').toString(),
+    minBond: parseEther('50').toString(),
+  });
+  assert.equal(changed.executed, true);
+  // Two reviewers through the SDK: certified by the council (100 MP reward) and staked.
+  const sdkReviewers: MedblocClient[] = [];
+  for (let i = 0; i < 2; i++) {
+    const r = createClient({ node: testNode.node.url, identity: newIdentity() });
+    await r.register({ roles: ['provider'] });
+    await c.authority.councilCertify(r.address, { role: 'provider' });
+    await r.stake(100);
+    sdkReviewers.push(r);
+  }
+  // The third reviewer is certified by the council too, and stakes in the browser.
+  const reviewerId = newIdentity();
+  const reviewerSdk = createClient({ node: testNode.node.url, identity: reviewerId });
+  await reviewerSdk.register({ roles: ['provider'] });
+  await c.authority.councilCertify(reviewerSdk.address, { role: 'provider' });
+
+  const reviewer = await newPage();
+  const rp = reviewer.page;
+  await restore(rp, reviewerId.mnemonic);
+  await rp.getByRole('link', { name: 'Provider' }).click();
+  await rp
+    .getByTestId('cert-status')
+    .filter({ hasText: 'Certified provider by the authority council' })
+    .waitFor();
+  await rp.getByTestId('mp-balance').filter({ hasText: '100 MP free · 0 MP staked' }).waitFor();
+  await rp.getByText('Stake at least 40 MP to be drawn as a reviewer.').waitFor();
+  await rp.getByLabel('MP to stake').fill('100');
+  await rp.getByRole('button', { name: 'Stake MP' }).click();
+  await rp.getByText('Staked 100 MP.').waitFor();
+  await rp.getByTestId('mp-balance').filter({ hasText: '0 MP free · 100 MP staked' }).waitFor();
+  await rp.getByText('You are in the reviewer pool.').waitFor();
+  assert.equal((await reviewerSdk.balances()).mp.staked, parseEther('100').toString());
+  await rp.getByText('No review is assigned to you.').waitFor();
+  await shoot(rp, 'cert-reviewer-stake');
+
+  // The candidate onboards in the browser, is not certified, takes test MED and applies with an evidence file.
+  const candidate = await newPage();
+  const cp = candidate.page;
+  const candidateId = await onboardProvider(cp);
+  await cp.getByRole('link', { name: 'Provider' }).click();
+  await cp.getByTestId('cert-status').filter({ hasText: 'Not certified yet' }).waitFor();
+  await cp.getByRole('heading', { name: 'Apply for certification by peer review' }).waitFor();
+  await cp
+    .getByTestId('med-balance')
+    .filter({ hasText: 'Your balance: 0 MED · minimum bond 50 MED' })
+    .waitFor();
+  await cp.getByRole('button', { name: 'Get 100 test MED' }).click();
+  await cp.getByTestId('med-balance').filter({ hasText: 'Your balance: 100 MED' }).waitFor();
+  assert.equal(await cp.getByLabel('Bond (MED)').inputValue(), '50');
+  await cp.getByLabel('Evidence file').setInputFiles({
+    name: 'licence.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from(EVIDENCE),
+  });
+  await cp.getByText('licence.txt').waitFor();
+  await shoot(cp, 'cert-apply');
+  await cp.getByRole('button', { name: 'Apply for certification', exact: true }).click();
+  const caseCard = cp.getByTestId('case').first();
+  await caseCard
+    .getByTestId('case-counts')
+    .filter({ hasText: 'Reviewers drawn: 3' })
+    .waitFor({ timeout: 90_000 });
+  const applicationId = Number(await caseCard.getAttribute('data-application'));
+  assert.ok(applicationId > 0);
+  await caseCard.getByText('Reviewers are voting in secret (commit)').waitFor();
+  await caseCard.getByText('committed 0 of 3 · revealed 0 of 3').waitFor();
+  // The apply form is gone while the case is open.
+  assert.equal(await cp.getByRole('heading', { name: 'Apply for certification by peer review' }).count(), 0);
+  await shoot(cp, 'cert-case');
+
+  // On chain and at the node: the case, its panel of all three stakers, the bond held, the evidence sealed.
+  const detail = await c.patient.application(applicationId);
+  assert.equal(detail.candidate, candidateId.address);
+  assert.deepEqual(
+    detail.reviewers.map((r) => r.reviewer).sort(),
+    [...sdkReviewers.map((r) => r.address), reviewerSdk.address].sort(),
+  );
+  assert.equal(
+    (await c.patient.balances(candidateId.address)).med,
+    parseEther('50').toString(),
+    'the 50 MED bond is held',
+  );
+
+  // The authority's queue shows the case while it is pending; the authority adds a council member from the page.
+  const authority = await newPage();
+  const ap = authority.page;
+  await restore(ap, c.ids.authority.mnemonic);
+  await ap.getByRole('link', { name: 'Authority' }).click();
+  const queued = ap.locator(`[data-testid=queue-case][data-application="${applicationId}"]`);
+  await queued.getByText('Reviewers are voting in secret (commit)').waitFor();
+  await queued.getByText('3 reviewers · 0 committed · 0 revealed').waitFor();
+  await ap.getByTestId('council-parameters').filter({ hasText: '3 reviewers per case, quorum 2' }).waitFor();
+  await ap.getByText('Change the certification parameters').first().waitFor();
+  const newMember = newIdentity().address;
+  await ap.getByLabel('Authority address').fill(newMember);
+  await ap.getByRole('button', { name: 'Propose adding this authority' }).click();
+  await ap.getByText(/Proposal #\d+ approved and executed\./).waitFor({ timeout: 60_000 });
+  // The node's index files the proposal a poll later: refresh until it is listed, executed.
+  const proposal = ap.getByTestId('proposal').filter({ hasText: `Add authority ${newMember}` });
+  const executed = proposal.getByText('executed', { exact: true });
+  for (let i = 0; i < 30 && !(await executed.count()); i++) {
+    await ap.getByRole('button', { name: 'Refresh proposals' }).click();
+    await ap.waitForTimeout(300);
+  }
+  await executed.waitFor();
+  assert.ok((await c.patient.certificationParameters()).authorities.includes(newMember));
+  await shoot(ap, 'cert-authority-queue');
+
+  // The browser reviewer opens the evidence (decrypted in the page) and commits a sealed approval.
+  await rp.getByRole('button', { name: 'Check for reviews' }).click();
+  const review = rp.locator(`[data-testid=review][data-application="${applicationId}"]`);
+  await review.getByRole('button', { name: 'Open the evidence' }).click();
+  await review.getByTestId('evidence-text').filter({ hasText: EVIDENCE }).waitFor();
+  await review.getByRole('radio', { name: 'Approve' }).check();
+  await review.getByRole('button', { name: 'Commit sealed vote' }).click();
+  await review.getByText('Your sealed vote is committed. Nobody can see it until you reveal it.').waitFor();
+  await review.getByTestId('my-ballot').filter({ hasText: 'approve, kept in this browser' }).waitFor();
+  await shoot(rp, 'cert-review-commit');
+  // The kept ballot is ciphertext in this browser's storage, under this identity's entry only.
+  const stored = await rp.evaluate(
+    (address) => localStorage.getItem(`medbloc.ballots.v1.${address.toLowerCase()}`),
+    reviewerId.address,
+  );
+  assert.ok(stored, 'the ballot is kept in this browser');
+  const entry = (JSON.parse(stored) as Record<string, { iv: string; ct: string }>)[String(applicationId)];
+  assert.ok(entry?.iv && entry.ct);
+  assert.doesNotMatch(stored, /approve|salt|true/);
+
+  // The SDK reviewers open the evidence and commit.
+  const salts: `0x${string}`[] = [];
+  for (const r of sdkReviewers) {
+    assert.equal(new TextDecoder().decode(await r.openEvidence(applicationId)), EVIDENCE);
+    salts.push((await r.commitVote(applicationId, true)).salt);
+  }
+  // Before the reveal, the candidate sees that three committed, and no vote.
+  await caseCard.getByRole('button', { name: 'Refresh case' }).click();
+  await caseCard.getByText('committed 3 of 3 · revealed 0 of 3').waitFor();
+  assert.equal(await caseCard.locator('.panel .badge', { hasText: /approve|reject/ }).count(), 0);
+  assert.equal(await caseCard.getByText('sealed vote').count(), 3);
+
+  // The reveal window: the browser reviewer reveals from its kept ballot, the SDK reviewers with their salts.
+  await advance(COMMIT_WINDOW + 1);
+  await review.getByRole('button', { name: 'Refresh case' }).click();
+  const reviewAgain = rp.locator(`[data-testid=review][data-application="${applicationId}"]`);
+  await reviewAgain.getByText('Reviewers are revealing their votes').waitFor();
+  await reviewAgain.getByRole('button', { name: 'Reveal my vote' }).click();
+  await reviewAgain.getByText('Your vote (approve) is revealed.').waitFor();
+  for (const [i, r] of sdkReviewers.entries()) await r.revealVote(applicationId, true, salts[i]!);
+  await caseCard.getByRole('button', { name: 'Refresh case' }).click();
+  await caseCard.getByText('committed 3 of 3 · revealed 3 of 3').waitFor();
+  assert.equal(await caseCard.locator('.panel .badge', { hasText: 'approve' }).count(), 3);
+  await queued.waitFor(); // still queued until finalized
+
+  // After the reveal window the candidate finalizes in the page and is certified by peer review.
+  await advance(REVEAL_WINDOW + 1);
+  await caseCard.getByRole('button', { name: 'Refresh case' }).click();
+  await caseCard.getByText('Voting is over: the case can be finalized').waitFor();
+  await caseCard.getByRole('button', { name: 'Finalize' }).click();
+  await caseCard.getByText(`Case #${applicationId} finalized: approved.`).waitFor();
+  await caseCard.getByText('Decided: approved').waitFor();
+  await caseCard.getByText('50 MED returned').waitFor();
+  await cp.getByRole('button', { name: 'Check again' }).click();
+  await cp
+    .getByTestId('cert-status')
+    .filter({ hasText: new RegExp(`^Certified provider by peer review #${applicationId} until `) })
+    .waitFor();
+  // Now certified, the candidate can review too (it holds the MP certification reward, unstaked).
+  await cp.getByRole('heading', { name: 'Peer review' }).waitFor();
+  await shoot(cp, 'cert-certified');
+  const status = (await c.patient.certificationStatus(candidateId.address)).roles.find(
+    (x) => x.role === 'provider',
+  );
+  assert.ok(status?.issued && status.certified && status.via === 'peer-review');
+  assert.equal(status.applicationId, applicationId);
+
+  // The reviewer sees the outcome and its reward; the authority's queue is empty.
+  await reviewAgain.getByRole('button', { name: 'Refresh case' }).click();
+  await reviewAgain
+    .getByTestId('review-outcome')
+    .filter({ hasText: 'Outcome: approved (3 approve, 0 reject). You voted approve. Reward: 10 MP.' })
+    .waitFor();
+  await shoot(rp, 'cert-review-outcome');
+  await ap.getByRole('button', { name: 'Refresh queue' }).click();
+  await ap.getByText('No case is pending.').waitFor();
+
+  // Nothing secret left any browser: no evidence plaintext, no phrase, no private key.
+  const forbidden = [
+    EVIDENCE,
+    'MB-LIC-',
+    ...[candidateId, reviewerId, c.ids.authority].flatMap((id) => [
+      id.mnemonic,
+      id.signingKey.slice(2).toLowerCase(),
+      Buffer.from(id.encryption.privateKey).toString('hex'),
+      Buffer.from(id.encryption.privateKey).toString('base64'),
+    ]),
+  ];
+  assert.ok(bodies.length > 15, `captured ${bodies.length} request bodies`);
+  for (const { url, body } of bodies) {
+    const text = body.toString('latin1').toLowerCase();
+    for (const f of forbidden)
+      assert.ok(!text.includes(f.toLowerCase()), `a request to ${url} carried a secret (${f.slice(0, 12)}…)`);
+  }
+  assert.deepEqual(consoleErrors, [], 'no page logged an error');
+  console.log(
+    `web certification e2e: case #${applicationId}, ${bodies.length} request bodies checked, ${Math.round((Date.now() - started) / 1000)} s`,
+  );
+  await Promise.all([reviewer, candidate, authority].map((x) => x.context.close()));
+});
