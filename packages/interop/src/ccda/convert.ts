@@ -82,7 +82,41 @@ export function ccdaToFhir(xml: string): Bundle {
   }
   for (const e of bundle.entry ?? [])
     if (e.resource?.resourceType === 'Condition') settleProblemStatus(e.resource);
+  uniqueIds((bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : [])));
   return bundle;
+}
+
+/**
+ * Gives every resource its own id. Medplum's reader names a result organizer and its member observations after the
+ * same C-CDA id (a document may also reuse one), which would make them one resource when stored and makes the
+ * organizer its own member. The first of a kind keeps the id — the organizer, when there is one — the others get
+ * `<id>-2`, `<id>-3`..., and the organizer's `hasMember` points at them.
+ */
+function uniqueIds(resources: Resource[]): void {
+  const groups = new Map<string, Resource[]>();
+  for (const r of resources) {
+    if (!r.id) continue;
+    const key = `${r.resourceType}/${r.id}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  for (const [key, group] of groups) {
+    if (group.length < 2) continue;
+    const owner =
+      group.find((r) => (r as Observation).hasMember?.some((m) => m.reference === key)) ?? group[0];
+    const renamed: string[] = [];
+    let n = 1;
+    for (const r of group) {
+      if (r === owner) continue;
+      r.id = `${r.id}-${++n}`;
+      renamed.push(`${r.resourceType}/${r.id}`);
+    }
+    const members = (owner as Observation).hasMember;
+    if (members) {
+      let next = 0;
+      for (const m of members)
+        if (m.reference === key && next < renamed.length) m.reference = renamed[next++] as string;
+    }
+  }
 }
 
 const STILL_ACTIVE = new Set(['active', 'recurrence', 'relapse']);
