@@ -318,7 +318,7 @@ program
 program
   .command('import <file>')
   .description(
-    'convert HL7 v2, FHIR XML/JSON, DICOM or VCF to FHIR R4 here, then seal and anchor the records',
+    'convert HL7 v2, C-CDA, FHIR XML/JSON, DICOM or VCF to FHIR R4 here, then seal and anchor the records',
   )
   .option('--owner <address>', 'the patient who owns them (certified providers only; default: yourself)')
   .option('--deidentify', 'DICOM: apply the PS3.15 basic de-identification profile before storing')
@@ -327,6 +327,15 @@ program
   .action(async (file: string, _o, cmd: Command) =>
     (await import('./commands/import.ts')).importFile(file, g(cmd)),
   );
+
+program
+  .command('export')
+  .description('write your FHIR records as a C-CDA Continuity of Care Document')
+  .option('--format <format>', 'document format', 'ccda')
+  .option('--patient <id>', 'the Patient to export when your records hold several')
+  .option('--title <title>', 'document title')
+  .option('--out <file>', 'write to this file (default: stdout)')
+  .action(async (_o, cmd: Command) => (await import('./commands/export.ts')).exportRecords(g(cmd)));
 
 program
   .command('demo')

@@ -1,6 +1,6 @@
 /**
- * `medbloc import <file>`: converts what hospitals send — HL7 v2 messages, FHIR XML, DICOM Part 10 files, VCF
- * genomes — into FHIR R4 on this machine, validates every resource, then seals and anchors them as records (one
+ * `medbloc import <file>`: converts what hospitals send — HL7 v2 messages, C-CDA documents, FHIR XML, DICOM Part 10
+ * files, VCF genomes — into FHIR R4 on this machine, validates every resource, then seals and anchors them as records (one
  * batch per import). A DICOM file is also stored whole as an encrypted record that its ImagingStudy points to.
  * Unsupported or malformed input is refused with the converter's message (naming the line, segment or tag) and
  * nothing is stored.
@@ -14,7 +14,7 @@ import { type Address, getAddress, isAddress } from 'viem';
 import { CliError, clientFor, type GlobalOptions, print } from '../context.ts';
 import { progressBar } from '../progress.ts';
 
-type Format = 'hl7v2' | 'fhir-xml' | 'fhir-json' | 'dicom' | 'vcf';
+type Format = 'hl7v2' | 'ccda' | 'fhir-xml' | 'fhir-json' | 'dicom' | 'vcf';
 type Resource = Record<string, unknown> & { resourceType: string };
 
 export async function detectFormat(file: string): Promise<Format> {
@@ -37,10 +37,10 @@ export async function detectFormat(file: string): Promise<Format> {
   )
     return 'vcf';
   if (/^\s*MSH\|/.test(text) || lower.endsWith('.hl7')) return 'hl7v2';
-  if (/^\s*</.test(text)) return 'fhir-xml';
+  if (/^\s*</.test(text)) return /<(?:\w+:)?ClinicalDocument[\s>]/.test(text) ? 'ccda' : 'fhir-xml';
   if (/^\s*\{/.test(text)) return 'fhir-json';
   throw new CliError(
-    `${file}: unrecognised format (HL7 v2, FHIR XML/JSON, DICOM and VCF are supported)`,
+    `${file}: unrecognised format (HL7 v2, C-CDA, FHIR XML/JSON, DICOM and VCF are supported)`,
     'UNSUPPORTED_FORMAT',
   );
 }
@@ -59,6 +59,8 @@ async function convert(file: string, format: Format, o: ImportOptions, client: (
       for (const w of warnings) process.stderr.write(`medbloc: warning: ${w}\n`);
       return entriesOf(bundle as unknown as Resource);
     }
+    case 'ccda':
+      return interop.ccdaResources(interop.ccdaToFhir(await readFile(file, 'utf8'))) as unknown as Resource[];
     case 'fhir-xml':
       return entriesOf(interop.fhirXmlToJson(await readFile(file, 'utf8')) as unknown as Resource);
     case 'fhir-json':
