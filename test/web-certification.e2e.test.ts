@@ -34,6 +34,7 @@ const COMMIT_WINDOW = 120;
 const REVEAL_WINDOW = 120;
 /** The candidate's evidence: it exists in the clear only in the browsers and this test. */
 const EVIDENCE = `Medical licence MB-LIC-${crypto.randomUUID()} — Dr Candidate, cardiology, board of 2026`;
+const FORGED = `Licence MB-FORGED-${crypto.randomUUID()} — issued by nobody`;
 
 let testNode: Awaited<ReturnType<typeof startTestNode>>;
 let server: http.Server;
@@ -150,7 +151,7 @@ after(async () => {
         `--- page ${i}:\n${(
           await p
             .locator('main')
-            .innerText()
+            .textContent()
             .catch(() => '')
         ).slice(0, 3000)}`,
       );
@@ -159,24 +160,51 @@ after(async () => {
   await testNode?.stop();
 });
 
+async function rpc(method: string, params: unknown[] = []) {
+  const res = await fetch(testNode.node.rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  return ((await res.json()) as { result: unknown }).result;
+}
+
+/** Embedded anvil only: moves chain time forward and mines a block. */
+async function advance(seconds: number) {
+  await rpc('evm_increaseTime', [seconds]);
+  await rpc('evm_mine');
+}
+
+type Identity = ReturnType<typeof newIdentity>;
+/** Plaintext and keys that must never appear in a request body from any page. */
+const secrets: string[] = [];
+function keep(...ids: Identity[]) {
+  for (const id of ids)
+    secrets.push(
+      id.mnemonic,
+      id.signingKey.slice(2).toLowerCase(),
+      Buffer.from(id.encryption.privateKey).toString('hex'),
+      Buffer.from(id.encryption.privateKey).toString('base64'),
+    );
+}
+function assertNoSecretSent() {
+  assert.ok(bodies.length > 15, `captured ${bodies.length} request bodies`);
+  for (const { url, body } of bodies) {
+    const text = body.toString('latin1').toLowerCase();
+    for (const f of secrets)
+      assert.ok(!text.includes(f.toLowerCase()), `a request to ${url} carried a secret (${f.slice(0, 12)}…)`);
+  }
+}
+
+/** What the first test leaves for the second: the council, the SDK reviewers, the browser reviewer's page. */
+let world:
+  | { c: Awaited<ReturnType<typeof cast>>; sdkReviewers: MedblocClient[]; reviewerPage: Page }
+  | undefined;
+
 test('a provider is certified by peer review in the browser: apply, queue, sealed votes, reveal, finalize', {
   skip: !existsSync(CHROMIUM),
 }, async () => {
   const started = Date.now();
-  const rpc = async (method: string, params: unknown[] = []) => {
-    const res = await fetch(testNode.node.rpcUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-    });
-    return ((await res.json()) as { result: unknown }).result;
-  };
-  /** Embedded anvil only: moves chain time forward and mines a block. */
-  const advance = async (seconds: number) => {
-    await rpc('evm_increaseTime', [seconds]);
-    await rpc('evm_mine');
-  };
-
   // The council (the SDK authority, gas from the dev faucet) shortens the windows and sets a panel of three.
   const c = await cast(testNode.node);
   await c.authority.faucet(0);
@@ -374,25 +402,98 @@ test('a provider is certified by peer review in the browser: apply, queue, seale
   await ap.getByText('No case is pending.').waitFor();
 
   // Nothing secret left any browser: no evidence plaintext, no phrase, no private key.
-  const forbidden = [
-    EVIDENCE,
-    'MB-LIC-',
-    ...[candidateId, reviewerId, c.ids.authority].flatMap((id) => [
-      id.mnemonic,
-      id.signingKey.slice(2).toLowerCase(),
-      Buffer.from(id.encryption.privateKey).toString('hex'),
-      Buffer.from(id.encryption.privateKey).toString('base64'),
-    ]),
-  ];
-  assert.ok(bodies.length > 15, `captured ${bodies.length} request bodies`);
-  for (const { url, body } of bodies) {
-    const text = body.toString('latin1').toLowerCase();
-    for (const f of forbidden)
-      assert.ok(!text.includes(f.toLowerCase()), `a request to ${url} carried a secret (${f.slice(0, 12)}…)`);
-  }
+  secrets.push(EVIDENCE, 'MB-LIC-');
+  keep(candidateId, reviewerId, c.ids.authority);
+  assertNoSecretSent();
   assert.deepEqual(consoleErrors, [], 'no page logged an error');
   console.log(
     `web certification e2e: case #${applicationId}, ${bodies.length} request bodies checked, ${Math.round((Date.now() - started) / 1000)} s`,
   );
-  await Promise.all([reviewer, candidate, authority].map((x) => x.context.close()));
+  await Promise.all([candidate, authority].map((x) => x.context.close()));
+  world = { c, sdkReviewers, reviewerPage: rp };
+});
+
+test('a rejected candidate sees the decision and appeals once in the browser; the minority reviewer sees its slash', {
+  skip: !existsSync(CHROMIUM),
+}, async () => {
+  assert.ok(world, 'the first test set up the reviewers');
+  const { c, sdkReviewers, reviewerPage: rp } = world;
+  const candidate = await newPage();
+  const cp = candidate.page;
+  const candidateId = await onboardProvider(cp);
+  keep(candidateId);
+  secrets.push(FORGED, 'MB-FORGED-');
+  await cp.getByRole('link', { name: 'Provider' }).click();
+  await cp.getByRole('button', { name: 'Get 100 test MED' }).click();
+  await cp.getByTestId('med-balance').filter({ hasText: 'Your balance: 100 MED' }).waitFor();
+  await cp.getByLabel('Evidence file').setInputFiles({
+    name: 'licence.pdf',
+    mimeType: 'application/pdf',
+    buffer: Buffer.from(FORGED),
+  });
+  await cp.getByRole('button', { name: 'Apply for certification', exact: true }).click();
+  const first = cp.getByTestId('case').first();
+  await first
+    .getByTestId('case-counts')
+    .filter({ hasText: 'Reviewers drawn: 3' })
+    .waitFor({ timeout: 90_000 });
+  const applicationId = Number(await first.getAttribute('data-application'));
+  await cp.getByText('Your application is being decided by peer review: see your case below.').waitFor();
+
+  // The browser reviewer approves; the two SDK reviewers reject: the browser reviewer is in the minority.
+  await rp.getByRole('button', { name: 'Check for reviews' }).click();
+  const review = rp.locator(`[data-testid=review][data-application="${applicationId}"]`);
+  await review.getByRole('button', { name: 'Open the evidence' }).click();
+  await review.getByTestId('evidence-text').filter({ hasText: FORGED }).waitFor();
+  await review.getByRole('radio', { name: 'Approve' }).check();
+  await review.getByRole('button', { name: 'Commit sealed vote' }).click();
+  await review.getByText('Your sealed vote is committed. Nobody can see it until you reveal it.').waitFor();
+  const salts: `0x${string}`[] = [];
+  for (const r of sdkReviewers) salts.push((await r.commitVote(applicationId, false)).salt);
+  await advance(COMMIT_WINDOW + 1);
+  await review.getByRole('button', { name: 'Refresh case' }).click();
+  await review.getByRole('button', { name: 'Reveal my vote' }).click();
+  await review.getByText('Your vote (approve) is revealed.').waitFor();
+  for (const [i, r] of sdkReviewers.entries()) await r.revealVote(applicationId, false, salts[i]!);
+  await advance(REVEAL_WINDOW + 1);
+
+  // The candidate finalizes: rejected, half the bond forfeited, still not certified; one appeal is offered.
+  await first.getByRole('button', { name: 'Refresh case' }).click();
+  await first.getByRole('button', { name: 'Finalize' }).click();
+  await first.getByText('Decided: rejected').waitFor();
+  await first.getByText('25 MED returned · 25 MED forfeited').waitFor();
+  await cp.getByRole('button', { name: 'Check again' }).click();
+  await cp.getByTestId('cert-status').filter({ hasText: 'Not certified yet' }).waitFor();
+  assert.equal((await c.patient.application(applicationId)).status, 'rejected');
+  await shoot(cp, 'cert-rejected');
+
+  // The minority reviewer sees the outcome and its slash (20% of the 40 MP locked).
+  await review.getByRole('button', { name: 'Refresh case' }).click();
+  await review
+    .getByTestId('review-outcome')
+    .filter({ hasText: 'Outcome: rejected (1 approve, 2 reject). You voted approve. Slashed: 8 MP.' })
+    .waitFor();
+
+  // One appeal: a fresh panel, the same sealed evidence shared with it; no second appeal is offered.
+  await first.getByRole('button', { name: 'Appeal this decision (once)' }).click();
+  await cp.getByText(/Appeal #\d+ opened: 3 new reviewers drawn\./).waitFor({ timeout: 90_000 });
+  const appeal = cp.getByTestId('case').filter({ hasText: `appeal of case #${applicationId}` });
+  await appeal.getByText('Reviewers are voting in secret (commit)').waitFor();
+  const appealId = Number(await appeal.getAttribute('data-application'));
+  const rejected = cp.locator(`[data-testid=case][data-application="${applicationId}"]`);
+  await rejected.getByRole('button', { name: 'Refresh case' }).click();
+  await rejected.getByText('Decided: rejected').waitFor();
+  assert.equal(await cp.getByRole('button', { name: 'Appeal this decision (once)' }).count(), 0);
+  const detail = await c.patient.application(appealId);
+  assert.equal(detail.kind, 'appeal');
+  assert.equal(detail.appealOf, applicationId);
+  await shoot(cp, 'cert-appeal');
+  await rp.getByRole('button', { name: 'Check for reviews' }).click();
+  const appealReview = rp.locator(`[data-testid=review][data-application="${appealId}"]`);
+  await appealReview.getByRole('button', { name: 'Open the evidence' }).click();
+  await appealReview.getByTestId('evidence-text').filter({ hasText: FORGED }).waitFor();
+
+  assertNoSecretSent();
+  assert.deepEqual(consoleErrors, [], 'no page logged an error');
+  await Promise.all([candidate.context.close(), rp.context().close()]);
 });

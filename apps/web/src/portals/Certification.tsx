@@ -133,7 +133,10 @@ export function CertificationSection({
         {status && (
           <Notice tone={words.tone}>
             <strong data-testid={testId}>{words.text}</strong>
-            {!certified && (
+            {!certified && pending && (
+              <p>Your application is being decided by peer review: see your case below.</p>
+            )}
+            {!certified && !pending && (
               <p>
                 An authority can certify your address directly (give them{' '}
                 <code className="wrap">{account?.address}</code>), or you can apply below to be certified by
