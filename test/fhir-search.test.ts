@@ -101,7 +101,7 @@ describe('indexed search equals Medplum’s scan', () => {
       'Condition?clinical-status=active,resolved&_sort=code',
       'MedicationRequest?status=stopped',
       'AllergyIntolerance?criticality=low',
-      'Patient?_id=' + patientId,
+      `Patient?_id=${patientId}`,
       'Observation?_lastUpdated=ge2000-01-01&_count=3',
       'Immunization?date=eq2015&vaccine-code=140',
     ];
