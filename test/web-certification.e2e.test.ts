@@ -17,10 +17,18 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { getRequestListener } from '@hono/node-server';
+import { authorityCouncilAbi } from '@medbloc/contracts';
 import { identityFromMnemonic } from '@medbloc/core';
 import { createClient, type MedblocClient } from '@medbloc/sdk';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { parseEther } from 'viem';
+import {
+  type Address,
+  createPublicClient,
+  createWalletClient,
+  parseEther,
+  parseEventLogs,
+  http as viemHttp,
+} from 'viem';
 import { build } from 'vite';
 import { createWebApp } from '../packages/node/src/web.ts';
 import { cast, newIdentity, ROOT, startTestNode } from './support/harness.ts';
@@ -198,7 +206,13 @@ function assertNoSecretSent() {
 
 /** What the first test leaves for the second: the council, the SDK reviewers, the browser reviewer's page. */
 let world:
-  | { c: Awaited<ReturnType<typeof cast>>; sdkReviewers: MedblocClient[]; reviewerPage: Page }
+  | {
+      c: Awaited<ReturnType<typeof cast>>;
+      sdkReviewers: MedblocClient[];
+      reviewerPage: Page;
+      /** The authority the council added from the page. */
+      memberId: Identity;
+    }
   | undefined;
 
 test('a provider is certified by peer review in the browser: apply, queue, sealed votes, reveal, finalize', {
@@ -280,6 +294,12 @@ test('a provider is certified by peer review in the browser: apply, queue, seale
     .waitFor({ timeout: 90_000 });
   const applicationId = Number(await caseCard.getAttribute('data-application'));
   assert.ok(applicationId > 0);
+  // The evidence went up sealed: its upload is among the captured bodies (checked for plaintext below).
+  const uploads = bodies.filter((b) => new URL(b.url).pathname === '/v1/blobs');
+  assert.ok(
+    uploads.some((b) => b.body.length > Buffer.byteLength(EVIDENCE)),
+    'the sealed evidence upload was captured',
+  );
   await caseCard.getByText('Reviewers are voting in secret (commit)').waitFor();
   await caseCard.getByText('committed 0 of 3 · revealed 0 of 3').waitFor();
   // The apply form is gone while the case is open.
@@ -309,7 +329,8 @@ test('a provider is certified by peer review in the browser: apply, queue, seale
   await queued.getByText('3 reviewers · 0 committed · 0 revealed').waitFor();
   await ap.getByTestId('council-parameters').filter({ hasText: '3 reviewers per case, quorum 2' }).waitFor();
   await ap.getByText('Change the certification parameters').first().waitFor();
-  const newMember = newIdentity().address;
+  const memberId = newIdentity();
+  const newMember = memberId.address;
   await ap.getByLabel('Authority address').fill(newMember);
   await ap.getByRole('button', { name: 'Propose adding this authority' }).click();
   await ap.getByText(/Proposal #\d+ approved and executed\./).waitFor({ timeout: 60_000 });
@@ -410,7 +431,7 @@ test('a provider is certified by peer review in the browser: apply, queue, seale
     `web certification e2e: case #${applicationId}, ${bodies.length} request bodies checked, ${Math.round((Date.now() - started) / 1000)} s`,
   );
   await Promise.all([candidate, authority].map((x) => x.context.close()));
-  world = { c, sdkReviewers, reviewerPage: rp };
+  world = { c, sdkReviewers, reviewerPage: rp, memberId };
 });
 
 test('a rejected candidate sees the decision and appeals once in the browser; the minority reviewer sees its slash', {
@@ -496,4 +517,79 @@ test('a rejected candidate sees the decision and appeals once in the browser; th
   assertNoSecretSent();
   assert.deepEqual(consoleErrors, [], 'no page logged an error');
   await Promise.all([candidate.context.close(), rp.context().close()]);
+});
+
+test('a council proposal waits for the threshold: one authority proposes in the page, another approves and it executes', {
+  skip: !existsSync(CHROMIUM),
+}, async () => {
+  assert.ok(world, 'the first test added a second authority');
+  const { c, memberId } = world;
+  keep(memberId);
+  // Setup outside the page: the council now requires two approvals (proposed and executed at threshold one).
+  const { council } = (await c.patient.nodeInfo()).contracts as unknown as { council: Address };
+  const transport = viemHttp(testNode.node.rpcUrl);
+  const publicClient = createPublicClient({ transport, pollingInterval: 100 });
+  const { request } = await publicClient.simulateContract({
+    account: c.ids.authority.account,
+    address: council,
+    abi: authorityCouncilAbi,
+    functionName: 'proposeThreshold',
+    args: [2n],
+  });
+  const hash = await createWalletClient({ account: c.ids.authority.account, transport }).writeContract(
+    request,
+  );
+  const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 100 });
+  const [created] = parseEventLogs({
+    abi: authorityCouncilAbi,
+    logs: receipt.logs,
+    eventName: 'ProposalCreated',
+  });
+  const raised = await c.authority.approveProposal((created!.args as { proposalId: bigint }).proposalId);
+  assert.equal(raised.executed, true);
+  assert.equal((await c.patient.certificationParameters()).threshold, 2);
+
+  // The first authority proposes a longer commit window in the page: it stays open with one approval of two.
+  const first = await newPage();
+  const ap = first.page;
+  await restore(ap, c.ids.authority.mnemonic);
+  await ap.getByRole('link', { name: 'Authority' }).click();
+  await ap.getByText('a proposal passes with 2 approvals.').waitFor();
+  await ap.getByText('Require 2 approvals for proposals').waitFor();
+  await ap.getByLabel('Commit window (seconds)').fill('150');
+  await ap.getByRole('button', { name: 'Propose these parameters' }).click();
+  const pending = ap.getByText(/Proposal #(\d+): 1 of 2 approvals so far\./);
+  await pending.waitFor({ timeout: 60_000 });
+  const proposalId = Number(/#(\d+)/.exec((await pending.textContent()) ?? '')![1]);
+  assert.equal((await c.patient.certificationParameters()).parameters.commitWindow, COMMIT_WINDOW);
+
+  // The second authority (registered, no gas yet) takes test gas and approves in its page: executed.
+  const memberSdk = createClient({ node: testNode.node.url, identity: memberId });
+  await memberSdk.register({ roles: ['patient'] });
+  const second = await newPage();
+  const mp = second.page;
+  await restore(mp, memberId.mnemonic);
+  await mp.getByRole('link', { name: 'Authority' }).click();
+  const row = mp.locator(`[data-testid=proposal][data-proposal="${proposalId}"]`);
+  for (let i = 0; i < 30 && !(await row.count()); i++) {
+    await mp.getByRole('button', { name: 'Refresh proposals' }).click();
+    await mp.waitForTimeout(300);
+  }
+  await row.getByText('1 of 2 approvals').waitFor();
+  await shoot(mp, 'cert-council-approve');
+  await mp.getByRole('button', { name: 'Get test gas' }).click();
+  await mp.getByText('Test gas received.').waitFor();
+  await row.getByRole('button', { name: `Approve #${proposalId}` }).click();
+  await mp.getByText(`Proposal #${proposalId} approved and executed.`).waitFor({ timeout: 60_000 });
+  assert.equal((await c.patient.certificationParameters()).parameters.commitWindow, 150);
+  for (let i = 0; i < 30 && !(await row.getByText('executed', { exact: true }).count()); i++) {
+    await mp.getByRole('button', { name: 'Refresh proposals' }).click();
+    await mp.waitForTimeout(300);
+  }
+  await row.getByText('executed', { exact: true }).waitFor();
+  await mp.getByTestId('council-parameters').filter({ hasText: 'commit window 150 s' }).waitFor();
+
+  assertNoSecretSent();
+  assert.deepEqual(consoleErrors, [], 'no page logged an error');
+  await Promise.all([first.context.close(), second.context.close()]);
 });

@@ -101,7 +101,14 @@ function proposalText(p: Proposal): string {
     }
   }
   if (p.kind === 'parameters') return 'Change the certification parameters';
-  if (p.kind === 'threshold') return 'Change the approval threshold';
+  if (p.kind === 'threshold') {
+    try {
+      const [n] = decodeAbiParameters([{ type: 'uint256' }], p.data as Hex);
+      return `Require ${n} approvals for proposals`;
+    } catch {
+      return 'Change the approval threshold';
+    }
+  }
   return 'A governed call';
 }
 
