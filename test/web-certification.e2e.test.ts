@@ -153,16 +153,15 @@ before(async () => {
 
 after(async () => {
   // On a failure, what each page showed last helps more than a timeout.
-  for (const [i, p] of openPages.entries())
-    if (!p.isClosed())
-      console.error(
-        `--- page ${i}:\n${(
-          await p
-            .locator('main')
-            .textContent()
-            .catch(() => '')
-        ).slice(0, 3000)}`,
-      );
+  for (const [i, p] of openPages.entries()) {
+    if (p.isClosed()) continue;
+    const text =
+      (await p
+        .locator('main')
+        .textContent()
+        .catch(() => null)) ?? '';
+    console.error(`--- page ${i}:\n${text.slice(0, 3000)}`);
+  }
   await browser?.close();
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   await testNode?.stop();
