@@ -403,7 +403,7 @@ test('a provider is certified by peer review in the browser: apply, queue, seale
     .filter({ hasText: new RegExp(`^Certified provider by peer review #${applicationId} until `) })
     .waitFor();
   // Now certified, the candidate can review too (it holds the MP certification reward, unstaked).
-  await cp.getByRole('heading', { name: 'Peer review' }).waitFor();
+  await cp.getByRole('heading', { name: 'Peer review', exact: true }).waitFor();
   await shoot(cp, 'cert-certified');
   const status = (await c.patient.certificationStatus(candidateId.address)).roles.find(
     (x) => x.role === 'provider',
@@ -591,4 +591,52 @@ test('a council proposal waits for the threshold: one authority proposes in the 
   assertNoSecretSent();
   assert.deepEqual(consoleErrors, [], 'no page logged an error');
   await Promise.all([first.context.close(), second.context.close()]);
+});
+
+test('status in plain words: a revoked provider, and a researcher who can apply as a researcher', {
+  skip: !existsSync(CHROMIUM),
+}, async () => {
+  assert.ok(world, 'the first test set up the cast');
+  const { c } = world;
+  keep(c.ids.provider);
+  // The SDK cast's provider was certified directly by the authority; the page names that authority.
+  const provider = await newPage();
+  const pp = provider.page;
+  await restore(pp, c.ids.provider.mnemonic);
+  await pp.getByRole('link', { name: 'Provider' }).click();
+  await pp
+    .getByTestId('cert-status')
+    .filter({ hasText: new RegExp(`^Certified provider by authority ${c.authority.address} until `) })
+    .waitFor();
+  assert.equal(await pp.getByRole('heading', { name: 'Apply for certification by peer review' }).count(), 0);
+  await c.authority.revokeCertification(c.provider.address, 'provider');
+  await pp.getByRole('button', { name: 'Check again' }).click();
+  await pp
+    .getByTestId('cert-status')
+    .filter({ hasText: `Certification revoked (it was issued by authority ${c.authority.address})` })
+    .waitFor();
+  // Revoked, the provider may apply by peer review; the reviewer corner is gone.
+  await pp.getByRole('heading', { name: 'Apply for certification by peer review' }).waitFor();
+  await pp.getByRole('heading', { name: 'Peer review', exact: true }).waitFor({ state: 'detached' });
+  await shoot(pp, 'cert-revoked');
+
+  // A researcher's portal: not certified as a researcher, and the application is for the researcher role.
+  const researcherId = newIdentity();
+  keep(researcherId);
+  await createClient({ node: testNode.node.url, identity: researcherId }).register({ roles: ['researcher'] });
+  const research = await newPage();
+  const rp = research.page;
+  await restore(rp, researcherId.mnemonic);
+  await rp.getByRole('link', { name: 'Research' }).click();
+  await rp
+    .getByTestId('researcher-cert-status')
+    .filter({ hasText: 'Not certified as a researcher yet' })
+    .waitFor();
+  assert.equal(await rp.getByLabel('Certify me as').inputValue(), 'researcher');
+  await rp.getByTestId('med-balance').filter({ hasText: 'Your balance: 0 MED' }).waitFor();
+  await shoot(rp, 'cert-researcher');
+
+  assertNoSecretSent();
+  assert.deepEqual(consoleErrors, [], 'no page logged an error');
+  await Promise.all([provider.context.close(), research.context.close()]);
 });
