@@ -6,7 +6,6 @@
 import type { GrantView } from '@medbloc/sdk';
 import { useEffect, useState } from 'react';
 import { isAddress } from 'viem';
-import { formatDate } from '../fhir/read.ts';
 import { useRecords } from '../lib/records.ts';
 import { certificationOf, useSession } from '../lib/session.ts';
 import { Addr, Notice } from '../ui/bits.tsx';
