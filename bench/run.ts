@@ -13,7 +13,9 @@
  *      authority (bench/certification.ts)
  *   7. FHIR Bulk Data $export of Synthea patients over HTTP vs NDJSON out of Medplum's memory repository; XML vs
  *      JSON answers (bench/fhir-export.ts)
- * Set BENCH_ONLY=seal|ingest|read|consent|web|web-validate|cert|fhir-export to run one; BENCH_SEAL_MB to change the sealing size.
+ *   8. FHIR at scale: all Synthea patients ingested through /fhir vs Medplum's MemoryRepository + FhirRouter, and
+ *      indexed search p50/p99 vs Medplum's linear scan on the same data (bench/fhir.ts)
+ * Set BENCH_ONLY=seal|ingest|read|consent|web|web-validate|cert|fhir-export|fhir to run one; BENCH_SEAL_MB to change the sealing size.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -27,6 +29,7 @@ import { createPublicClient, type Hex, http } from 'viem';
 import { FIXTURES, newIdentity, spawnNode, tempDir } from '../test/support/harness.ts';
 import { medplumIngest } from './baseline-medplum.ts';
 import { benchCertification } from './certification.ts';
+import { benchFhir } from './fhir.ts';
 import { benchFhirExport } from './fhir-export.ts';
 import { benchWeb, benchWebValidation } from './web.ts';
 
@@ -344,4 +347,5 @@ if (!only || only === 'web') results.web = await benchWeb(line);
 if (!only || only === 'web-validate') results.webValidate = await benchWebValidation(line);
 if (!only || only === 'cert') results.cert = await benchCertification(line);
 if (!only || only === 'fhir-export') results.fhirExport = await benchFhirExport(line);
+if (!only || only === 'fhir') results.fhir = await benchFhir(line);
 line(JSON.stringify(results));
