@@ -318,11 +318,15 @@ program
 program
   .command('import <file>')
   .description(
-    'convert HL7 v2, C-CDA, FHIR XML/JSON, DICOM or VCF to FHIR R4 here, then seal and anchor the records',
+    'convert HL7 v2, C-CDA, FHIR XML/JSON, DICOM, VCF or an Apple Health export (.xml/.zip) to FHIR R4 here, then seal and anchor the records',
   )
   .option('--owner <address>', 'the patient who owns them (certified providers only; default: yourself)')
   .option('--deidentify', 'DICOM: apply the PS3.15 basic de-identification profile before storing')
-  .option('--patient <reference>', 'VCF: the FHIR patient reference for the variants', 'Patient/unknown')
+  .option(
+    '--patient <reference>',
+    'VCF, Apple Health: the FHIR patient reference the resources are about',
+    'Patient/unknown',
+  )
   .option('--dry-run', 'convert and validate only; store nothing')
   .action(async (file: string, _o, cmd: Command) =>
     (await import('./commands/import.ts')).importFile(file, g(cmd)),

@@ -1,7 +1,7 @@
 /**
  * `medbloc import <file>`: converts what hospitals send — HL7 v2 messages, C-CDA documents, FHIR XML, DICOM Part 10
  * files, VCF genomes — into FHIR R4 on this machine, validates every resource, then seals and anchors them as records (one
- * batch per import). A DICOM file is also stored whole as an encrypted record that its ImagingStudy points to.
+ * batch per import). Apple Health exports are streamed in batches instead (import-apple-health.ts). A DICOM file is also stored whole as an encrypted record that its ImagingStudy points to.
  * Unsupported or malformed input is refused with the converter's message (naming the line, segment or tag) and
  * nothing is stored.
  */
@@ -14,7 +14,7 @@ import { type Address, getAddress, isAddress } from 'viem';
 import { CliError, clientFor, type GlobalOptions, print } from '../context.ts';
 import { progressBar } from '../progress.ts';
 
-type Format = 'hl7v2' | 'ccda' | 'fhir-xml' | 'fhir-json' | 'dicom' | 'vcf';
+type Format = 'hl7v2' | 'ccda' | 'fhir-xml' | 'fhir-json' | 'dicom' | 'vcf' | 'apple-health';
 type Resource = Record<string, unknown> & { resourceType: string };
 
 export async function detectFormat(file: string): Promise<Format> {
@@ -37,10 +37,13 @@ export async function detectFormat(file: string): Promise<Format> {
   )
     return 'vcf';
   if (/^\s*MSH\|/.test(text) || lower.endsWith('.hl7')) return 'hl7v2';
+  // Apple Health: export.xml (its DTD names HealthData first), or Apple's export.zip around it.
+  if (/<!DOCTYPE\s+HealthData[\s[>]|<HealthData[\s>]/.test(text)) return 'apple-health';
+  if (lower.endsWith('.zip') && text.startsWith('PK\u0003\u0004')) return 'apple-health';
   if (/^\s*</.test(text)) return /<(?:\w+:)?ClinicalDocument[\s>]/.test(text) ? 'ccda' : 'fhir-xml';
   if (/^\s*\{/.test(text)) return 'fhir-json';
   throw new CliError(
-    `${file}: unrecognised format (HL7 v2, C-CDA, FHIR XML/JSON, DICOM and VCF are supported)`,
+    `${file}: unrecognised format (HL7 v2, C-CDA, FHIR XML/JSON, DICOM, VCF and Apple Health exports are supported)`,
     'UNSUPPORTED_FORMAT',
   );
 }
@@ -88,6 +91,8 @@ async function convert(file: string, format: Format, o: ImportOptions, client: (
       }) as unknown as Resource;
       return [study];
     }
+    case 'apple-health':
+      throw new CliError('Apple Health exports are imported as a stream', 'UNSUPPORTED_FORMAT');
   }
 }
 
@@ -118,6 +123,8 @@ export async function importFile(
     client ??= await clientFor(o);
     return client;
   };
+  if (format === 'apple-health')
+    return (await import('./import-apple-health.ts')).importAppleHealth(file, o, getClient);
   let resources: Resource[];
   try {
     resources = await convert(file, format, o, getClient);
