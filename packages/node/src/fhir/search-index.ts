@@ -22,9 +22,10 @@ import {
   convertToSearchableTokens,
   evalFhirPath,
   evalFhirPathTyped,
+  type FhirPathAtom,
   type Filter,
+  getSearchParameterDetails,
   globalSchema,
-  LRUCache,
   Operator,
   splitSearchOnComma,
   toPeriod,
@@ -44,15 +45,22 @@ interface DateEntry {
 class ParamIndex {
   readonly kind: Kind;
   readonly param: SearchParameter;
+  /**
+   * The parameter's FHIRPath restricted to this resource type's branches (Medplum's own optimisation): the shared
+   * R4 expressions union every resource type (`AllergyIntolerance.code | Condition.code | ... | Observation.code`),
+   * and the other types' branches can yield nothing on this type's resources, so the values are the same.
+   */
+  private readonly expression: FhirPathAtom;
   private readonly seen = new WeakSet<Resource>();
   private readonly keys = new Map<string, Set<Resource>>();
   private byStart: DateEntry[] = [];
   private byEnd: DateEntry[] = [];
   private sorted = true;
 
-  constructor(kind: Kind, param: SearchParameter) {
+  constructor(kind: Kind, param: SearchParameter, resourceType: string) {
     this.kind = kind;
     this.param = param;
+    this.expression = getSearchParameterDetails(resourceType, param).parsedExpression;
   }
 
   /** Indexes every object of `byId` not indexed yet (pointer checks only for the rest). */
@@ -62,12 +70,7 @@ class ParamIndex {
 
   private add(r: Resource): void {
     this.seen.add(r);
-    const values = evalFhirPathTyped(
-      this.param.expression as string,
-      [toTypedValue(r)],
-      undefined,
-      exprCache,
-    );
+    const values = evalFhirPathTyped(this.expression, [toTypedValue(r)]);
     if (this.kind === 'token') {
       for (const t of convertToSearchableTokens(values)) {
         const system = t.system?.toLowerCase();
@@ -200,8 +203,6 @@ function firstAbove(list: DateEntry[], x: string, field: 'start' | 'end'): numbe
   return lo;
 }
 
-const exprCache = new LRUCache<Parameters<typeof evalFhirPathTyped>[0] & object>(1000);
-
 const DATE_OPERATORS = new Set<string>([
   Operator.EQUALS,
   Operator.APPROXIMATELY,
@@ -262,7 +263,7 @@ export class SearchIndex {
     if (index === undefined) {
       const param = globalSchema.types[resourceType]?.searchParams?.[filter.code];
       const kind = param?.expression ? kindOf(param.type) : undefined;
-      index = param && kind ? new ParamIndex(kind, param) : null;
+      index = param && kind ? new ParamIndex(kind, param, resourceType) : null;
       this.params.set(key, index);
     }
     if (!index) return undefined;
