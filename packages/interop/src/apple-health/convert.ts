@@ -15,7 +15,7 @@
  * - everything else (other types, units not understood, workouts, activity summaries) is counted per type with a
  *   reason in the summary.
  */
-import type { Observation, ObservationComponent, Quantity } from '@medplum/fhirtypes';
+import type { Observation, ObservationComponent, Patient, Quantity, Reference } from '@medplum/fhirtypes';
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import {
   BLOOD_PRESSURE,
@@ -30,8 +30,8 @@ import {
 import { AppleHealthError } from './errors.ts';
 
 export interface AppleHealthOptions {
-  /** The FHIR reference every Observation's subject points to, e.g. `Patient/123`. */
-  patientRef: string;
+  /** Every Observation's subject: a reference such as `Patient/123`, or a Reference (e.g. by identifier). */
+  patientRef: string | Reference<Patient>;
   /** Sum cumulative types (steps, active energy) per day and source. Default true. */
   aggregate?: boolean;
 }
@@ -93,6 +93,7 @@ export class AppleHealthConverter {
   readonly summary: AppleHealthSummary = { records: 0, observations: 0, imported: {}, skipped: {} };
   readonly #parser = new SaxesParser({ position: true });
   readonly #options: Required<AppleHealthOptions>;
+  readonly #subject: Reference<Patient>;
   readonly #decoder = new TextDecoder('utf-8');
   readonly #days = new Map<string, DayTotal>();
   #out: Observation[] = [];
@@ -104,6 +105,8 @@ export class AppleHealthConverter {
 
   constructor(options: AppleHealthOptions) {
     this.#options = { aggregate: true, ...options };
+    this.#subject =
+      typeof options.patientRef === 'string' ? { reference: options.patientRef } : options.patientRef;
     const p = this.#parser;
     p.on('error', (err) => {
       throw new AppleHealthError(
@@ -229,7 +232,7 @@ export class AppleHealthConverter {
       end,
       fields: {
         status: 'final' as const,
-        subject: { reference: this.#options.patientRef },
+        subject: this.#subject,
         ...(start === end ? { effectiveDateTime: start } : { effectivePeriod: { start, end } }),
         ...(issued ? { issued } : {}),
         ...(device ? { device: { display: device } } : {}),
@@ -315,7 +318,7 @@ export class AppleHealthConverter {
       d.unit,
       {
         status: 'final',
-        subject: { reference: this.#options.patientRef },
+        subject: this.#subject,
         effectivePeriod: { start: d.start, end: d.end },
         ...(d.source ? { device: { display: d.source } } : {}),
         note: [{ text: `Daily total of ${d.samples} Apple Health sample${d.samples === 1 ? '' : 's'}` }],
