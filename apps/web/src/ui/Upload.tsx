@@ -4,8 +4,9 @@
  */
 import type { MedblocClient } from '@medbloc/sdk';
 import { useId, useState } from 'react';
-import { resourcesOf } from '../fhir/build.ts';
+import { ACCOUNT_SYSTEM, resourcesOf } from '../fhir/build.ts';
 import { assertValidFhir, preloadValidator } from '../fhir/validate.ts';
+import { type AppleHealthProgress, appleHealthSource, importAppleHealth } from '../lib/apple-health.ts';
 import { bytes, ErrorBox, Notice, useAction } from './bits.tsx';
 
 type Owner = `0x${string}`;
@@ -102,9 +103,27 @@ export function UploadFile({
   const id = useId();
   const [file, setFile] = useState<File | undefined>();
   const [progress, setProgress] = useState(0);
+  const [health, setHealth] = useState<AppleHealthProgress | undefined>();
   const [done, setDone] = useState<string | undefined>();
   const { run, busy, error } = useAction(async () => {
     if (!file) return;
+    // An Apple Health export (export.xml or export.zip) becomes FHIR Observations rather than one opaque file.
+    const source = await appleHealthSource(file);
+    if (source) {
+      const patient = owner ?? client.address;
+      const out = await importAppleHealth(client, source, {
+        patientRef: { type: 'Patient', identifier: { system: ACCOUNT_SYSTEM, value: patient } },
+        ...(owner ? { owner } : {}),
+        onProgress: setHealth,
+      });
+      const skipped = Object.values(out.summary.skipped).reduce((n, s) => n + s.count, 0);
+      setDone(
+        `Apple Health: ${out.records} observations sealed and anchored in ${out.batches} batch${out.batches === 1 ? '' : 'es'}` +
+          ` (${Object.keys(out.summary.imported).length} types imported; ${skipped} entries of types not imported).`,
+      );
+      onDone();
+      return;
+    }
     const content = new Uint8Array(await file.arrayBuffer());
     await client.addRecord({
       content,
@@ -126,14 +145,24 @@ export function UploadFile({
         e.preventDefault();
         setDone(undefined);
         setProgress(0);
+        setHealth(undefined);
         void run();
       }}
     >
       <div className="field">
-        <label htmlFor={`${id}-file`}>File (a scan, a PDF, an image…)</label>
+        <label htmlFor={`${id}-file`}>File (a scan, a PDF, an image, an Apple Health export…)</label>
         <input id={`${id}-file`} type="file" onChange={(e) => setFile(e.target.files?.[0])} />
       </div>
-      {busy && file && (
+      {busy && health && (
+        <progress
+          max={health.total}
+          value={health.done}
+          aria-label={health.phase === 'checking' ? 'Apple Health export checked' : 'Observations sealed'}
+        >
+          {health.done}
+        </progress>
+      )}
+      {busy && file && !health && (
         <progress max={file.size} value={progress} aria-label="Sealed so far">
           {bytes(progress)}
         </progress>
