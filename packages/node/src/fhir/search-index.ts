@@ -230,8 +230,10 @@ export class SearchIndex {
    * `localeCompare`), computed once per stored object; undefined when the parameter has no expression.
    */
   sortKey(resourceType: string, code: string): ((r: Resource) => string) | undefined {
-    const expression = globalSchema.types[resourceType]?.searchParams?.[code]?.expression;
-    if (!expression) return undefined;
+    const param = globalSchema.types[resourceType]?.searchParams?.[code];
+    if (!param?.expression) return undefined;
+    // Restricted to this type's branches, as for the indexes: the same values, in the same order.
+    const expression = getSearchParameterDetails(resourceType, param).parsedExpression;
     const id = `${resourceType}?${code}`;
     const keys = this.sortKeys.get(id) ?? new WeakMap<Resource, string>();
     this.sortKeys.set(id, keys);
