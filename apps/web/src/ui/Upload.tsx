@@ -6,7 +6,7 @@ import type { MedblocClient } from '@medbloc/sdk';
 import { useId, useState } from 'react';
 import { ACCOUNT_SYSTEM, resourcesOf } from '../fhir/build.ts';
 import { assertValidFhir, preloadValidator } from '../fhir/validate.ts';
-import { type AppleHealthProgress, appleHealthSource, importAppleHealth } from '../lib/apple-health.ts';
+import type { AppleHealthProgress } from '../lib/apple-health.ts';
 import { bytes, ErrorBox, Notice, useAction } from './bits.tsx';
 
 type Owner = `0x${string}`;
@@ -108,10 +108,12 @@ export function UploadFile({
   const { run, busy, error } = useAction(async () => {
     if (!file) return;
     // An Apple Health export (export.xml or export.zip) becomes FHIR Observations rather than one opaque file.
-    const source = await appleHealthSource(file);
-    if (source) {
+    // Its code (the XML parser and converter) is loaded only for .xml and .zip files.
+    const appleHealth = /\.(xml|zip)$/i.test(file.name) ? await import('../lib/apple-health.ts') : undefined;
+    const source = await appleHealth?.appleHealthSource(file);
+    if (appleHealth && source) {
       const patient = owner ?? client.address;
-      const out = await importAppleHealth(client, source, {
+      const out = await appleHealth.importAppleHealth(client, source, {
         patientRef: { type: 'Patient', identifier: { system: ACCOUNT_SYSTEM, value: patient } },
         ...(owner ? { owner } : {}),
         onProgress: setHealth,

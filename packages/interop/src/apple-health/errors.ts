@@ -1,5 +1,5 @@
 /** Typed error for Apple Health exports that cannot be read. */
-import { MedblocError } from '@medbloc/core';
+import { MedblocError } from '@medbloc/core/portable';
 
 /**
  * An Apple Health export that is not well-formed XML (the message names the line and column) or whose root element
