@@ -1,0 +1,221 @@
+/**
+ * A patient imports an Apple Health export in the browser, against a real node and chain: export.xml becomes
+ * verified Observation records in the timeline (readable by the patient through the SDK too), Apple's export.zip is
+ * read in place and stored in batches of 500, and malformed XML is refused in the page naming the line, with nothing
+ * stored. No request body carries the plaintext of a measurement. The app is built into a private directory.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { crc32, deflateRawSync } from 'node:zlib';
+import { getRequestListener } from '@hono/node-server';
+import { identityFromMnemonic } from '@medbloc/core';
+import { createClient } from '@medbloc/sdk';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import {
+  heartRateExport,
+  SAMPLE,
+  SAMPLE_OBSERVATIONS,
+} from '../packages/interop/src/apple-health/sample.test-helpers.ts';
+import { createWebApp } from '../packages/node/src/web.ts';
+import { ROOT, startTestNode, tempDir } from './support/harness.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const PASS = 'correct horse battery staple';
+const API = /^\/(v1\/|fhir|health|openapi\.json)/;
+
+let testNode: Awaited<ReturnType<typeof startTestNode>>;
+let server: http.Server;
+let origin: string;
+let browser: Browser;
+let dir: string;
+const bodies: Buffer[] = [];
+
+/** A one-entry deflated zip laid out as Apple's export.zip. */
+function zipOf(name: string, text: string): Buffer {
+  const data = Buffer.from(text);
+  const packed = deflateRawSync(data);
+  const fileName = Buffer.from(name);
+  const crc = crc32(data);
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt16LE(8, 8);
+  local.writeUInt32LE(crc, 14);
+  local.writeUInt32LE(packed.length, 18);
+  local.writeUInt32LE(data.length, 22);
+  local.writeUInt16LE(fileName.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(20, 4);
+  central.writeUInt16LE(20, 6);
+  central.writeUInt16LE(8, 10);
+  central.writeUInt32LE(crc, 16);
+  central.writeUInt32LE(packed.length, 20);
+  central.writeUInt32LE(data.length, 24);
+  central.writeUInt16LE(fileName.length, 28);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(central.length + fileName.length, 12);
+  end.writeUInt32LE(local.length + fileName.length + packed.length, 16);
+  return Buffer.concat([local, fileName, packed, central, fileName, end]);
+}
+
+before(async () => {
+  dir = await tempDir();
+  const dist = path.join(dir, 'dist');
+  await build({
+    root: path.join(ROOT, 'apps/web'),
+    logLevel: 'error',
+    build: { outDir: dist, emptyOutDir: true },
+  });
+  testNode = await startTestNode();
+  const web = getRequestListener(createWebApp({ dist }).fetch);
+  const target = new URL(testNode.node.url);
+  server = http.createServer((req, res) => {
+    if (!API.test(req.url ?? '')) return void web(req, res);
+    const up = http.request(
+      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  if (existsSync(CHROMIUM))
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+      ],
+    });
+});
+
+after(async () => {
+  await browser?.close();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await testNode?.stop();
+});
+
+async function onboardPatient(page: Page) {
+  await page.getByRole('button', { name: 'Create a new identity' }).click();
+  const words = await page.locator('[data-testid=mnemonic] .w').allTextContents();
+  await page.getByLabel('I have written down my recovery phrase').check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  for (const input of await page.getByLabel(/^Word #\d+$/).all()) {
+    const n = Number((await input.getAttribute('id'))!.replace('word-', ''));
+    await input.fill(words[n - 1]!);
+  }
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await page.getByLabel('Passphrase (at least 8 characters)').fill(PASS);
+  await page.getByLabel('Repeat the passphrase').fill(PASS);
+  await page.getByRole('button', { name: 'Save and continue' }).click();
+  await page.getByRole('radio', { name: /Patient/ }).check();
+  await page.getByRole('button', { name: 'Register' }).click();
+  await page.getByRole('navigation', { name: 'Portals' }).getByRole('link').first().waitFor();
+  return identityFromMnemonic(words.join(' '));
+}
+
+async function upload(page: Page, file: string) {
+  const form = page.locator('form.upload');
+  await form.getByLabel(/^File/).setInputFiles(file);
+  await form.getByRole('button', { name: 'Seal and upload' }).click();
+}
+
+test('a patient imports an Apple Health export in the browser; nothing readable leaves the page', {
+  skip: !existsSync(CHROMIUM),
+  timeout: 300_000,
+}, async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(60_000);
+  page.on('request', (r) => {
+    const body = r.postDataBuffer();
+    if (body) bodies.push(body);
+  });
+  await page.goto(origin);
+  const me = await onboardPatient(page);
+  const sdk = createClient({ node: testNode.node.url, identity: me });
+  await page.getByRole('link', { name: 'My records' }).click();
+  await page.getByRole('button', { name: 'Upload a file' }).click();
+
+  // export.xml: every mapped sample becomes an Observation record, shown verified in the timeline.
+  const xml = path.join(dir, 'export.xml');
+  await writeFile(xml, SAMPLE);
+  await upload(page, xml);
+  await page
+    .getByRole('status')
+    .filter({
+      hasText: `Apple Health: ${SAMPLE_OBSERVATIONS} observations sealed and anchored in 1 batch (`,
+    })
+    .waitFor();
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const verified = await page.locator('article.record[data-status=verified]').count();
+    if (verified >= SAMPLE_OBSERVATIONS) break;
+    if (Date.now() > deadline) assert.fail(`saw ${verified} verified records`);
+    await page.waitForTimeout(500);
+  }
+  const listed = await sdk.listRecords();
+  assert.equal(listed.length, SAMPLE_OBSERVATIONS);
+  const panel = [];
+  for (const r of listed) {
+    const opened = await sdk.openRecord(r.recordId);
+    const parts: Uint8Array[] = [];
+    for await (const c of opened.stream) parts.push(c);
+    const o = JSON.parse(Buffer.concat(parts).toString('utf8'));
+    assert.equal(o.resourceType, 'Observation');
+    assert.equal(o.subject.identifier.value, me.address);
+    if (o.code.coding[0].code === '85354-9') panel.push(o);
+  }
+  assert.deepEqual(
+    panel[0]?.component.map((c: { valueQuantity: { value: number } }) => c.valueQuantity.value),
+    [124, 81],
+  );
+
+  // Malformed XML: refused in the page, naming the line; nothing is sealed.
+  const broken = path.join(dir, 'broken.xml');
+  const text = SAMPLE.replace('<Workout ', '<Workout x="1" x="2" ');
+  await writeFile(broken, text);
+  const line = text.split('\n').findIndex((l) => l.includes('x="1" x="2"')) + 1;
+  await upload(page, broken);
+  await page
+    .getByRole('alert')
+    .filter({ hasText: new RegExp(`malformed XML at line ${line}, column \\d+`) })
+    .waitFor();
+  assert.equal((await sdk.listRecords()).length, SAMPLE_OBSERVATIONS);
+
+  // Apple's export.zip, read in place: 520 heart rates stored as 500 + 20 in two batches.
+  const zip = path.join(dir, 'export.zip');
+  await writeFile(zip, zipOf('apple_health_export/export.xml', [...heartRateExport(520)].join('')));
+  await upload(page, zip);
+  await page
+    .getByRole('status')
+    .filter({ hasText: 'Apple Health: 520 observations sealed and anchored in 2 batches (' })
+    .waitFor();
+  assert.equal((await sdk.listRecords()).length, SAMPLE_OBSERVATIONS + 520);
+
+  // The node saw ciphertext only: no source name, code or metadata of a measurement in any request body.
+  assert.ok(bodies.length > 5);
+  for (const b of bodies) {
+    const s = b.toString('latin1');
+    for (const needle of ['Apple Watch', 'Omron', '85354-9', '8867-4', 'HeartRateMotionContext'])
+      assert.ok(!s.includes(needle), `a request body carries "${needle}"`);
+  }
+  await context.close();
+});
