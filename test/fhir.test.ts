@@ -255,6 +255,30 @@ describe('FHIR gateway for a patient', () => {
     assert.equal((await c.patient.listRecords()).length, before, 'no record was added');
   });
 
+  test('a JSON Patch is validated whole: an invalid result is refused, a valid one is a new version', async () => {
+    const created = await g.call<{ id: string }>('POST', 'Observation', { body: heartRate });
+    assert.equal(created.status, 201);
+    const before = (await c.patient.listRecords()).length;
+    const patch = (ops: unknown[]) =>
+      g.call('PATCH', `Observation/${created.body.id}`, {
+        body: JSON.stringify(ops),
+        headers: { 'content-type': 'application/json-patch+json' },
+      });
+    const bad = await patch([{ op: 'replace', path: '/status', value: 'nonsense' }]);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.resourceType, 'OperationOutcome');
+    assert.match(JSON.stringify(bad.body), /status/);
+    assert.equal((await c.patient.listRecords()).length, before, 'nothing anchored for the invalid patch');
+    const good = await patch([{ op: 'replace', path: '/status', value: 'amended' }]);
+    assert.equal(good.status, 200);
+    const read = await g.call<{ status: string; meta: { versionId: string } }>(
+      'GET',
+      `Observation/${created.body.id}`,
+    );
+    assert.equal(read.body.status, 'amended');
+    assert.equal((await c.patient.listRecords()).length, before + 1, 'the patched version is a new record');
+  });
+
   test('a certified provider’s gateway writes for a patient with X-MedBloc-Owner and keeps no copy', async () => {
     const pg = await mountGateway(c.provider);
     try {

@@ -345,6 +345,13 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
     return shaped;
   }
 
+  /** Whether a write request patches anything (itself, or an entry of its Bundle). */
+  function patches(fhirReq: FhirRequest): boolean {
+    if (fhirReq.method === 'PATCH') return true;
+    const b = fhirReq.body as Bundle | undefined;
+    return b?.resourceType === 'Bundle' && (b.entry ?? []).some((e) => e.request?.method === 'PATCH');
+  }
+
   /** Validates what a client sends before anything runs: a resource body, or every resource in a Bundle. */
   function precheck(method: string, body: unknown, type: string | undefined): OperationOutcome | undefined {
     if (method === 'DELETE' || method === 'PATCH') return undefined;
@@ -391,12 +398,15 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
       const changes = base.diff(stage);
       if (changes.some((c) => (c.before && isDerived(c.before)) || (c.after && isDerived(c.after))))
         return { outcome: forbiddenOutcome('Provenance derived from anchors is read-only'), status: 403 };
+      // Every resource body a client sent was validated before the router ran (precheck); the router only assigns
+      // ids and meta and resolves references. What a PATCH produces was never seen whole, so it is validated here.
       const issues: OperationOutcomeIssue[] = [];
-      for (const c of changes) {
-        if (!c.after) continue;
-        const v = validateFhirResource(c.after);
-        if (!v.ok) issues.push(...(v.outcome.issue ?? []));
-      }
+      if (patches(fhirReq))
+        for (const c of changes) {
+          if (!c.after) continue;
+          const v = validateFhirResource(c.after);
+          if (!v.ok) issues.push(...(v.outcome.issue ?? []));
+        }
       if (issues.length) return { outcome: { resourceType: 'OperationOutcome', issue: issues }, status: 400 };
 
       const me = client.address.toLowerCase();
