@@ -135,7 +135,8 @@ describe('medbloc import of an Apple Health export', () => {
     // People get a summary per type on stdout.
     const text = await cli(['import', '--dry-run', file], env);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /BloodPressure: 1 samples → 1 observations/);
+    assert.match(text.stdout, /BloodPressure: 1 sample → 1 observation\n/);
+    assert.match(text.stdout, /StepCount: 4 samples → 3 observations\n/);
     assert.match(text.stdout, /Skipped:\n[\s\S]*DistanceWalkingRunning: 1 \(no FHIR mapping for this type\)/);
   });
 

@@ -69,11 +69,12 @@ async function* counting(source: AsyncIterable<Uint8Array>, onBytes: (n: number)
   }
 }
 
+const plural = (n: number, word: string, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
 const short = (type: string) => type.replace(/^HK(?:Quantity|Category|Correlation)TypeIdentifier/, '');
 
 function report(summary: AppleHealthSummary): string {
   const lines = Object.entries(summary.imported).map(
-    ([t, s]) => `  ${short(t)}: ${s.records} samples → ${s.observations} observations`,
+    ([t, s]) => `  ${short(t)}: ${plural(s.records, 'sample')} → ${plural(s.observations, 'observation')}`,
   );
   const skipped = Object.entries(summary.skipped).map(([t, s]) => `  ${short(t)}: ${s.count} (${s.reason})`);
   return [...lines, ...(skipped.length ? ['Skipped:', ...skipped] : [])].join('\n');
@@ -138,7 +139,7 @@ export async function importAppleHealth(
       return print(
         o,
         json,
-        `apple-health: ${total} Observation (dry run, nothing stored)\n${report(summary)}`,
+        `apple-health: ${plural(total, 'Observation')} (dry run, nothing stored)\n${report(summary)}`,
       );
 
     // Pass 2: the same conversion, sealed and anchored in batches.
@@ -176,7 +177,7 @@ export async function importAppleHealth(
     print(
       o,
       { ...json, recordIds, txHashes },
-      `Imported Apple Health export: ${total} Observation as ${recordIds.length} records in ${txHashes.length} batches\n${report(summary)}`,
+      `Imported Apple Health export: ${plural(total, 'Observation')} as ${plural(recordIds.length, 'record')} in ${plural(txHashes.length, 'batch', 'batches')}\n${report(summary)}`,
     );
   } finally {
     await source.close();
