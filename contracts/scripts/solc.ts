@@ -20,13 +20,28 @@ export const COMPILER_SETTINGS = {
   optimizer: { enabled: true, runs: 200 },
   // Cancun rather than solc's default (Prague): runs on anvil and on the permissioned and L2 chains we target.
   evmVersion: 'cancun',
-  outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
+  outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.bytecode.linkReferences'] } },
 } as const;
+
+/**
+ * Contracts from dependencies that are deployed as they are, compiled with ours so their artifacts sit beside ours:
+ * Semaphore's Groth16 verifier and the Poseidon library its Merkle trees hash with (a library with a public function,
+ * so contracts using it carry link references and are linked at deployment, see `linkBytecode`).
+ */
+export const DEPENDENCY_UNITS = [
+  '@semaphore-protocol/contracts/base/SemaphoreVerifier.sol',
+  'poseidon-solidity/PoseidonT3.sol',
+] as const;
+
+/** Where library placeholders sit in a contract's bytecode: source unit → library name → byte ranges. */
+export type LinkReferences = Record<string, Record<string, { start: number; length: number }[]>>;
 
 export interface CompiledContract {
   name: string;
   abi: unknown[];
   bytecode: `0x${string}`;
+  /** Present when the bytecode still has library placeholders to link. */
+  linkReferences?: LinkReferences;
 }
 
 export interface Compilation {
@@ -41,7 +56,10 @@ export interface Compilation {
 interface SolcOutput {
   errors?: { severity: 'error' | 'warning' | 'info'; formattedMessage: string }[];
   sources?: Record<string, unknown>;
-  contracts?: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string } } }>>;
+  contracts?: Record<
+    string,
+    Record<string, { abi: unknown[]; evm: { bytecode: { object: string; linkReferences?: LinkReferences } } }>
+  >;
 }
 
 export class ContractCompilationError extends Error {
@@ -49,13 +67,22 @@ export class ContractCompilationError extends Error {
   override name = 'ContractCompilationError';
 }
 
-const OPENZEPPELIN_DIR = path.dirname(require.resolve('@openzeppelin/contracts/package.json'));
+/** Solidity packages imported by our sources (or by each other), resolved from node_modules. */
+const PACKAGES = [
+  '@openzeppelin/contracts',
+  '@semaphore-protocol/contracts',
+  '@zk-kit/lean-imt.sol',
+  'poseidon-solidity',
+] as const;
+const PACKAGE_DIRS = new Map<string, string>(
+  PACKAGES.map((p) => [`${p}/`, path.dirname(require.resolve(`${p}/package.json`))]),
+);
 
-/** Resolves `@openzeppelin/contracts/...` from node_modules and `src/...` from our sources. */
+/** Resolves `<package>/...` from node_modules and `src/...` from our sources. */
 function readImport(unit: string): string {
-  const prefix = '@openzeppelin/contracts/';
-  if (unit.startsWith(prefix))
-    return readFileSync(path.join(OPENZEPPELIN_DIR, unit.slice(prefix.length)), 'utf8');
+  for (const [prefix, dir] of PACKAGE_DIRS) {
+    if (unit.startsWith(prefix)) return readFileSync(path.join(dir, unit.slice(prefix.length)), 'utf8');
+  }
   if (unit.startsWith('src/')) return readFileSync(path.join(CONTRACTS_DIR, unit), 'utf8');
   throw new ContractCompilationError(`cannot resolve import "${unit}"`);
 }
@@ -68,9 +95,10 @@ export function compileContracts(): Compilation {
     .filter((f) => f.endsWith('.sol'))
     .sort();
   if (files.length === 0) throw new ContractCompilationError(`no .sol files in ${SOURCE_DIR}`);
-  const sources = Object.fromEntries(
-    files.map((f) => [`src/${f}`, { content: readFileSync(path.join(SOURCE_DIR, f), 'utf8') }]),
-  );
+  const sources = Object.fromEntries([
+    ...files.map((f) => [`src/${f}`, { content: readFileSync(path.join(SOURCE_DIR, f), 'utf8') }] as const),
+    ...DEPENDENCY_UNITS.map((unit) => [unit, { content: readImport(unit) }] as const),
+  ]);
   const input = { language: 'Solidity', sources, settings: COMPILER_SETTINGS };
   const loaded = new Map<string, string>(Object.entries(sources).map(([unit, s]) => [unit, s.content]));
   const findImports = (unit: string) => {
@@ -91,10 +119,16 @@ export function compileContracts(): Compilation {
   }
 
   const contracts: CompiledContract[] = [];
-  for (const f of files) {
-    for (const [name, c] of Object.entries(output.contracts?.[`src/${f}`] ?? {})) {
+  for (const unit of [...files.map((f) => `src/${f}`), ...DEPENDENCY_UNITS]) {
+    for (const [name, c] of Object.entries(output.contracts?.[unit] ?? {})) {
       if (!c.evm.bytecode.object) continue; // abstract contracts and interfaces
-      contracts.push({ name, abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` });
+      const linkReferences = c.evm.bytecode.linkReferences ?? {};
+      contracts.push({
+        name,
+        abi: c.abi,
+        bytecode: `0x${c.evm.bytecode.object}`,
+        ...(Object.keys(linkReferences).length > 0 ? { linkReferences } : {}),
+      });
     }
   }
 
@@ -127,6 +161,12 @@ export function renderArtifacts(c: Compilation): string {
       '',
       `export const ${id}Bytecode = '${contract.bytecode}' as const;`,
     );
+    if (contract.linkReferences) {
+      lines.push(
+        '',
+        `export const ${id}LinkReferences = ${JSON.stringify(contract.linkReferences, null, 2)} as const;`,
+      );
+    }
   }
   return `${lines.join('\n')}\n`;
 }
