@@ -9,6 +9,7 @@
  * directory must be opened by one store (one process) at a time.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -30,6 +31,11 @@ export interface DiskBlobStoreOptions {
 
 /** Small source chunks are coalesced into writes of this size; reads are issued in chunks of this size. */
 const IO_CHUNK = 1024 * 1024;
+/**
+ * Blobs up to this size are read synchronously: from the page cache that takes ~10 µs, while an async
+ * open/stat/read/close costs four thread-pool round trips (~75 µs of CPU) — per read of a typical FHIR record.
+ */
+const SYNC_READ_MAX = 64 * 1024;
 
 /** Shard directory name for a CID string (flatfs next-to-last/2). */
 export function shardOf(cidString: string): string {
@@ -58,9 +64,28 @@ export async function createDiskBlobStore(options: DiskBlobStoreOptions): Promis
   };
 
   const openBlob = async (cid: CID): Promise<OpenBlob | undefined> => {
+    const file = pathOf(cid).file;
+    let small: Buffer | undefined;
+    try {
+      if (statSync(file).size <= SYNC_READ_MAX) small = readFileSync(file);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    if (small) {
+      const bytes = small;
+      return {
+        size: bytes.length,
+        readAll: async () => bytes,
+        stream: async function* (start, end) {
+          yield bytes.subarray(start, end);
+        },
+        close: async () => {},
+      };
+    }
     let fh: FileHandle;
     try {
-      fh = await open(pathOf(cid).file, 'r');
+      fh = await open(file, 'r');
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
