@@ -157,7 +157,7 @@ describe('anonymous peer-review ballots (Semaphore v4)', () => {
     );
   });
 
-  test('only the drawn panel joins the case group, each reviewer once and each commitment once', async () => {
+  test('only the drawn panel joins the case group, each reviewer once and each commitment once', async (t) => {
     const outsider = pool.find((p) => !panelA.some((r) => r.address === p.address)) as PrivateKeyAccount;
     assert.ok(outsider, 'a staked provider not drawn for case A');
     await assert.rejects(
@@ -167,6 +167,7 @@ describe('anonymous peer-review ballots (Semaphore v4)', () => {
     const [first, second, third] = panelA as [PrivateKeyAccount, PrivateKeyAccount, PrivateKeyAccount];
     const idOf = (r: PrivateKeyAccount) => ids.get(r.address) as Identity;
     const receipt = await join(caseA, idOf(first).commitment, first);
+    t.diagnostic(`join gas (first member): ${receipt.gasUsed}`);
     const [joined] = parseEventLogs({
       abi: anonymousBallotAbi,
       logs: receipt.logs,
@@ -265,6 +266,10 @@ describe('anonymous peer-review ballots (Semaphore v4)', () => {
       cast(caseA, { ...secondApproves, message: '2' }),
       revertsWith('AnonymousBallotInvalidVote'),
     );
+    await assert.rejects(
+      cast(caseA, { ...secondApproves, merkleTreeDepth: 33 }),
+      revertsWith('AnonymousBallotUnsupportedDepth'),
+    );
 
     ballotReceipts.push(await cast(caseA, secondApproves));
     ballotReceipts.push(await cast(caseA, await prove(idOf(third), groupA, REJECT, caseA)));
@@ -309,10 +314,15 @@ describe('anonymous peer-review ballots (Semaphore v4)', () => {
     }
     assert.equal((await outcome(caseA)).status, APPROVED);
     assert.equal((await outcome(caseB)).status, NO_QUORUM);
+    await assert.rejects(
+      join(caseA, new Identity().commitment, first),
+      revertsWith('AnonymousBallotNotPending'),
+    );
   });
 
-  test('nothing on chain links a ballot to a reviewer', async () => {
+  test('nothing on chain links a ballot to a reviewer', async (t) => {
     assert.equal(ballotReceipts.length, 4);
+    t.diagnostic(`castBallot gas: ${ballotReceipts.map((r) => r.gasUsed).join(', ')}`);
     const reviewers = [...panelA, ...panelB].map((r) => lower(r.address));
     for (const receipt of ballotReceipts) {
       const tx = await cf.f.publicClient.getTransaction({ hash: receipt.transactionHash });
