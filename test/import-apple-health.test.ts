@@ -129,7 +129,17 @@ describe('medbloc import of an Apple Health export', () => {
       [124, 81],
     );
     assert.equal(panel.subject?.reference, 'Patient/ana');
-    for (const code of ['8867-4', '29463-7', '8302-2', '59408-5', '2339-0', '15074-8', '55423-8'])
+    for (const code of [
+      '8867-4',
+      '80404-7',
+      '29463-7',
+      '8302-2',
+      '59408-5',
+      '2339-0',
+      '15074-8',
+      '55423-8',
+      '41981-2',
+    ])
       assert.ok(codes.includes(code), `an Observation coded ${code} was stored`);
 
     // People get a summary per type on stdout.

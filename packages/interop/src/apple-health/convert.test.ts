@@ -163,6 +163,24 @@ describe('Apple Health export → FHIR', () => {
     });
   });
 
+  test('heart rate variability in ms; active energy summed per day in kcal', async () => {
+    const { out, summary } = await convert(SAMPLE);
+    const hrv = one(out, '80404-7');
+    assert.deepEqual([hrv.valueQuantity?.value, hrv.valueQuantity?.code], [48.2, 'ms']);
+    assert.equal(hrv.category?.[0]?.coding?.[0]?.code, 'vital-signs');
+    const energy = one(out, '41981-2');
+    assert.deepEqual([energy.valueQuantity?.value, energy.valueQuantity?.code], [42.75, 'kcal']);
+    assert.equal(energy.category?.[0]?.coding?.[0]?.code, 'activity');
+    assert.deepEqual(energy.effectivePeriod, {
+      start: '2024-01-02T08:00:00+01:00',
+      end: '2024-01-02T17:20:00+01:00',
+    });
+    assert.deepEqual(summary.imported.HKQuantityTypeIdentifierActiveEnergyBurned, {
+      records: 2,
+      observations: 1,
+    });
+  });
+
   test('steps are summed per day and per source; aggregate: false keeps every sample', async () => {
     const { out, summary } = await convert(SAMPLE);
     const steps = byCode(out, '55423-8');
@@ -186,7 +204,7 @@ describe('Apple Health export → FHIR', () => {
 
     const raw = await convert(SAMPLE, { aggregate: false });
     assert.equal(byCode(raw.out, '55423-8').length, 4);
-    assert.equal(raw.out.length, out.length + 1);
+    assert.equal(raw.out.length, out.length + 2, 'one more step sample and one more energy sample');
   });
 
   test('types, units and elements it does not import are counted with a reason', async () => {

@@ -6,7 +6,7 @@
  */
 
 /** What SAMPLE becomes: Observations produced with daily step totals, and per skipped type the count. */
-export const SAMPLE_OBSERVATIONS = 17;
+export const SAMPLE_OBSERVATIONS = 19;
 
 export const HEAD = `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE HealthData [
@@ -107,7 +107,18 @@ export const SAMPLE = `${HEAD}${rec(
 )}${rec('StepCount', 'count', '60', '2024-01-02 12:00:00 +0100', '2024-01-02 12:01:00 +0100').replace(
   'Ana’s Apple Watch',
   'Ana’s iPhone',
-)}${rec('DistanceWalkingRunning', 'km', '0.09', '2024-01-02 08:00:00 +0100')}${rec(
+)}${rec('HeartRateVariabilitySDNN', 'ms', '48.2', '2024-01-02 02:00:00 +0100', '2024-01-02 02:01:00 +0100')}${rec(
+  'ActiveEnergyBurned',
+  'Cal',
+  '12.5',
+  '2024-01-02 08:00:00 +0100',
+  '2024-01-02 08:05:00 +0100',
+)}${rec('ActiveEnergyBurned', 'Cal', '30.25', '2024-01-02 17:00:00 +0100', '2024-01-02 17:20:00 +0100')}${rec(
+  'DistanceWalkingRunning',
+  'km',
+  '0.09',
+  '2024-01-02 08:00:00 +0100',
+)}${rec(
   'EnvironmentalAudioExposure',
   'dBASPL',
   '62',
