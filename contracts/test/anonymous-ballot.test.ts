@@ -18,6 +18,7 @@ import {
   semaphoreVerifierBytecode,
   UnlinkedLibraryError,
 } from '@medbloc/contracts';
+import { domainFor } from '@medbloc/core';
 import { Group } from '@semaphore-protocol/group';
 import { Identity } from '@semaphore-protocol/identity';
 import { generateProof } from '@semaphore-protocol/proof';
@@ -42,6 +43,16 @@ import { newUser, randomHash, revertsWith } from './fixture.ts';
 
 const require = createRequire(import.meta.url);
 const ARTIFACTS_DIR = path.dirname(require.resolve('@zk-kit/semaphore-artifacts/package.json'));
+/** EIP-712 type of a relayed join (AnonymousBallot's typehash). */
+const joinBallotTypes = {
+  JoinBallot: [
+    { name: 'caseId', type: 'uint256' },
+    { name: 'reviewer', type: 'address' },
+    { name: 'identityCommitment', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const;
 const REJECT = 0n;
 const APPROVE = 1n;
 
@@ -184,7 +195,46 @@ describe('anonymous peer-review ballots (Semaphore v4)', () => {
     await assert.rejects(join(caseA, 0n, second), revertsWith('LeafCannotBeZero'));
     await join(caseA, idOf(second).commitment, second);
     await join(caseA, idOf(third).commitment, third);
-    for (const r of panelB) await join(caseB, (idsB.get(r.address) as Identity).commitment, r);
+    // Case B's panel joins by signature, relayed by another account (reviewers need no gas of their own).
+    const signJoin = async (signer: PrivateKeyAccount, commitment: bigint, deadline?: bigint) => {
+      const message = {
+        caseId: caseB,
+        reviewer: signer.address,
+        identityCommitment: commitment,
+        nonce: await cf.f.read<bigint>(ballot, 'nonces', [signer.address]),
+        deadline: deadline ?? (await cf.f.deadline()),
+      };
+      const signature = await signer.signTypedData({
+        domain: domainFor(cf.f.deployment.chainId, ballot.address),
+        types: joinBallotTypes,
+        primaryType: 'JoinBallot',
+        message,
+      });
+      return [caseB, signer.address, commitment, message.deadline, signature] as const;
+    };
+    const relayJoin = (args: readonly unknown[]) => cf.f.send(ballot, 'joinBySig', args, relayerOfBallots);
+    const notOnB = pool.find((p) => !panelB.some((r) => r.address === p.address)) as PrivateKeyAccount;
+    await assert.rejects(
+      relayJoin(await signJoin(notOnB, new Identity().commitment)),
+      revertsWith('AnonymousBallotNotReviewer'),
+    );
+    const [b0] = panelB as [PrivateKeyAccount];
+    const b0Commitment = (idsB.get(b0.address) as Identity).commitment;
+    const [, , , deadline, signature] = await signJoin(b0, b0Commitment);
+    await assert.rejects(
+      relayJoin([caseB, b0.address, new Identity().commitment, deadline, signature]),
+      revertsWith('AnonymousBallotInvalidSignature'),
+    );
+    await assert.rejects(
+      relayJoin(await signJoin(b0, b0Commitment, (await cf.f.now()) - 1n)),
+      revertsWith('AnonymousBallotExpiredSignature'),
+    );
+    const signed = await signJoin(b0, b0Commitment);
+    await relayJoin(signed);
+    await assert.rejects(relayJoin(signed), revertsWith('AnonymousBallotInvalidSignature'), 'no replay');
+    for (const r of panelB.slice(1))
+      await relayJoin(await signJoin(r, (idsB.get(r.address) as Identity).commitment));
+    assert.equal(await cf.f.read(ballot, 'hasJoined', [caseB, b0.address]), true);
 
     groupA = new Group(panelA.map((r) => idOf(r).commitment));
     groupB = new Group(panelB.map((r) => (idsB.get(r.address) as Identity).commitment));

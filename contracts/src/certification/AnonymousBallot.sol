@@ -5,6 +5,10 @@ import {ISemaphore} from "@semaphore-protocol/contracts/interfaces/ISemaphore.so
 import {ISemaphoreVerifier} from "@semaphore-protocol/contracts/interfaces/ISemaphoreVerifier.sol";
 import {MAX_DEPTH, MIN_DEPTH} from "@semaphore-protocol/contracts/base/Constants.sol";
 import {InternalLeanIMT, LeanIMTData} from "@zk-kit/lean-imt.sol/InternalLeanIMT.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {PeerReview} from "./PeerReview.sol";
 
 /**
@@ -14,7 +18,7 @@ import {PeerReview} from "./PeerReview.sol";
  *
  * Flow, on the windows of the PeerReview case (fixed when it was opened):
  * - Join (until `commitEnd`): each drawn reviewer adds its own Semaphore identity commitment to the case's group,
- *   sending `join` from its account. Only the case's drawn panel can join, each reviewer once (and each commitment
+ *   sending `join` from its account (or signing `JoinBallot` for a relayer, `joinBySig`). Only the case's drawn panel can join, each reviewer once (and each commitment
  *   once), so the group is exactly the panel members who joined. Joining is public and attributable by design.
  * - Vote (after `commitEnd`, until `revealEnd`): a ballot is a Semaphore proof that its sender knows the secret of one
  *   of the group's commitments, with message = the vote (`REJECT` 0 or `APPROVE` 1) and scope = the case id. Anyone
@@ -51,8 +55,12 @@ import {PeerReview} from "./PeerReview.sol";
  * The group is kept here rather than in the shared `Semaphore` contract because `Semaphore.validateProof` is open to
  * anyone: a copied ballot could be spent there first, burning its nullifier without counting the vote.
  */
-contract AnonymousBallot {
+contract AnonymousBallot is EIP712, Nonces {
     using InternalLeanIMT for LeanIMTData;
+
+    bytes32 private constant _JOIN_TYPEHASH = keccak256(
+        "JoinBallot(uint256 caseId,address reviewer,uint256 identityCommitment,uint256 nonce,uint256 deadline)"
+    );
 
     uint256 public constant REJECT = 0;
     uint256 public constant APPROVE = 1;
@@ -96,8 +104,10 @@ contract AnonymousBallot {
     error AnonymousBallotUnsupportedDepth(uint256 merkleTreeDepth);
     error AnonymousBallotNullifierUsed(uint256 caseId, uint256 nullifier);
     error AnonymousBallotInvalidProof(uint256 caseId);
+    error AnonymousBallotExpiredSignature(uint256 deadline);
+    error AnonymousBallotInvalidSignature(address signer);
 
-    constructor(PeerReview review_, ISemaphoreVerifier verifier_) {
+    constructor(PeerReview review_, ISemaphoreVerifier verifier_) EIP712("MedBloc", "1") {
         _review = review_;
         _verifier = verifier_;
     }
@@ -107,15 +117,31 @@ contract AnonymousBallot {
      * case's drawn reviewers, not yet joined, while the case is pending and its commit window open.
      */
     function join(uint256 caseId, uint256 identityCommitment) external {
-        PeerReview.Application memory a = _pendingCase(caseId);
-        if (block.timestamp > a.commitEnd) revert AnonymousBallotJoinClosed(caseId, a.commitEnd);
-        if (!_isReviewer(caseId, msg.sender)) revert AnonymousBallotNotReviewer(caseId, msg.sender);
-        if (_joined[caseId][msg.sender]) revert AnonymousBallotAlreadyJoined(caseId, msg.sender);
-        _joined[caseId][msg.sender] = true;
-        ++_tallies[caseId].members;
-        // Refuses a zero, out-of-field or already present commitment (LeafCannotBeZero, ..., LeafAlreadyExists).
-        uint256 root = _groups[caseId]._insert(identityCommitment);
-        emit MemberJoined(caseId, msg.sender, identityCommitment, root);
+        _join(caseId, msg.sender, identityCommitment);
+    }
+
+    /**
+     * @notice `join` relayed for `reviewer` on its EIP-712 `JoinBallot(uint256 caseId,address reviewer,uint256
+     * identityCommitment,uint256 nonce,uint256 deadline)` signature (ERC-1271 for contract accounts).
+     */
+    function joinBySig(
+        uint256 caseId,
+        address reviewer,
+        uint256 identityCommitment,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        if (block.timestamp > deadline) revert AnonymousBallotExpiredSignature(deadline);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(_JOIN_TYPEHASH, caseId, reviewer, identityCommitment, _useNonce(reviewer), deadline))
+        );
+        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
+        bool valid = err == ECDSA.RecoverError.NoError && recovered == reviewer;
+        if (!valid && !(reviewer.code.length != 0
+                    && SignatureChecker.isValidERC1271SignatureNowCalldata(reviewer, digest, signature))) {
+            revert AnonymousBallotInvalidSignature(reviewer);
+        }
+        _join(caseId, reviewer, identityCommitment);
     }
 
     /**
@@ -198,6 +224,18 @@ contract AnonymousBallot {
     }
 
     // --------------------------------------------------------------------------------------------------- internal
+
+    function _join(uint256 caseId, address reviewer, uint256 identityCommitment) private {
+        PeerReview.Application memory a = _pendingCase(caseId);
+        if (block.timestamp > a.commitEnd) revert AnonymousBallotJoinClosed(caseId, a.commitEnd);
+        if (!_isReviewer(caseId, reviewer)) revert AnonymousBallotNotReviewer(caseId, reviewer);
+        if (_joined[caseId][reviewer]) revert AnonymousBallotAlreadyJoined(caseId, reviewer);
+        _joined[caseId][reviewer] = true;
+        ++_tallies[caseId].members;
+        // Refuses a zero, out-of-field or already present commitment (LeafCannotBeZero, ..., LeafAlreadyExists).
+        uint256 root = _groups[caseId]._insert(identityCommitment);
+        emit MemberJoined(caseId, reviewer, identityCommitment, root);
+    }
 
     function _pendingCase(uint256 caseId) private view returns (PeerReview.Application memory a) {
         a = _review.applicationOf(caseId); // reverts PeerReviewUnknownApplication for an unknown case
