@@ -345,6 +345,18 @@ export const openApiDocument = {
         responses: { 200: { description: 'CapabilityStatement' } },
       },
     },
+    '/fhir/$convert': {
+      post: {
+        summary:
+          'Convert an HL7 v2 message (x-application/hl7-v2+er7), a C-CDA document (application/cda+xml) or a VCF file (text/vcf, ?patient=Patient/{id}) into a validated FHIR transaction Bundle; stores nothing',
+        responses: {
+          200: { description: 'transaction Bundle' },
+          400: { description: 'OperationOutcome: the converter refused the document' },
+          415: { description: 'OperationOutcome: not a format $convert reads' },
+          422: { description: 'OperationOutcome: a converted resource is not valid R4' },
+        },
+      },
+    },
     '/fhir/$export': {
       get: {
         summary:

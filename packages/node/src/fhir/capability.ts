@@ -150,6 +150,14 @@ function build(): CapabilityStatement {
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }],
         operation: [
           { name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export' },
+          {
+            name: 'convert',
+            definition: 'http://hl7.org/fhir/OperationDefinition/Resource-convert',
+            documentation:
+              'POST an HL7 v2 message (x-application/hl7-v2+er7), a C-CDA document (application/cda+xml) or a VCF ' +
+              'file (text/vcf, ?patient=Patient/<id>); the answer is a validated transaction Bundle to post back ' +
+              'to store it. Nothing is stored by the conversion.',
+          },
         ],
         searchParam: COMMON_PARAMS.map((name) => ({
           name,

@@ -38,6 +38,7 @@ import {
   type ViewContext,
   type ViewResource,
 } from './consent-views.ts';
+import { CONVERT_CONTENT_TYPES, convertFormatOf, convertToTransaction } from './convert.ts';
 import { everything } from './everything.ts';
 import { createExportJobs, type ExportLevel } from './export.ts';
 import { loadLedger } from './ledger.ts';
@@ -251,6 +252,7 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
     if (refusal) return fail(403, 'forbidden', refusal);
     const bulk = bulkExport(method, segments, req, query, access);
     if (bulk) return bulk;
+    if (type === '$convert' && segments.length === 1) return convertOperation(method, req, query);
     if (type && !type.startsWith('$') && !type.startsWith('_') && !isResourceType(type))
       return fail(404, 'not-supported', `unknown resource type "${type}"`);
     if (method === 'GET' && type && id === '_history' && segments.length === 2)
@@ -343,6 +345,34 @@ export function createFhirGatewayCore(opts: FhirGatewayOptions): FhirGatewayCore
       for (const e of answer.entry ?? [])
         if (e.resource?.resourceType === 'Bundle') e.resource = readableOnly(e.resource as Bundle, access);
     return shaped;
+  }
+
+  /** `POST $convert`: HL7 v2, C-CDA or VCF in, a validated transaction Bundle out; nothing is stored. */
+  async function convertOperation(
+    method: string,
+    req: FhirHttpRequest,
+    query: Record<string, string | string[]>,
+  ): Promise<FhirHttpResponse> {
+    if (method !== 'POST')
+      return fail(405, 'not-supported', '$convert takes the document to convert with POST');
+    const body = req.body ?? '';
+    const contentType = req.headers['content-type'] ?? '';
+    const format = convertFormatOf(contentType, body);
+    if (!format)
+      return fail(
+        415,
+        'not-supported',
+        `$convert reads HL7 v2, C-CDA or VCF; send one of ${CONVERT_CONTENT_TYPES.join(', ')} (got "${contentType}")`,
+      );
+    if (!body.trim()) return fail(400, 'required', '$convert needs a document in the request body');
+    const patient = typeof query.patient === 'string' ? query.patient : undefined;
+    const out = await convertToTransaction(format, body, patient ? { patient } : {});
+    if (!out.ok) return respond(out.status, { resourceType: 'OperationOutcome', issue: out.issues });
+    // Converter warnings travel as HTTP Warning headers (199: miscellaneous), one per warning.
+    const headers = out.warnings.length
+      ? { warning: out.warnings.map((w) => `199 - ${JSON.stringify(w.replace(/[\r\n]+/g, ' '))}`).join(', ') }
+      : {};
+    return respond(200, out.bundle, headers);
   }
 
   /** Whether a write request patches anything (itself, or an entry of its Bundle). */
