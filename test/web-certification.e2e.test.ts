@@ -12,15 +12,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { getRequestListener } from '@hono/node-server';
 import { authorityCouncilAbi } from '@medbloc/contracts';
 import { identityFromMnemonic } from '@medbloc/core';
 import { createClient, type MedblocClient } from '@medbloc/sdk';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import {
   type Address,
   createPublicClient,
@@ -30,14 +28,11 @@ import {
   http as viemHttp,
 } from 'viem';
 import { build } from 'vite';
-import { createWebApp } from '../packages/node/src/web.ts';
+import { CHROMIUM, launchChromium, SHOTS, serveTogether, shoot } from './support/browser.ts';
 import { cast, newIdentity, ROOT, startTestNode } from './support/harness.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const DIST = path.join(ROOT, 'apps/web/dist');
-const SHOTS = path.join(ROOT, 'artifacts/screenshots');
 const PASS = 'correct horse battery staple';
-const API = /^\/(v1\/|fhir|health|openapi\.json)/;
 const COMMIT_WINDOW = 120;
 const REVEAL_WINDOW = 120;
 /** The candidate's evidence: it exists in the clear only in the browsers and this test. */
@@ -51,24 +46,6 @@ let browser: Browser;
 const bodies: { url: string; body: Buffer }[] = [];
 const consoleErrors: string[] = [];
 const openPages: Page[] = [];
-
-/** One origin for the page and the API, as the node serves them (see web.e2e.test.ts). */
-function serveTogether(nodeUrl: string) {
-  const web = getRequestListener(createWebApp({ dist: DIST }).fetch);
-  const target = new URL(nodeUrl);
-  return http.createServer((req, res) => {
-    if (!API.test(req.url ?? '')) return void web(req, res);
-    const up = http.request(
-      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-}
 
 async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -86,14 +63,6 @@ async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
   await page.goto(origin);
   openPages.push(page);
   return { context, page };
-}
-
-async function shoot(page: Page, name: string) {
-  await page.setViewportSize({ width: 1280, height: 800 });
-  await page.screenshot({ path: path.join(SHOTS, `${name}-desktop.png`), fullPage: true });
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.screenshot({ path: path.join(SHOTS, `${name}-phone.png`), fullPage: true });
-  await page.setViewportSize({ width: 1280, height: 800 });
 }
 
 async function savePassphrase(page: Page) {
@@ -133,22 +102,8 @@ before(async () => {
   await build({ root: path.join(ROOT, 'apps/web'), logLevel: 'error' });
   await mkdir(SHOTS, { recursive: true });
   testNode = await startTestNode();
-  server = serveTogether(testNode.node.url);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  ({ server, origin } = await serveTogether(testNode.node.url, DIST));
+  browser = await launchChromium();
 });
 
 after(async () => {

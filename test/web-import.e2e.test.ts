@@ -7,27 +7,23 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { crc32, deflateRawSync } from 'node:zlib';
-import { getRequestListener } from '@hono/node-server';
 import { identityFromMnemonic } from '@medbloc/core';
 import { createClient } from '@medbloc/sdk';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import {
   heartRateExport,
   SAMPLE,
   SAMPLE_OBSERVATIONS,
 } from '../packages/interop/src/apple-health/sample.test-helpers.ts';
-import { createWebApp } from '../packages/node/src/web.ts';
+import { CHROMIUM, launchChromium, serveTogether } from './support/browser.ts';
 import { ROOT, startTestNode, tempDir } from './support/harness.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASS = 'correct horse battery staple';
-const API = /^\/(v1\/|fhir|health|openapi\.json)/;
 
 let testNode: Awaited<ReturnType<typeof startTestNode>>;
 let server: http.Server;
@@ -77,33 +73,8 @@ before(async () => {
     build: { outDir: dist, emptyOutDir: true },
   });
   testNode = await startTestNode();
-  const web = getRequestListener(createWebApp({ dist }).fetch);
-  const target = new URL(testNode.node.url);
-  server = http.createServer((req, res) => {
-    if (!API.test(req.url ?? '')) return void web(req, res);
-    const up = http.request(
-      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  if (existsSync(CHROMIUM))
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-      ],
-    });
+  ({ server, origin } = await serveTogether(testNode.node.url, dist));
+  if (existsSync(CHROMIUM)) browser = await launchChromium();
 });
 
 after(async () => {
