@@ -5,26 +5,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { authorityCouncilAbi, medTokenAbi, mPPointsAbi, peerReviewAbi } from '@medbloc/contracts';
-import {
-  applyForCertificationTypes,
-  commitVoteTypes,
-  domainFor,
-  Role,
-  stakeTypes,
-  voteCommitmentParameters,
-} from '@medbloc/core';
+import { commitVoteTypes, domainFor, Role } from '@medbloc/core';
 import {
   type Abi,
   type Address,
-  createTestClient,
-  createWalletClient,
-  encodeAbiParameters,
   encodeFunctionData,
   type Hex,
-  http,
   keccak256,
   type PrivateKeyAccount,
-  parseEther,
   parseEventLogs,
   parseSignature,
   type TransactionReceipt,
@@ -33,16 +21,18 @@ import {
 import {
   type CertificationParameters,
   defaultCertificationParameters,
-  deployCertification,
 } from '../../packages/node/src/chain/deploy-certification.ts';
-import { type Fixture, HOUR, newUser, randomHash, revertsWith, setup } from './fixture.ts';
-
-const MP = (n: number | string) => parseEther(String(n));
-const MED = MP;
-const DAY = 24n * HOUR;
-const APPROVED = 2;
-const REJECTED = 3;
-const NO_QUORUM = 4;
+import {
+  APPROVED,
+  type CertificationFixture,
+  DAY,
+  MED,
+  MP,
+  NO_QUORUM,
+  REJECTED,
+  setupCertification,
+} from './certification-fixture.ts';
+import { type Fixture, HOUR, newUser, randomHash, revertsWith } from './fixture.ts';
 
 const params: CertificationParameters = {
   ...defaultCertificationParameters,
@@ -62,111 +52,51 @@ const params: CertificationParameters = {
 const SLASH = (MP(40) * 2_000n) / 10_000n; // 8 MP
 
 let f: Fixture;
-let c: Awaited<ReturnType<typeof deployCertification>>;
-let council: { address: Address; abi: Abi };
-let points: { address: Address; abi: Abi };
-let med: { address: Address; abi: Abi };
-let review: { address: Address; abi: Abi };
+let c: CertificationFixture['c'];
+let council: CertificationFixture['council'];
+let points: CertificationFixture['points'];
+let med: CertificationFixture['med'];
+let review: CertificationFixture['review'];
 let authorities: PrivateKeyAccount[];
-let fund: (who: Address) => Promise<void>;
-let relayer: ReturnType<typeof createWalletClient>;
+let fund: CertificationFixture['fund'];
+let user: CertificationFixture['user'];
+let certifiedProvider: CertificationFixture['certifiedProvider'];
+let stakeBySig: CertificationFixture['stakeBySig'];
+let commitment: CertificationFixture['commitment'];
+let signApply: CertificationFixture['signApply'];
+let relayApplication: CertificationFixture['relay'];
+let drawPanel: CertificationFixture['drawPanel'];
+let balance: CertificationFixture['balance'];
+let staked: CertificationFixture['staked'];
+let medBalance: CertificationFixture['medBalance'];
 const gas: Record<string, bigint> = {};
 
 before(async () => {
-  f = await setup();
-  const transport = http(f.anvil.rpcUrl);
-  const testClient = createTestClient({ mode: 'anvil', transport });
-  relayer = createWalletClient({ account: f.admin, transport });
-  fund = (who) => testClient.setBalance({ address: who, value: parseEther('10') });
-  authorities = [newUser(), newUser(), newUser()];
-  for (const a of authorities) await fund(a.address);
-  c = await deployCertification({
-    publicClient: f.publicClient,
-    walletClient: createWalletClient({ account: f.admin, transport }),
-    accountRegistry: f.deployment.accountRegistry,
-    authorities: authorities.map((a) => a.address),
-    threshold: 2,
-    parameters: params,
-  });
-  council = { address: c.council, abi: authorityCouncilAbi as Abi };
-  points = { address: c.mpPoints, abi: mPPointsAbi as Abi };
-  med = { address: c.medToken, abi: medTokenAbi as Abi };
-  review = { address: c.peerReview, abi: peerReviewAbi as Abi };
+  ({
+    f,
+    c,
+    council,
+    points,
+    med,
+    review,
+    authorities,
+    fund,
+    user,
+    certifiedProvider,
+    stakeBySig,
+    commitment,
+    signApply,
+    relay: relayApplication,
+    drawPanel,
+    balance,
+    staked,
+    medBalance,
+  } = await setupCertification(params));
 });
 after(() => {
   if (Object.keys(gas).length > 0) console.log('certification gas:', gas);
   return f.stop();
 });
-
-/** A registered user with some ETH for the transactions it sends itself. */
-async function user(roles: number = Role.provider): Promise<PrivateKeyAccount> {
-  const u = newUser();
-  await f.register(u, roles);
-  await fund(u.address);
-  return u;
-}
-
-/** Certified through the council by the first authority: receives the certification reward (100 MP). */
-async function certifiedProvider(): Promise<PrivateKeyAccount> {
-  const u = await user();
-  const expiresAt = (await f.now()) + 365n * DAY;
-  await f.send(
-    council,
-    'certify',
-    [u.address, Role.provider, randomHash(), randomHash(), expiresAt],
-    authorities[0],
-  );
-  return u;
-}
-
-/** Stakes all 100 MP on the holder's relayed `Stake` signature. */
-async function stakeBySig(holder: PrivateKeyAccount, amount: bigint) {
-  const message = {
-    holder: holder.address,
-    amount,
-    nonce: await f.nonceOf(points, holder.address),
-    deadline: await f.deadline(),
-  };
-  const signature = await holder.signTypedData({
-    domain: domainFor(f.deployment.chainId, c.mpPoints),
-    types: stakeTypes,
-    primaryType: 'Stake',
-    message,
-  });
-  return f.send(points, 'stakeBySig', [holder.address, amount, message.deadline, signature]);
-}
-
-function commitment(applicationId: bigint, reviewer: Address, approve: boolean, salt: Hex): Hex {
-  return keccak256(encodeAbiParameters(voteCommitmentParameters, [applicationId, reviewer, approve, salt]));
-}
-
-async function signApply(candidate: PrivateKeyAccount, bond: bigint, role: number = Role.provider) {
-  const message = {
-    candidate: candidate.address,
-    role,
-    credentialHash: randomHash(),
-    evidencePointer: randomHash(),
-    bond,
-    nonce: await f.nonceOf(review, candidate.address),
-    deadline: await f.deadline(),
-  };
-  const signature = await candidate.signTypedData({
-    domain: domainFor(f.deployment.chainId, c.peerReview),
-    types: applyForCertificationTypes,
-    primaryType: 'ApplyForCertification',
-    message,
-  });
-  const args = [
-    candidate.address,
-    role,
-    message.credentialHash,
-    message.evidencePointer,
-    bond,
-    message.deadline,
-    signature,
-  ] as const;
-  return { ...message, signature, args };
-}
 
 /** A candidate with `balance` MED who signs a permit for `bond` and applies; the admin relays (pays the gas). */
 async function applyWithPermit(candidate: PrivateKeyAccount, bond: bigint) {
@@ -201,47 +131,6 @@ async function applyWithPermit(candidate: PrivateKeyAccount, bond: bigint) {
   return { ...s, receipt, applicationId: submittedId(receipt) };
 }
 
-/**
- * Relays an application with a gas margin: the draw's cost depends on the block it lands in, so the estimate (made on
- * the previous block) may fall short, as a relayer's would.
- */
-async function relayApplication(functionName: string, args: readonly unknown[]): Promise<TransactionReceipt> {
-  const estimate = await f.publicClient.estimateContractGas({
-    ...review,
-    functionName,
-    args,
-    account: f.admin,
-  } as never);
-  const hash = await relayer.writeContract({
-    ...review,
-    functionName,
-    args,
-    gas: (estimate * 5n) / 4n,
-  } as never);
-  const receipt = await f.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 10 });
-  assert.equal(receipt.status, 'success', `${functionName} reverted on chain`);
-  return receipt;
-}
-
-/**
- * Draws a case's panel. The draw needs the block after the application's, which on an automining chain exists only
- * once this transaction is mined: estimate against the pending block.
- */
-async function drawPanel(applicationId: bigint): Promise<TransactionReceipt> {
-  const args = [applicationId] as const;
-  const gasLimit = await f.publicClient.estimateContractGas({
-    ...review,
-    functionName: 'draw',
-    args,
-    account: f.admin,
-    blockTag: 'pending',
-  } as never);
-  const hash = await relayer.writeContract({ ...review, functionName: 'draw', args, gas: gasLimit } as never);
-  const receipt = await f.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 10 });
-  assert.equal(receipt.status, 'success', 'draw reverted on chain');
-  return receipt;
-}
-
 function submittedId(receipt: TransactionReceipt): bigint {
   const [event] = parseEventLogs({
     abi: peerReviewAbi,
@@ -251,10 +140,6 @@ function submittedId(receipt: TransactionReceipt): bigint {
   assert.ok(event);
   return event.args.applicationId;
 }
-
-const balance = (who: Address) => f.read<bigint>(points, 'balanceOf', [who]);
-const staked = (who: Address) => f.read<bigint>(points, 'stakedOf', [who]);
-const medBalance = (who: Address) => f.read<bigint>(med, 'balanceOf', [who]);
 
 describe('authority council', () => {
   test('adding and removing an authority needs m approvals; m-1 is not enough', async () => {
@@ -512,7 +397,7 @@ describe('peer review', () => {
 
   /** Draws the panel (anyone may, from the block after the application) and returns it. */
   async function drawn(applicationId: bigint) {
-    const receipt = await drawPanel(applicationId);
+    const { receipt } = await drawPanel(applicationId);
     gas.draw ??= receipt.gasUsed;
     const reviewers = await f.read<Address[]>(review, 'reviewersOf', [applicationId]);
     assert.equal(reviewers.length, 5);
