@@ -10,7 +10,6 @@ import { writeFile } from 'node:fs/promises';
 import type http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { crc32, deflateRawSync } from 'node:zlib';
 import { identityFromMnemonic } from '@medbloc/core';
 import { createClient } from '@medbloc/sdk';
 import type { Browser, Page } from 'playwright-core';
@@ -19,6 +18,7 @@ import {
   heartRateExport,
   SAMPLE,
   SAMPLE_OBSERVATIONS,
+  zipOf,
 } from '../packages/interop/src/apple-health/sample.test-helpers.ts';
 import { CHROMIUM, launchChromium, serveTogether } from './support/browser.ts';
 import { ROOT, startTestNode, tempDir } from './support/harness.ts';
@@ -31,38 +31,6 @@ let origin: string;
 let browser: Browser;
 let dir: string;
 const bodies: Buffer[] = [];
-
-/** A one-entry deflated zip laid out as Apple's export.zip. */
-function zipOf(name: string, text: string): Buffer {
-  const data = Buffer.from(text);
-  const packed = deflateRawSync(data);
-  const fileName = Buffer.from(name);
-  const crc = crc32(data);
-  const local = Buffer.alloc(30);
-  local.writeUInt32LE(0x04034b50, 0);
-  local.writeUInt16LE(20, 4);
-  local.writeUInt16LE(8, 8);
-  local.writeUInt32LE(crc, 14);
-  local.writeUInt32LE(packed.length, 18);
-  local.writeUInt32LE(data.length, 22);
-  local.writeUInt16LE(fileName.length, 26);
-  const central = Buffer.alloc(46);
-  central.writeUInt32LE(0x02014b50, 0);
-  central.writeUInt16LE(20, 4);
-  central.writeUInt16LE(20, 6);
-  central.writeUInt16LE(8, 10);
-  central.writeUInt32LE(crc, 16);
-  central.writeUInt32LE(packed.length, 20);
-  central.writeUInt32LE(data.length, 24);
-  central.writeUInt16LE(fileName.length, 28);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(1, 8);
-  end.writeUInt16LE(1, 10);
-  end.writeUInt32LE(central.length + fileName.length, 12);
-  end.writeUInt32LE(local.length + fileName.length + packed.length, 16);
-  return Buffer.concat([local, fileName, packed, central, fileName, end]);
-}
 
 before(async () => {
   dir = await tempDir();

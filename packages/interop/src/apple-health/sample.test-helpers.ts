@@ -4,6 +4,7 @@
  * count/min, kg, lb, cm, %, mg/dL, mmol<…>/L, degC and degF, and types MedBloc does not map. Also a generator of
  * large exports.
  */
+import { crc32, deflateRawSync } from 'node:zlib';
 
 /** What SAMPLE becomes: Observations produced with daily step totals, and per skipped type the count. */
 export const SAMPLE_OBSERVATIONS = 19;
@@ -159,4 +160,36 @@ export function* heartRateExport(n: number): Generator<string> {
     }
   }
   yield `${batch}</HealthData>\n`;
+}
+
+/** A one-entry zip (deflated), laid out as Apple's export.zip: apple_health_export/export.xml. */
+export function zipOf(name: string, text: string): Buffer {
+  const data = Buffer.from(text);
+  const packed = deflateRawSync(data);
+  const fileName = Buffer.from(name);
+  const crc = crc32(data);
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt16LE(8, 8); // deflate
+  local.writeUInt32LE(crc, 14);
+  local.writeUInt32LE(packed.length, 18);
+  local.writeUInt32LE(data.length, 22);
+  local.writeUInt16LE(fileName.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(20, 4);
+  central.writeUInt16LE(20, 6);
+  central.writeUInt16LE(8, 10);
+  central.writeUInt32LE(crc, 16);
+  central.writeUInt32LE(packed.length, 20);
+  central.writeUInt32LE(data.length, 24);
+  central.writeUInt16LE(fileName.length, 28);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(central.length + fileName.length, 12);
+  end.writeUInt32LE(local.length + fileName.length + packed.length, 16);
+  return Buffer.concat([local, fileName, packed, central, fileName, end]);
 }
