@@ -4,12 +4,33 @@
  * and synchronous access to node:crypto for the throughput-critical paths.
  */
 import type * as NodeCrypto from 'node:crypto';
-import { concatBytes, randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { concatBytes, randomBytes as cryptoRandomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { base64url } from 'multiformats/bases/base64';
 import { bytesToHex, type Hex, hexToBytes, isHex } from 'viem';
 import { InvalidArgumentError } from './errors.ts';
 
-export { bytesToHex, concatBytes, hexToBytes, randomBytes, utf8ToBytes };
+export { bytesToHex, concatBytes, hexToBytes, utf8ToBytes };
+
+const POOL_SIZE = 16 * 1024;
+let pool = new Uint8Array(0);
+let poolAt = 0;
+
+/**
+ * `n` bytes from the platform CSPRNG (crypto.getRandomValues). Small requests (keys, salts, nonces: bulk ingest
+ * asks for several per record) are served from a 16 KiB block of CSPRNG output, each byte handed out once, instead
+ * of one system call each; the served bytes are zeroed in the block.
+ */
+export function randomBytes(n = 32): Uint8Array {
+  if (n > 256) return cryptoRandomBytes(n);
+  if (poolAt + n > pool.length) {
+    pool = cryptoRandomBytes(POOL_SIZE);
+    poolAt = 0;
+  }
+  const out = pool.slice(poolAt, poolAt + n);
+  pool.fill(0, poolAt, poolAt + n);
+  poolAt += n;
+  return out;
+}
 
 /** Unpadded base64url (RFC 4648 §5), JSON- and URL-safe. */
 export function toBase64Url(bytes: Uint8Array): string {

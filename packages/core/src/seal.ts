@@ -264,6 +264,18 @@ function checkPiece(piece: unknown): asserts piece is Uint8Array {
 // ---------------------------------------------------------------------------------------------------------------
 // Streaming
 
+/** Checks the key and options, draws the salt, and derives the payload cipher: what every seal starts with. */
+async function beginSeal(dek: Uint8Array, options: SealOptions) {
+  assertBytes(dek, DATA_KEY_SIZE, 'data key');
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  checkChunkSize(chunkSize);
+  const salt = options.salt ?? randomBytes(16);
+  assertBytes(salt, 16, 'salt');
+  const headerBytes = encodeHeader(chunkSize, salt);
+  const cipher = await chunkCipherFor(dek, { chunkSize, salt, bytes: headerBytes }, options.engine);
+  return { chunkSize, headerBytes, cipher };
+}
+
 /**
  * Seals a plaintext stream, yielding the header then the ciphertext. Input pieces may have any size; memory stays
  * at one chunk. Output pieces do not align with chunks (concatenate or pipe them).
@@ -276,14 +288,7 @@ export async function* sealStream(
   dek: Uint8Array,
   options: SealOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  assertBytes(dek, DATA_KEY_SIZE, 'data key');
-  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  checkChunkSize(chunkSize);
-  const salt = options.salt ?? randomBytes(16);
-  assertBytes(salt, 16, 'salt');
-  const headerBytes = encodeHeader(chunkSize, salt);
-  const header = { chunkSize, salt, bytes: headerBytes };
-  const cipher = await chunkCipherFor(dek, header, options.engine);
+  const { chunkSize, headerBytes, cipher } = await beginSeal(dek, options);
   yield headerBytes.slice();
 
   // A full chunk is held back until at least one more byte arrives: only then is it known not to be the last.
@@ -386,6 +391,17 @@ export async function sealBytes(
   assertBytes(plaintext, undefined, 'plaintext');
   const out = new Uint8Array(sealedSize(plaintext.length, options.chunkSize ?? DEFAULT_CHUNK_SIZE));
   let at = 0;
+  if (plaintext.length <= (options.chunkSize ?? DEFAULT_CHUNK_SIZE)) {
+    // One final chunk (most records): sealed straight from the caller's bytes, no chunk buffer to fill.
+    const { headerBytes, cipher } = await beginSeal(dek, options);
+    out.set(headerBytes, 0);
+    at = headerBytes.length;
+    for (const piece of await cipher.seal(0, true, plaintext)) {
+      out.set(piece, at);
+      at += piece.length;
+    }
+    return out;
+  }
   for await (const piece of sealStream([plaintext], dek, options)) {
     out.set(piece, at);
     at += piece.length;
