@@ -15,16 +15,7 @@ import {
   emergencyAccessBytecode,
   recordRegistryAbi,
 } from '@medbloc/contracts';
-import {
-  type Account,
-  type Address,
-  type Chain,
-  getAddress,
-  type Hash,
-  type PublicClient,
-  type Transport,
-  type WalletClient,
-} from 'viem';
+import type { Account, Address, Chain, PublicClient, Transport, WalletClient } from 'viem';
 import { deployContract, waitForSuccess } from './deploy.ts';
 
 export interface DeployConsentParameters {
