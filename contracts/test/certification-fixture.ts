@@ -45,27 +45,6 @@ export const RENEWAL = 1;
 export const CHALLENGE = 2;
 export const APPEAL = 3;
 
-/** EIP-712 types of the challenge and appeal authorisations (PeerReview's typehashes). */
-export const challengeTypes = {
-  ChallengeCertification: [
-    { name: 'challenger', type: 'address' },
-    { name: 'subject', type: 'address' },
-    { name: 'role', type: 'uint8' },
-    { name: 'evidenceHash', type: 'bytes32' },
-    { name: 'bond', type: 'uint256' },
-    { name: 'nonce', type: 'uint256' },
-    { name: 'deadline', type: 'uint256' },
-  ],
-} as const;
-export const appealTypes = {
-  AppealDecision: [
-    { name: 'applicationId', type: 'uint256' },
-    { name: 'appellant', type: 'address' },
-    { name: 'nonce', type: 'uint256' },
-    { name: 'deadline', type: 'uint256' },
-  ],
-} as const;
-
 /** Suite parameters: short windows, small panels; amounts chosen so every split is exact. */
 export const testParameters: CertificationParameters = {
   ...defaultCertificationParameters,

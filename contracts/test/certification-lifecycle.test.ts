@@ -7,7 +7,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { peerReviewAbi } from '@medbloc/contracts';
-import { batchLeafOf, buildMerkleTree, domainFor, Role, ZERO_HASH } from '@medbloc/core';
+import {
+  appealDecisionTypes,
+  batchLeafOf,
+  buildMerkleTree,
+  challengeCertificationTypes,
+  domainFor,
+  Role,
+  ZERO_HASH,
+} from '@medbloc/core';
 import {
   type Address,
   encodeAbiParameters,
@@ -20,10 +28,8 @@ import {
   APPEAL,
   APPLY,
   APPROVED,
-  appealTypes,
   type CertificationFixture,
   CHALLENGE,
-  challengeTypes,
   DAY,
   MED,
   NO_QUORUM,
@@ -214,7 +220,7 @@ describe('challenge', () => {
     };
     const signature = await challenger.signTypedData({
       domain: domainFor(x.f.deployment.chainId, x.c.peerReview),
-      types: challengeTypes,
+      types: challengeCertificationTypes,
       primaryType: 'ChallengeCertification',
       message,
     });
@@ -363,7 +369,7 @@ describe('appeal', () => {
     };
     const signature = await subject.signTypedData({
       domain: domainFor(x.f.deployment.chainId, x.c.peerReview),
-      types: appealTypes,
+      types: appealDecisionTypes,
       primaryType: 'AppealDecision',
       message,
     });
