@@ -10,7 +10,7 @@ import { isAddress } from 'viem';
 import { formatDate } from '../fhir/read.ts';
 import { describeError, type FriendlyError } from '../lib/errors.ts';
 import { hasRole, nodeUrl, useSession } from '../lib/session.ts';
-import { Addr, ErrorBox, keyCode, Notice, useAction } from '../ui/bits.tsx';
+import { Addr, ErrorBox, keyCode, Notice, useAction, useLoaded } from '../ui/bits.tsx';
 import { ResourceForm } from '../ui/ResourceForm.tsx';
 import { UploadFhir } from '../ui/Upload.tsx';
 
@@ -35,19 +35,11 @@ export function PeoplePage() {
 function Delegates() {
   const { client } = useSession();
   const id = useId();
-  const [list, setList] = useState<DelegateView[] | undefined>();
-  const [loadError, setLoadError] = useState<FriendlyError | undefined>();
-  const load = useCallback(async () => {
-    try {
-      setList(await client.delegates());
-      setLoadError(undefined);
-    } catch (err) {
-      setLoadError(describeError(err));
-    }
-  }, [client]);
-  useEffect(() => {
-    void load();
-  }, [load]);
+  const {
+    value: list,
+    error: loadError,
+    reload: load,
+  } = useLoaded(useCallback(() => client.delegates(), [client]));
   const [who, setWho] = useState('');
   const [kind, setKind] = useState<'carer' | 'guardian'>('carer');
   const [until, setUntil] = useState('');
@@ -179,18 +171,16 @@ async function guardianSet(token: string, me: string) {
 function RecoveryGuardians() {
   const { client, identity } = useSession();
   const id = useId();
-  const [current, setCurrent] = useState<{ threshold: number; guardians: Address[] } | null | undefined>();
-  const [loadError, setLoadError] = useState<FriendlyError | undefined>();
-  const load = useCallback(async () => {
-    try {
-      setCurrent((await guardianSet(await client.login(), identity.address)) ?? null);
-    } catch (err) {
-      setLoadError(describeError(err));
-    }
-  }, [client, identity.address]);
-  useEffect(() => {
-    void load();
-  }, [load]);
+  const {
+    value: current,
+    error: loadError,
+    reload: load,
+  } = useLoaded(
+    useCallback(
+      async () => (await guardianSet(await client.login(), identity.address)) ?? null,
+      [client, identity.address],
+    ),
+  );
   const [text, setText] = useState('');
   const [threshold, setThreshold] = useState(2);
   const [done, setDone] = useState<string | undefined>();

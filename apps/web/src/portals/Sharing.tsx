@@ -7,9 +7,8 @@ import type { MedblocClient } from '@medbloc/sdk';
 import { useCallback, useEffect, useState } from 'react';
 import { isAddress } from 'viem';
 import { formatDate } from '../fhir/read.ts';
-import { describeError, type FriendlyError } from '../lib/errors.ts';
 import { useSession } from '../lib/session.ts';
-import { Addr, ErrorBox, Notice, useAction } from '../ui/bits.tsx';
+import { Addr, ErrorBox, Notice, useAction, useLoaded } from '../ui/bits.tsx';
 
 type Address = `0x${string}`;
 type Purpose = 'care' | 'research';
@@ -105,19 +104,11 @@ export function SharingPage() {
 }
 
 function Grants({ consent }: { consent: Consent }) {
-  const [grants, setGrants] = useState<Grant[] | undefined>();
-  const [loadError, setLoadError] = useState<FriendlyError | undefined>();
-  const load = useCallback(async () => {
-    try {
-      setGrants(await consent.grants());
-      setLoadError(undefined);
-    } catch (err) {
-      setLoadError(describeError(err));
-    }
-  }, [consent]);
-  useEffect(() => {
-    void load();
-  }, [load]);
+  const {
+    value: grants,
+    error: loadError,
+    reload: load,
+  } = useLoaded(useCallback(() => consent.grants(), [consent]));
   const [grantee, setGrantee] = useState('');
   const [category, setCategory] = useState('labs');
   const [purpose, setPurpose] = useState<Purpose>('care');

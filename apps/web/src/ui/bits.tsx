@@ -1,5 +1,5 @@
 /** Small shared pieces: error and status messages, addresses, byte sizes, async actions. */
-import { type ReactNode, useCallback, useState } from 'react';
+import { type ReactNode, useCallback, useEffect, useState } from 'react';
 import { describeError, type FriendlyError } from '../lib/errors.ts';
 
 export function ErrorBox({ error, id }: { error: FriendlyError | undefined; id?: string }) {
@@ -47,6 +47,27 @@ export function bytes(n: number): string {
     u++;
   }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
+}
+
+/**
+ * Loads `fetch()` when mounted and whenever `fetch` changes (pass a memoised one); `reload` fetches again. The error
+ * is already made readable.
+ */
+export function useLoaded<T>(fetch: () => Promise<T>) {
+  const [value, setValue] = useState<T | undefined>();
+  const [error, setError] = useState<FriendlyError | undefined>();
+  const reload = useCallback(async () => {
+    try {
+      setValue(await fetch());
+      setError(undefined);
+    } catch (err) {
+      setError(describeError(err));
+    }
+  }, [fetch]);
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+  return { value, error, reload };
 }
 
 /** Runs an async action with busy and error state; the error is already made readable. */
