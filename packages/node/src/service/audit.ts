@@ -38,6 +38,13 @@ export interface SignedAccessRequest {
   key?: Hex;
 }
 
+/** A key and the signed message by which an account delegated to it, as returned with a log entry. */
+interface Delegation {
+  key: Hex;
+  message: string;
+  signature: Hex;
+}
+
 /** How far a request's clock may be from the node's, seconds. */
 const CLOCK_SKEW = 300;
 const MAX_BATCH = 10_000;
@@ -229,28 +236,24 @@ export function createAuditService(deps: {
       if (caller !== owner) throw new NodeError('FORBIDDEN', 'only the owner may read an access log');
       const rows = db.receipts.ofOwner(owner.toLowerCase());
       const trees = new Map<string, ReturnType<typeof buildMerkleTree>>();
-      const delegations = new Map<string, { key: Hex; message: string; signature: Hex } | null>();
-      const delegationOf = (key: string) => {
-        if (!delegations.has(key)) {
-          const k = db.accessKeys.get(key);
-          delegations.set(
-            key,
-            k ? { key: k.key as Hex, message: k.message, signature: k.signature as Hex } : null,
-          );
-        }
-        return delegations.get(key)!;
+      // The delegations behind the entries' keys: few per log, each looked up once.
+      const delegationsOf = (
+        lookup: (key: string) => { key: string; message: string; signature: string } | undefined,
+      ) => {
+        const seen = new Map<string, Delegation | null>();
+        return (key: string) => {
+          if (!seen.has(key)) {
+            const k = lookup(key);
+            seen.set(
+              key,
+              k ? { key: k.key as Hex, message: k.message, signature: k.signature as Hex } : null,
+            );
+          }
+          return seen.get(key)!;
+        };
       };
-      const nodeKeys = new Map<string, { key: Hex; message: string; signature: Hex } | null>();
-      const nodeKeyOf = (key: string) => {
-        if (!nodeKeys.has(key)) {
-          const k = db.nodeKeys.get(key);
-          nodeKeys.set(
-            key,
-            k ? { key: k.key as Hex, message: k.message, signature: k.signature as Hex } : null,
-          );
-        }
-        return nodeKeys.get(key)!;
-      };
+      const delegationOf = delegationsOf(db.accessKeys.get);
+      const nodeKeyOf = delegationsOf(db.nodeKeys.get);
       const entries = rows.map((r) => {
         let proof: Hex[] | null = null;
         if (r.root !== null && r.leaf_index !== null) {
