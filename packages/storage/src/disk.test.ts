@@ -81,6 +81,25 @@ describe('disk blob store', () => {
     assert.equal(await store.has(await referenceCid(bytes)), false);
   });
 
+  test('a large put that fails part-way (hashed off thread, partly synced) leaves nothing behind', async () => {
+    const big = function* () {
+      for (let i = 0; i < 40; i++) yield randomBytes(1024 * 1024);
+    };
+    await assert.rejects(store.put(big(), { maxBytes: 30 * 1024 * 1024 }), BlobTooLargeError);
+    const failing = (async function* () {
+      yield* big();
+      throw new Error('connection reset');
+    })();
+    await assert.rejects(store.put(failing), /connection reset/);
+    assert.deepEqual(await tmpFiles(), []);
+    // The next large put is unaffected.
+    const parts = [...big()].flatMap((c) => [c, randomBytes(16)]);
+    const { cid } = await store.put(parts);
+    assert.ok(cid.equals(await referenceCid(Buffer.concat(parts))));
+    assert.equal(await store.verify(cid), true);
+    await store.delete(cid);
+  });
+
   test('a tmp file left by a crash mid-write is never listed and is removed at the next open', async () => {
     const bytes = randomBytes(100_000);
     const cid = await referenceCid(bytes);

@@ -8,14 +8,15 @@
  * only once complete and durable, even across a crash mid-write. Stale tmp files are removed at open, so a
  * directory must be opened by one store (one process) at a time.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, statSync, writeSync, writevSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CID } from 'multiformats/cid';
 import { blobCid, isBlobCid } from './cid.ts';
 import { BlobDigestMismatchError, BlobTooLargeError } from './errors.ts';
+import { createBlobHasher } from './hasher.ts';
 import type { BlobStore, GetOptions, PutOptions, PutResult } from './port.ts';
 import { DEFAULT_VERIFY_FIRST_BELOW } from './port.ts';
 import { checkPutOptions } from './put.ts';
@@ -36,6 +37,8 @@ const IO_CHUNK = 1024 * 1024;
  * open/stat/read/close costs four thread-pool round trips (~75 µs of CPU) — per read of a typical FHIR record.
  */
 const SYNC_READ_MAX = 64 * 1024;
+/** A large blob is flushed to the device after every this many bytes written, while the rest is still coming. */
+const DATASYNC_EVERY = 16 * 1024 * 1024;
 
 /** Shard directory name for a CID string (flatfs next-to-last/2). */
 export function shardOf(cidString: string): string {
@@ -127,40 +130,73 @@ export async function createDiskBlobStore(options: DiskBlobStoreOptions): Promis
       let closed = false;
       let kept = false;
       try {
-        const hash = createHash('sha256');
+        const hash = createBlobHasher();
         const pending = Buffer.allocUnsafe(IO_CHUNK);
         let buffered = 0;
         let size = 0;
-        // Hash while the write runs on the thread pool; each write is awaited before the next chunk is pulled,
-        // so memory stays constant and a producer may safely reuse its buffer.
-        const flush = async (bytes: Uint8Array): Promise<void> => {
-          const w = writeAll(fh, bytes);
-          hash.update(bytes);
-          await w;
+        // Large blobs are flushed to the device as they are written (one datasync at a time, on the thread pool), so
+        // the final fsync has little left to do.
+        let unsynced = 0;
+        let syncing: Promise<void> | undefined;
+        let syncFailed: unknown;
+        // Writes are synchronous and at most about a MiB each: into the page cache a write is a copy (~0.2 ms per
+        // MiB), which an async write through io_uring also runs on this thread, plus round trips. Memory stays
+        // constant and a producer may reuse its buffer once the next chunk is pulled. The hash runs beside (on a
+        // worker thread for large blobs).
+        const flush = async (parts: Uint8Array[]): Promise<void> => {
+          writevAll(fh.fd, parts);
+          for (const part of parts) {
+            const h = hash.update(part);
+            if (h) await h;
+            unsynced += part.byteLength;
+          }
+          if (unsynced >= DATASYNC_EVERY && !syncing) {
+            unsynced = 0;
+            syncing = fh.datasync().then(
+              () => {
+                syncing = undefined;
+              },
+              (err: unknown) => {
+                syncFailed = err;
+                syncing = undefined;
+              },
+            );
+          }
         };
-        for await (const chunk of source) {
+        try {
+          for await (const chunk of source) {
+            opts.signal?.throwIfAborted();
+            size += chunk.byteLength;
+            if (opts.maxBytes !== undefined && size > opts.maxBytes)
+              throw new BlobTooLargeError(opts.maxBytes);
+            if (buffered + chunk.byteLength <= IO_CHUNK) {
+              // Coalesce small chunks: one write syscall per MiB instead of one per network packet.
+              pending.set(chunk, buffered);
+              buffered += chunk.byteLength;
+              if (buffered === IO_CHUNK) {
+                await flush([pending]);
+                buffered = 0;
+              }
+            } else if (chunk.byteLength >= IO_CHUNK / 2) {
+              // A big chunk goes out as it is, with whatever was pending, in one writev.
+              await flush(buffered > 0 ? [pending.subarray(0, buffered), chunk] : [chunk]);
+              buffered = 0;
+            } else {
+              await flush([pending.subarray(0, buffered)]);
+              pending.set(chunk, 0);
+              buffered = chunk.byteLength;
+            }
+          }
+          if (buffered > 0) await flush([pending.subarray(0, buffered)]);
           opts.signal?.throwIfAborted();
-          size += chunk.byteLength;
-          if (opts.maxBytes !== undefined && size > opts.maxBytes) throw new BlobTooLargeError(opts.maxBytes);
-          if (buffered > 0 && buffered + chunk.byteLength > IO_CHUNK) {
-            await flush(pending.subarray(0, buffered));
-            buffered = 0;
-          }
-          if (chunk.byteLength >= IO_CHUNK) {
-            await flush(chunk);
-            continue;
-          }
-          // Coalesce small chunks: one write syscall per MiB instead of one per network packet.
-          pending.set(chunk, buffered);
-          buffered += chunk.byteLength;
-          if (buffered === IO_CHUNK) {
-            await flush(pending);
-            buffered = 0;
-          }
+        } catch (err) {
+          hash.abort();
+          throw err;
+        } finally {
+          await syncing;
         }
-        if (buffered > 0) await flush(pending.subarray(0, buffered));
-        opts.signal?.throwIfAborted();
-        const cid = blobCid(hash.digest());
+        if (syncFailed) throw syncFailed;
+        const cid = blobCid(await hash.digest());
         if (opts.expected !== undefined && !opts.expected.equals(cid)) {
           throw new BlobDigestMismatchError(opts.expected, cid);
         }
@@ -236,11 +272,15 @@ async function* readChunks(fh: FileHandle, start: number, end: number): AsyncGen
   }
 }
 
-async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.length) {
-    const { bytesWritten } = await fh.write(bytes, at, bytes.length - at);
-    at += bytesWritten;
+/** Writes every byte of `parts`, in order, at the file position. */
+function writevAll(fd: number, parts: Uint8Array[]): void {
+  const total = parts.reduce((n, p) => n + p.byteLength, 0);
+  let done = parts.length === 1 ? writeSync(fd, parts[0]!) : writevSync(fd, parts);
+  // Short writes are rare (full disk, signals); finish byte by byte through the remaining parts.
+  for (let i = 0, start = 0; done < total && i < parts.length; start += parts[i]!.byteLength, i++) {
+    const part = parts[i]!;
+    while (done < start + part.byteLength && done >= start)
+      done += writeSync(fd, part, done - start, part.byteLength - (done - start));
   }
 }
 
