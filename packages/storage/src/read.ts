@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { CID } from 'multiformats/cid';
 import { blobCid, isBlobCid } from './cid.ts';
 import { BlobCorruptedError, BlobNotFoundError } from './errors.ts';
+import { createBlobHasher } from './hasher.ts';
 import type { GetOptions } from './port.ts';
 
 /** An opened blob, as an adapter exposes it to the shared read path. */
@@ -62,13 +63,21 @@ export async function* verifiedGet(
       yield* blob.stream(start, end);
       return;
     }
-    const hash = createHash('sha256');
-    for await (const chunk of blob.stream(0, blob.size)) {
-      hash.update(chunk);
-      yield chunk;
+    // Large: hashed on the worker thread while the bytes go out (the verdict comes with the last chunk).
+    const hash = createBlobHasher();
+    let digested = false;
+    try {
+      for await (const chunk of blob.stream(0, blob.size)) {
+        const h = hash.update(chunk);
+        if (h) await h;
+        yield chunk;
+      }
+      digested = true;
+      const actual = blobCid(await hash.digest());
+      if (!actual.equals(cid)) throw new BlobCorruptedError(cid, actual);
+    } finally {
+      if (!digested) hash.abort();
     }
-    const actual = blobCid(hash.digest());
-    if (!actual.equals(cid)) throw new BlobCorruptedError(cid, actual);
   } finally {
     await blob.close();
   }
@@ -78,12 +87,18 @@ export async function* verifiedGet(
 export async function verifyBlob(cid: CID, open: () => Promise<OpenBlob | undefined>): Promise<boolean> {
   const blob = isBlobCid(cid) ? await open() : undefined;
   if (blob === undefined) throw new BlobNotFoundError(cid);
+  const hash = createBlobHasher();
+  let digested = false;
   try {
-    const hash = createHash('sha256');
-    for await (const chunk of blob.stream(0, blob.size)) hash.update(chunk);
+    for await (const chunk of blob.stream(0, blob.size)) {
+      const h = hash.update(chunk);
+      if (h) await h;
+    }
+    digested = true;
     // A blob that shrank or grew since `open` hashes differently, so the size needs no separate check.
-    return blobCid(hash.digest()).equals(cid);
+    return blobCid(await hash.digest()).equals(cid);
   } finally {
+    if (!digested) hash.abort();
     await blob.close();
   }
 }
