@@ -63,21 +63,9 @@ export async function* verifiedGet(
       yield* blob.stream(start, end);
       return;
     }
-    // Large: hashed on the worker thread while the bytes go out (the verdict comes with the last chunk).
-    const hash = createBlobHasher();
-    let digested = false;
-    try {
-      for await (const chunk of blob.stream(0, blob.size)) {
-        const h = hash.update(chunk);
-        if (h) await h;
-        yield chunk;
-      }
-      digested = true;
-      const actual = blobCid(await hash.digest());
-      if (!actual.equals(cid)) throw new BlobCorruptedError(cid, actual);
-    } finally {
-      if (!digested) hash.abort();
-    }
+    // Large: the verdict comes with the last chunk.
+    const actual = yield* hashedChunks(blob.stream(0, blob.size));
+    if (!actual.equals(cid)) throw new BlobCorruptedError(cid, actual);
   } finally {
     await blob.close();
   }
@@ -87,19 +75,34 @@ export async function* verifiedGet(
 export async function verifyBlob(cid: CID, open: () => Promise<OpenBlob | undefined>): Promise<boolean> {
   const blob = isBlobCid(cid) ? await open() : undefined;
   if (blob === undefined) throw new BlobNotFoundError(cid);
+  try {
+    const chunks = hashedChunks(blob.stream(0, blob.size));
+    let step = await chunks.next();
+    while (!step.done) step = await chunks.next();
+    // A blob that shrank or grew since `open` hashes differently, so the size needs no separate check.
+    return step.value.equals(cid);
+  } finally {
+    await blob.close();
+  }
+}
+
+/**
+ * Yields `source` unchanged while hashing it (on the worker thread once past 4 MiB) and returns its CID; the hash is
+ * dropped if the consumer stops early.
+ */
+async function* hashedChunks(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array, CID, undefined> {
   const hash = createBlobHasher();
   let digested = false;
   try {
-    for await (const chunk of blob.stream(0, blob.size)) {
+    for await (const chunk of source) {
       const h = hash.update(chunk);
       if (h) await h;
+      yield chunk;
     }
     digested = true;
-    // A blob that shrank or grew since `open` hashes differently, so the size needs no separate check.
-    return blobCid(await hash.digest()).equals(cid);
+    return blobCid(await hash.digest());
   } finally {
     if (!digested) hash.abort();
-    await blob.close();
   }
 }
 
