@@ -18,3 +18,4 @@ export * from './scope.ts';
 export * from './seal.ts';
 export * from './shamir.ts';
 export * from './typed-hash.ts';
+export type * from './wire.ts';

@@ -55,6 +55,8 @@ import {
   openBytes,
   openStream,
   parseNodeReceiptKeyMessage,
+  type RecordDetail,
+  type RecordSummary,
   Role,
   type RoleName,
   recordIdOf,
@@ -228,46 +230,6 @@ export interface RecordMeta {
   size?: number;
   category?: string;
   date?: string;
-}
-
-export interface RecordSummary {
-  recordId: Hex;
-  owner: Address;
-  creator: Address;
-  cid: string;
-  digest: Hex;
-  keyCommitment: Hex;
-  supersedes: Hex;
-  supersededBy: Hex | null;
-  anchoredAt: number;
-  blockNumber: number;
-  txHash: Hex;
-  encMeta: string | null;
-  /** The opaque sharing scopes the record belongs to. */
-  scopes?: Hex[];
-  authorisation:
-    | { kind: 'single'; nonce: string; deadline: string; signature: Hex }
-    | {
-        kind: 'batch';
-        root: Hex;
-        leafIndex: number;
-        count: number;
-        manifest: Hex;
-        proof: Hex[];
-        nonce: string | null;
-        deadline: string | null;
-        signature: Hex | null;
-      }
-    | null;
-}
-
-interface RecordDetail extends RecordSummary {
-  envelope: string;
-  kekId: string | null;
-  wrapKeyEnvelope: string | null;
-  /** Set when the key reaches this reader through a category grant: the scope's private key, wrapped for it. */
-  scopeId?: Hex | null;
-  scopeKeyEnvelope?: string | null;
 }
 
 export interface Verification {
@@ -826,6 +788,7 @@ export function createClient(opts: ClientOptions) {
         }
         privateKey = await scopeKey;
       }
+      if (!d.envelope) throw new Error('there is no key envelope for this identity');
       const env = decodeEnvelope(d.envelope);
       const aad = hexToBytes(d.recordId);
       if (env.kind === 'hpke') return await hpkeUnwrap(privateKey, env.data, aad);
@@ -2039,20 +2002,27 @@ export function createClient(opts: ClientOptions) {
         const q: string = `/v1/records?owner=${owner}&purpose=${purpose}&limit=1000${after ? `&after=${after}` : ''}`;
         const headers = owner === me ? {} : await accessHeader(ZERO_HASH, owner, purpose);
         const page: {
-          records: (RecordDetail | (RecordSummary & { envelope: null }))[];
+          records: RecordDetail[];
           next: string | null;
         } = await authedGet(q, headers);
         for (const r of page.records) {
           let meta: RecordMeta | undefined;
           if (r.encMeta && r.envelope) {
             try {
-              const dek = await unwrapKey(r as RecordDetail, batchKeys);
+              const dek = await unwrapKey(r, batchKeys);
               meta = JSON.parse(td.decode(await openBytes(fromBase64Url(r.encMeta), dek))) as RecordMeta;
             } catch {
               meta = undefined;
             }
           }
-          const { envelope: _e, kekId: _k, wrapKeyEnvelope: _w, ...summary } = r as RecordDetail;
+          const {
+            envelope: _e,
+            kekId: _k,
+            wrapKeyEnvelope: _w,
+            scopeId: _s,
+            scopeKeyEnvelope: _sk,
+            ...summary
+          } = r;
           if (getAddress(summary.owner) === me) ownRecords.add(summary.recordId.toLowerCase());
           out.push({ ...summary, meta });
         }

@@ -1,5 +1,6 @@
 /** @medbloc/sdk — build on MedBloc from Node or the browser: keys, sealing and signatures stay on the client. */
 
+export type { RecordAuthorisation, RecordDetail, RecordSummary } from '@medbloc/core/portable';
 export { CATEGORIES, type Category, categoryOf, clinicalDateOf, isCategory } from './category.ts';
 export {
   type ApplicationDetail,
@@ -24,7 +25,6 @@ export {
   type NodeInfo,
   type ReadPurpose,
   type RecordMeta,
-  type RecordSummary,
   type ScopeKeyView,
   type Verification,
 } from './client.ts';

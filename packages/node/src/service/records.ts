@@ -10,6 +10,9 @@ import {
   batchLeafOf,
   buildMerkleTree,
   digestHexToCid,
+  type RecordAuthorisation,
+  type RecordKeys,
+  type RecordSummary,
   Role,
   recordIdOf,
   ZERO_HASH,
@@ -79,37 +82,6 @@ export interface BatchInput {
   wrapKeys: { kekId: string; reader: Address; envelope: string }[];
   /** Per-scope batch keys, HPKE-wrapped to the scope's public key. */
   scopeKeys?: { kekId: string; scopeId: Hex; envelope: string }[] | undefined;
-}
-
-export interface RecordView {
-  recordId: Hex;
-  owner: Address;
-  creator: Address;
-  cid: string;
-  digest: Hex;
-  keyCommitment: Hex;
-  supersedes: Hex;
-  supersededBy: Hex | null;
-  anchoredAt: number;
-  blockNumber: number;
-  txHash: Hex;
-  encMeta: string | null;
-  /** The opaque sharing scopes this record belongs to. */
-  scopes: Hex[];
-  authorisation:
-    | { kind: 'single'; nonce: string; deadline: string; signature: Hex }
-    | {
-        kind: 'batch';
-        root: Hex;
-        leafIndex: number;
-        count: number;
-        manifest: Hex;
-        proof: Hex[];
-        nonce: string | null;
-        deadline: string | null;
-        signature: Hex | null;
-      }
-    | null;
 }
 
 export type RecordsService = ReturnType<typeof createRecordsService>;
@@ -204,11 +176,11 @@ export function createRecordsService(deps: {
     }
   }
 
-  async function anchor(caller: Address, input: AnchorInput): Promise<RecordView> {
+  async function anchor(caller: Address, input: AnchorInput): Promise<RecordSummary> {
     return refusing(caller, [input.digest], () => anchorChecked(caller, input));
   }
 
-  async function anchorChecked(caller: Address, input: AnchorInput): Promise<RecordView> {
+  async function anchorChecked(caller: Address, input: AnchorInput): Promise<RecordSummary> {
     if (caller !== input.creator) throw new NodeError('FORBIDDEN', 'only the creator may submit its anchor');
     const recordId = recordIdOf(input);
     if (db.records.get(recordId))
@@ -469,8 +441,8 @@ export function createRecordsService(deps: {
     return tree;
   }
 
-  function view(row: RecordRow): RecordView {
-    let authorisation: RecordView['authorisation'] = null;
+  function view(row: RecordRow): RecordSummary {
+    let authorisation: RecordAuthorisation = null;
     if (row.batch_root) {
       const b = db.batches.get(row.batch_root)!;
       authorisation = {
@@ -511,7 +483,7 @@ export function createRecordsService(deps: {
   }
 
   /** The caller's key material for a record, by the way it may read it. */
-  function keysFor(caller: Address, row: RecordRow, access: Access) {
+  function keysFor(caller: Address, row: RecordRow, access: Access): RecordKeys {
     const reader = access.via === 'scope' ? scopeReader(access.scopeId) : caller.toLowerCase();
     const env = db.envelopes.get(row.record_id, reader);
     const wrapKey = env?.kek_id ? db.envelopes.getWrapKey(env.kek_id, reader) : undefined;
