@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { accessLogAbi } from '@medbloc/contracts';
 import { buildMerkleTree, verifyMerkleProof } from '@medbloc/core';
-import { type Address, createWalletClient, http, keccak256, parseEventLogs, toHex } from 'viem';
+import { type Address, type createWalletClient, keccak256, parseEventLogs, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { deployConsent, grantNodeRole } from '../../packages/node/src/chain/deploy-consent.ts';
+import { grantNodeRole } from '../../packages/node/src/chain/deploy-consent.ts';
 import { type Fixture, FUNDED_KEY, randomHash, revertsWith, setup } from './fixture.ts';
 
 let f: Fixture;
@@ -18,14 +18,8 @@ const otherNode = privateKeyToAccount(FUNDED_KEY);
 
 before(async () => {
   f = await setup();
-  const wallet = createWalletClient({ account: f.admin, transport: http(f.anvil.rpcUrl) });
-  walletClient = wallet;
-  const c = await deployConsent({
-    publicClient: f.publicClient,
-    walletClient: wallet,
-    accountRegistry: f.deployment.accountRegistry,
-    recordRegistry: f.deployment.recordRegistry,
-  });
+  walletClient = f.walletClient;
+  const c = await f.deployConsent();
   log = { address: c.accessLog, abi: accessLogAbi };
 });
 after(() => f.stop());

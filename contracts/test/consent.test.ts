@@ -16,16 +16,7 @@ import {
   revokeDelegateTypes,
   scopeIdForCategory,
 } from '@medbloc/core';
-import {
-  type Address,
-  createWalletClient,
-  domainSeparator,
-  type Hex,
-  http,
-  type PrivateKeyAccount,
-  parseEventLogs,
-} from 'viem';
-import { deployConsent } from '../../packages/node/src/chain/deploy-consent.ts';
+import { type Address, domainSeparator, type Hex, type PrivateKeyAccount, parseEventLogs } from 'viem';
 import { type Fixture, HOUR, newUser, randomHash, revertsWith, setup } from './fixture.ts';
 
 /** Published Ethereum EHR consent designs spend about this much per grant. */
@@ -49,13 +40,7 @@ let researcher: PrivateKeyAccount;
 
 before(async () => {
   f = await setup();
-  const walletClient = createWalletClient({ account: f.admin, transport: http(f.anvil.rpcUrl) });
-  const c = await deployConsent({
-    publicClient: f.publicClient,
-    walletClient,
-    accountRegistry: f.deployment.accountRegistry,
-    recordRegistry: f.deployment.recordRegistry,
-  });
+  const c = await f.deployConsent();
   consent = { address: c.consentRegistry, abi: consentRegistryAbi };
   delegation = { address: c.delegation, abi: delegationAbi };
   consentDomain = domainFor(f.deployment.chainId, c.consentRegistry);

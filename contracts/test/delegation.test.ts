@@ -20,17 +20,8 @@ import {
   setRecoveryGuardiansTypes,
   ZERO_HASH,
 } from '@medbloc/core';
-import {
-  type Address,
-  createWalletClient,
-  domainSeparator,
-  type Hex,
-  http,
-  type PrivateKeyAccount,
-  parseEventLogs,
-} from 'viem';
+import { type Address, domainSeparator, type Hex, type PrivateKeyAccount, parseEventLogs } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { deployConsent } from '../../packages/node/src/chain/deploy-consent.ts';
 import { type Fixture, FUNDED_KEY, HOUR, newUser, randomHash, revertsWith, setup } from './fixture.ts';
 
 let f: Fixture;
@@ -40,13 +31,7 @@ let patient: PrivateKeyAccount;
 
 before(async () => {
   f = await setup();
-  const walletClient = createWalletClient({ account: f.admin, transport: http(f.anvil.rpcUrl) });
-  const c = await deployConsent({
-    publicClient: f.publicClient,
-    walletClient,
-    accountRegistry: f.deployment.accountRegistry,
-    recordRegistry: f.deployment.recordRegistry,
-  });
+  const c = await f.deployConsent();
   delegation = { address: c.delegation, abi: delegationAbi };
   domain = domainFor(f.deployment.chainId, c.delegation);
   patient = newUser();

@@ -8,17 +8,14 @@ import { emergencyAccessAbi } from '@medbloc/contracts';
 import { breakGlassTypes, domainFor, Role } from '@medbloc/core';
 import {
   type Address,
-  createWalletClient,
   domainSeparator,
   encodeAbiParameters,
   type Hex,
-  http,
   keccak256,
   type PrivateKeyAccount,
   parseEventLogs,
   toHex,
 } from 'viem';
-import { deployConsent } from '../../packages/node/src/chain/deploy-consent.ts';
 import { type Fixture, HOUR, newUser, revertsWith, setup } from './fixture.ts';
 
 let f: Fixture;
@@ -30,13 +27,7 @@ let provider: PrivateKeyAccount;
 
 before(async () => {
   f = await setup();
-  const walletClient = createWalletClient({ account: f.admin, transport: http(f.anvil.rpcUrl) });
-  const c = await deployConsent({
-    publicClient: f.publicClient,
-    walletClient,
-    accountRegistry: f.deployment.accountRegistry,
-    recordRegistry: f.deployment.recordRegistry,
-  });
+  const c = await f.deployConsent();
   emergency = { address: c.emergencyAccess, abi: emergencyAccessAbi };
   domain = domainFor(f.deployment.chainId, c.emergencyAccess);
   authority = await f.addAuthority();

@@ -12,7 +12,7 @@ import {
   registerTypes,
   revokeCertificationTypes,
 } from '@medbloc/core';
-import { deployMedBloc, grantAuthority, startAnvil } from '@medbloc/node';
+import { deployConsent, deployMedBloc, grantAuthority, startAnvil } from '@medbloc/node';
 import {
   type Abi,
   type Address,
@@ -247,9 +247,20 @@ export async function setup() {
     return authority;
   }
 
+  /** Deploys the consent layer (ConsentRegistry, Delegation, AccessLog, EmergencyAccess) as the node does. */
+  function deployConsentLayer() {
+    return deployConsent({
+      publicClient,
+      walletClient,
+      accountRegistry: d.accountRegistry,
+      recordRegistry: d.recordRegistry,
+    });
+  }
+
   return {
     anvil,
     deployment: d,
+    walletClient,
     publicClient,
     admin,
     accounts,
@@ -270,6 +281,7 @@ export async function setup() {
     signBatch,
     advance,
     addAuthority,
+    deployConsent: deployConsentLayer,
     stop: () => anvil.stop(),
   };
 }
