@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { randomBytes } from './bytes.ts';
+import { base64url } from 'multiformats/bases/base64';
+import { fromBase64Url, randomBytes, toBase64Url } from './bytes.ts';
+import { InvalidArgumentError } from './errors.ts';
 
 test('randomBytes hands out fresh bytes of the asked length, never the same twice', () => {
   const seen = new Set<string>();
@@ -16,4 +18,26 @@ test('randomBytes hands out fresh bytes of the asked length, never the same twic
   assert.equal(randomBytes(4096).length, 4096);
   // Not all zero: the pool's zeroing applies to what it keeps, never to what it hands out.
   assert.ok(randomBytes(32).some((x) => x !== 0));
+});
+
+test('base64url: same text as the portable codec (RFC 4648 §5, unpadded), and back', () => {
+  for (let n = 0; n < 200; n++) {
+    const bytes = randomBytes(n);
+    const text = toBase64Url(bytes);
+    assert.equal(text, base64url.baseEncode(bytes), `length ${n}`);
+    assert.deepEqual(fromBase64Url(text), bytes);
+  }
+  // A view into a larger buffer encodes only its own bytes.
+  const whole = randomBytes(64);
+  assert.equal(toBase64Url(whole.subarray(5, 20)), base64url.baseEncode(whole.slice(5, 20)));
+});
+
+test('base64url: input no encoder produces is refused, as the portable codec refuses it', () => {
+  // Padding, other alphabets, spaces, impossible lengths, non-zero bits past the data in the last character.
+  for (const bad of ['A', 'AB==', 'A+B/', 'AB C', 'AAAAA', 'AB', 'ABC', 'AR', '_-', 'é']) {
+    assert.throws(() => fromBase64Url(bad), InvalidArgumentError, bad);
+    assert.throws(() => base64url.baseDecode(bad), Error, `the portable codec refuses ${bad} too`);
+  }
+  assert.deepEqual(fromBase64Url('AQ'), Uint8Array.of(1));
+  assert.deepEqual(fromBase64Url(''), new Uint8Array(0));
 });

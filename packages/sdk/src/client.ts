@@ -44,6 +44,7 @@ import {
   emergencyProfileTypes,
   encodeEnvelope,
   encryptionKeyHex,
+  fromBase64Url,
   generateAccessKey,
   generateDataKey,
   grantConsentTypes,
@@ -73,6 +74,7 @@ import {
   splitSecret,
   symUnwrap,
   symWrap,
+  toBase64Url,
   typedDigester,
   verifyAccessKeySignature,
   verifyMerkleProof,
@@ -2076,18 +2078,5 @@ function concat(...parts: Uint8Array[]): Uint8Array {
     out.set(p, o);
     o += p.byteLength;
   }
-  return out;
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
-}
-
-function fromBase64Url(s: string): Uint8Array {
-  const bin = atob(s.replaceAll('-', '+').replaceAll('_', '/'));
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
 }
