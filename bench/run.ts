@@ -80,8 +80,8 @@ async function benchSeal() {
     await store.delete(cid);
   }
   const endToEnd = [...runs].sort((a, b) => a - b)[1]!;
-  // The disk's own bound in the same run: the same bytes written as the store writes them (1 MiB writes, a
-  // datasync in the background every 16 MiB, fsync at the end), no crypto at all.
+  // The disk's own bound in the same run: the same bytes in 1 MiB writes, a datasync in the background every 16 MiB
+  // and an fsync at the end, with no crypto and no hashing. (This disk's speed varies several-fold between runs.)
   t = performance.now();
   const fd = openSync(path.join(dir, 'raw'), 'w');
   let syncing: Promise<void> | undefined;

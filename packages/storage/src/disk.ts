@@ -9,14 +9,14 @@
  * directory must be opened by one store (one process) at a time.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync, statSync, writeSync, writevSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CID } from 'multiformats/cid';
 import { blobCid, isBlobCid } from './cid.ts';
 import { BlobDigestMismatchError, BlobTooLargeError } from './errors.ts';
-import { createBlobHasher } from './hasher.ts';
+import { type BlobHasher, createBlobHasher } from './hasher.ts';
 import type { BlobStore, GetOptions, PutOptions, PutResult } from './port.ts';
 import { DEFAULT_VERIFY_FIRST_BELOW } from './port.ts';
 import { checkPutOptions } from './put.ts';
@@ -131,71 +131,23 @@ export async function createDiskBlobStore(options: DiskBlobStoreOptions): Promis
       let kept = false;
       try {
         const hash = createBlobHasher();
-        const pending = Buffer.allocUnsafe(IO_CHUNK);
-        let buffered = 0;
+        const writer = blobWriter(fh, hash);
         let size = 0;
-        // Large blobs are flushed to the device as they are written (one datasync at a time, on the thread pool), so
-        // the final fsync has little left to do.
-        let unsynced = 0;
-        let syncing: Promise<void> | undefined;
-        let syncFailed: unknown;
-        // Writes are synchronous and at most about a MiB each: into the page cache a write is a copy (~0.2 ms per
-        // MiB), which an async write through io_uring also runs on this thread, plus round trips. Memory stays
-        // constant and a producer may reuse its buffer once the next chunk is pulled. The hash runs beside (on a
-        // worker thread for large blobs).
-        const flush = async (parts: Uint8Array[]): Promise<void> => {
-          writevAll(fh.fd, parts);
-          for (const part of parts) {
-            const h = hash.update(part);
-            if (h) await h;
-            unsynced += part.byteLength;
-          }
-          if (unsynced >= DATASYNC_EVERY && !syncing) {
-            unsynced = 0;
-            syncing = fh.datasync().then(
-              () => {
-                syncing = undefined;
-              },
-              (err: unknown) => {
-                syncFailed = err;
-                syncing = undefined;
-              },
-            );
-          }
-        };
         try {
           for await (const chunk of source) {
             opts.signal?.throwIfAborted();
             size += chunk.byteLength;
             if (opts.maxBytes !== undefined && size > opts.maxBytes)
               throw new BlobTooLargeError(opts.maxBytes);
-            if (buffered + chunk.byteLength <= IO_CHUNK) {
-              // Coalesce small chunks: one write syscall per MiB instead of one per network packet.
-              pending.set(chunk, buffered);
-              buffered += chunk.byteLength;
-              if (buffered === IO_CHUNK) {
-                await flush([pending]);
-                buffered = 0;
-              }
-            } else if (chunk.byteLength >= IO_CHUNK / 2) {
-              // A big chunk goes out as it is, with whatever was pending, in one writev.
-              await flush(buffered > 0 ? [pending.subarray(0, buffered), chunk] : [chunk]);
-              buffered = 0;
-            } else {
-              await flush([pending.subarray(0, buffered)]);
-              pending.set(chunk, 0);
-              buffered = chunk.byteLength;
-            }
+            await writer.push(chunk);
           }
-          if (buffered > 0) await flush([pending.subarray(0, buffered)]);
+          await writer.finish();
           opts.signal?.throwIfAborted();
         } catch (err) {
           hash.abort();
+          await writer.settle();
           throw err;
-        } finally {
-          await syncing;
         }
-        if (syncFailed) throw syncFailed;
         const cid = blobCid(await hash.digest());
         if (opts.expected !== undefined && !opts.expected.equals(cid)) {
           throw new BlobDigestMismatchError(opts.expected, cid);
@@ -272,16 +224,83 @@ async function* readChunks(fh: FileHandle, start: number, end: number): AsyncGen
   }
 }
 
-/** Writes every byte of `parts`, in order, at the file position. */
-function writevAll(fd: number, parts: Uint8Array[]): void {
-  const total = parts.reduce((n, p) => n + p.byteLength, 0);
-  let done = parts.length === 1 ? writeSync(fd, parts[0]!) : writevSync(fd, parts);
-  // Short writes are rare (full disk, signals); finish byte by byte through the remaining parts.
-  for (let i = 0, start = 0; done < total && i < parts.length; start += parts[i]!.byteLength, i++) {
-    const part = parts[i]!;
-    while (done < start + part.byteLength && done >= start)
-      done += writeSync(fd, part, done - start, part.byteLength - (done - start));
-  }
+/** Largest single write: on Linux a write of 1 MiB or more into the page cache runs several times slower than the
+ * same bytes in 512 KiB writes (measured ~1.2 vs ~4.6 GB/s on ext4). */
+const WRITE_SLICE = 512 * 1024;
+
+/**
+ * The write side of a put: bytes are copied into one of two MiB buffers; a full buffer is written (async, on the
+ * thread pool or io_uring, at its own offset) and handed to the hash while the other fills, so the producer's
+ * work (sealing, the network) overlaps the disk's. Memory stays constant, and a producer may reuse its buffer as
+ * soon as `push` returns. A large blob is flushed to the device every {@link DATASYNC_EVERY} bytes (one datasync at a
+ * time) so the final fsync has little left to do.
+ */
+function blobWriter(fh: FileHandle, hash: BlobHasher) {
+  const buffers = [Buffer.allocUnsafe(IO_CHUNK), Buffer.allocUnsafe(IO_CHUNK)];
+  const busy: (Promise<void> | undefined)[] = [undefined, undefined];
+  let current = 0;
+  let fill = 0;
+  let position = 0;
+  let unsynced = 0;
+  let syncing: Promise<void> | undefined;
+  let syncFailed: unknown;
+  // Hash updates run one after another, in order, even when one waits for the hashing worker.
+  let hashing: Promise<void> = Promise.resolve();
+
+  const write = async (bytes: Buffer, at: number): Promise<void> => {
+    for (let done = 0; done < bytes.length; ) {
+      const n = Math.min(WRITE_SLICE, bytes.length - done);
+      done += (await fh.write(bytes, done, n, at + done)).bytesWritten;
+    }
+    unsynced += bytes.length;
+    if (unsynced >= DATASYNC_EVERY && !syncing) {
+      unsynced = 0;
+      syncing = fh
+        .datasync()
+        .catch((err: unknown) => {
+          syncFailed ??= err;
+        })
+        .finally(() => {
+          syncing = undefined;
+        });
+    }
+  };
+
+  /** Sends the current buffer to disk and hash, then waits until the other one is free to fill. */
+  const flush = async (): Promise<void> => {
+    const bytes = buffers[current]!.subarray(0, fill);
+    hashing = hashing.then(() => hash.update(bytes));
+    const done = Promise.all([write(bytes, position), hashing]).then(() => {});
+    done.catch(() => {}); // awaited below or in settle(); this only keeps an early failure from going unhandled
+    busy[current] = done;
+    position += fill;
+    fill = 0;
+    current ^= 1;
+    await busy[current];
+  };
+
+  return {
+    async push(chunk: Uint8Array): Promise<void> {
+      for (let at = 0; at < chunk.byteLength; ) {
+        const n = Math.min(IO_CHUNK - fill, chunk.byteLength - at);
+        buffers[current]!.set(chunk.subarray(at, at + n), fill);
+        fill += n;
+        at += n;
+        if (fill === IO_CHUNK) await flush();
+      }
+    },
+    /** Writes what is left; resolves once every byte is written and hashed and no datasync is running. */
+    async finish(): Promise<void> {
+      if (fill > 0) await flush();
+      await Promise.all(busy);
+      await syncing;
+      if (syncFailed) throw syncFailed;
+    },
+    /** After a failure: waits for what is in flight, ignoring its outcome, before the file is closed and removed. */
+    async settle(): Promise<void> {
+      await Promise.allSettled([...busy, syncing]);
+    },
+  };
 }
 
 async function fsyncDir(path: string): Promise<void> {
