@@ -54,6 +54,19 @@ describe('blob hasher', () => {
     assert.deepEqual(await hasher.digest(), reference(seen));
   });
 
+  test('aborting while an update waits for the worker fails that update instead of leaving it pending', {
+    timeout: 10_000,
+  }, async () => {
+    const hasher = createBlobHasher(1);
+    // Far more than the ring holds: the update copies what fits and waits for the worker to free slots.
+    const waiting = hasher.update(randomBytes(64 * 1024 * 1024));
+    assert.ok(waiting instanceof Promise, 'the update has to wait');
+    hasher.abort();
+    await assert.rejects(waiting);
+    const parts = sealedShape(8, 300_000);
+    assert.deepEqual(await digestOf(parts, 1), reference(parts), 'the worker still serves');
+  });
+
   test('an aborted blob does not disturb the others', async () => {
     const kept = sealedShape(12, 150_000);
     const aborted = createBlobHasher(1);

@@ -145,8 +145,12 @@ export function createBlobHasher(offThreadFrom: number = OFF_THREAD_FROM): BlobH
 
     abort() {
       held = [];
-      if (inline || !jobs.has(id)) return;
+      const j = jobs.get(id);
+      if (inline || !j) return;
       jobs.delete(id);
+      // An update still waiting for a free slot fails now instead of waiting forever.
+      j.failed = new Error('the hash was aborted');
+      j.wake?.();
       worker?.postMessage({ id, abort: true } satisfies HashRequest);
       if (jobs.size === 0) worker?.unref();
     },
