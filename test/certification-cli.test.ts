@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cli, startTestNode, tempDir } from './support/harness.ts';
+import { cliUser, startTestNode, tempDir } from './support/harness.ts';
 
 const WINDOW = 60;
 
@@ -17,26 +17,12 @@ describe('peer review through the CLI', () => {
   let t: Awaited<ReturnType<typeof startTestNode>>;
   let keys: string;
   const addr: Record<string, string> = {};
-  const run = (args: string[]) =>
-    cli(args, {
-      MEDBLOC_NODE: t.node.url,
-      MEDBLOC_KEYS_DIR: keys,
-      MEDBLOC_PASSPHRASE: 'a long passphrase',
-      MEDBLOC_HOME: t.home,
-    });
-  const ok = async (args: string[]) => {
-    const r = await run(args);
-    assert.equal(r.code, 0, `medbloc ${args.join(' ')} failed: ${r.stderr}`);
-    return r;
-  };
-  const json = async <T>(args: string[]) => JSON.parse((await ok(['--json', ...args])).stdout) as T;
-  const fails = async (args: string[], code: string) => {
-    const r = await run(args);
-    assert.notEqual(r.code, 0, `medbloc ${args.join(' ')} should fail`);
-    assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
-    assert.match(r.stderr.trim(), new RegExp(`^medbloc: error: .*\\(${code}\\)$`));
-    return r;
-  };
+  const { ok, json, fails } = cliUser(() => ({
+    MEDBLOC_NODE: t.node.url,
+    MEDBLOC_KEYS_DIR: keys,
+    MEDBLOC_PASSPHRASE: 'a long passphrase',
+    MEDBLOC_HOME: t.home,
+  }));
   /** The test's own embedded anvil: chain time moves on, as the windows would in real life. */
   const advance = async (seconds: number) => {
     for (const [method, params] of [

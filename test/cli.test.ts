@@ -12,6 +12,7 @@ import {
   assertAbsent,
   chainText,
   cli,
+  cliUser,
   FIXTURES,
   fileHaystacks,
   filesUnder,
@@ -29,21 +30,7 @@ describe('medbloc CLI', () => {
     MEDBLOC_PASSPHRASE: pass,
     MEDBLOC_HOME: t.home,
   });
-  const run = (args: string[], extra: Record<string, string> = {}) => cli(args, { ...env(), ...extra });
-  const ok = async (args: string[], extra: Record<string, string> = {}) => {
-    const r = await run(args, extra);
-    assert.equal(r.code, 0, `medbloc ${args.join(' ')} failed: ${r.stderr}`);
-    return r;
-  };
-  const fails = async (args: string[], code: string, extra: Record<string, string> = {}) => {
-    const r = await run(args, extra);
-    assert.notEqual(r.code, 0, `medbloc ${args.join(' ')} should fail`);
-    const lines = r.stderr.trim().split('\n');
-    assert.equal(lines.length, 1, `one line of error, got: ${r.stderr}`);
-    assert.match(lines[0]!, /^medbloc: error: /);
-    assert.ok(lines[0]!.includes(code), `"${lines[0]}" names ${code}`);
-    return r;
-  };
+  const { ok, fails } = cliUser(env);
   const addr: Record<string, string> = {};
   const mnemonics: string[] = [];
   const bundleDir = path.join(FIXTURES, 'fhir/synthea');

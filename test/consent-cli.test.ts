@@ -8,7 +8,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cli, startTestNode, tempDir } from './support/harness.ts';
+import { cliUser, startTestNode, tempDir } from './support/harness.ts';
 
 const lab = {
   resourceType: 'Observation',
@@ -22,24 +22,12 @@ describe('consent and audit through the CLI', () => {
   let t: Awaited<ReturnType<typeof startTestNode>>;
   let keys: string;
   const addr: Record<string, string> = {};
-  const run = (args: string[]) =>
-    cli(args, {
-      MEDBLOC_NODE: t.node.url,
-      MEDBLOC_KEYS_DIR: keys,
-      MEDBLOC_PASSPHRASE: 'a long passphrase',
-      MEDBLOC_HOME: t.home,
-    });
-  const ok = async (args: string[]) => {
-    const r = await run(args);
-    assert.equal(r.code, 0, `medbloc ${args.join(' ')} failed: ${r.stderr}`);
-    return r;
-  };
-  const fails = async (args: string[], code: string) => {
-    const r = await run(args);
-    assert.notEqual(r.code, 0, `medbloc ${args.join(' ')} should fail`);
-    assert.match(r.stderr.trim(), new RegExp(`^medbloc: error: .*${code}`));
-    return r;
-  };
+  const { ok, fails } = cliUser(() => ({
+    MEDBLOC_NODE: t.node.url,
+    MEDBLOC_KEYS_DIR: keys,
+    MEDBLOC_PASSPHRASE: 'a long passphrase',
+    MEDBLOC_HOME: t.home,
+  }));
 
   before(async () => {
     t = await startTestNode({ MEDBLOC_AUDIT_INTERVAL_MS: '200' });

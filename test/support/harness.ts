@@ -132,6 +132,31 @@ export async function spawnNode(
   });
 }
 
+/**
+ * A CLI user: `env()` (read at each call, so it may name a node started later) plus per-call extras.
+ * `ok` asserts exit 0; `json` parses `--json` output; `fails` asserts a non-zero exit with exactly one line on stderr,
+ * `medbloc: error: <message> (<CODE>)`.
+ */
+export function cliUser(env: () => Record<string, string>) {
+  const run = (args: string[], extra: Record<string, string> = {}) => cli(args, { ...env(), ...extra });
+  const ok = async (args: string[], extra: Record<string, string> = {}) => {
+    const r = await run(args, extra);
+    assert.equal(r.code, 0, `medbloc ${args.join(' ')} failed: ${r.stderr}`);
+    return r;
+  };
+  const json = async <T>(args: string[], extra: Record<string, string> = {}) =>
+    JSON.parse((await ok(['--json', ...args], extra)).stdout) as T;
+  const fails = async (args: string[], code: string, extra: Record<string, string> = {}) => {
+    const r = await run(args, extra);
+    assert.notEqual(r.code, 0, `medbloc ${args.join(' ')} should fail`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `one line of error, got: ${r.stderr}`);
+    assert.match(lines[0]!, new RegExp(`^medbloc: error: .*\\(${code}\\)$`));
+    return r;
+  };
+  return { run, ok, json, fails };
+}
+
 /** Every file below `dir`. */
 export async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
