@@ -16,9 +16,8 @@ import type http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { authorityCouncilAbi } from '@medbloc/contracts';
-import { identityFromMnemonic } from '@medbloc/core';
 import { createClient, type MedblocClient } from '@medbloc/sdk';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import {
   type Address,
   createPublicClient,
@@ -28,11 +27,20 @@ import {
   http as viemHttp,
 } from 'viem';
 import { build } from 'vite';
-import { CHROMIUM, launchChromium, SHOTS, serveTogether, shoot } from './support/browser.ts';
+import {
+  CHROMIUM,
+  launchChromium,
+  onboard,
+  openPage,
+  pageTraffic,
+  restore,
+  SHOTS,
+  serveTogether,
+  shoot,
+} from './support/browser.ts';
 import { cast, newIdentity, ROOT, startTestNode } from './support/harness.ts';
 
 const DIST = path.join(ROOT, 'apps/web/dist');
-const PASS = 'correct horse battery staple';
 const COMMIT_WINDOW = 120;
 const REVEAL_WINDOW = 120;
 /** The candidate's evidence: it exists in the clear only in the browsers and this test. */
@@ -43,59 +51,14 @@ let testNode: Awaited<ReturnType<typeof startTestNode>>;
 let server: http.Server;
 let origin: string;
 let browser: Browser;
-const bodies: { url: string; body: Buffer }[] = [];
-const consoleErrors: string[] = [];
+const traffic = pageTraffic();
+const { bodies, consoleErrors } = traffic;
 const openPages: Page[] = [];
 
-async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  page.on('request', (r) => {
-    const body = r.postDataBuffer();
-    if (body) bodies.push({ url: r.url(), body });
-  });
-  page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
-      consoleErrors.push(`console: ${m.text()}`);
-  });
-  await page.goto(origin);
-  openPages.push(page);
-  return { context, page };
-}
-
-async function savePassphrase(page: Page) {
-  await page.getByLabel('Passphrase (at least 8 characters)').fill(PASS);
-  await page.getByLabel('Repeat the passphrase').fill(PASS);
-}
-
-/** Creates an identity in the browser and registers it as a provider; returns it. */
-async function onboardProvider(page: Page) {
-  await page.getByRole('button', { name: 'Create a new identity' }).click();
-  const words = await page.locator('[data-testid=mnemonic] .w').allTextContents();
-  await page.getByLabel('I have written down my recovery phrase').check();
-  await page.getByRole('button', { name: 'Continue' }).click();
-  for (const input of await page.getByLabel(/^Word #\d+$/).all()) {
-    const n = Number((await input.getAttribute('id'))!.replace('word-', ''));
-    await input.fill(words[n - 1]!);
-  }
-  await page.getByRole('button', { name: 'Confirm' }).click();
-  await savePassphrase(page);
-  await page.getByRole('button', { name: 'Save and continue' }).click();
-  await page.getByRole('radio', { name: /Provider/ }).check();
-  await page.getByRole('button', { name: 'Register' }).click();
-  await page.getByRole('navigation', { name: 'Portals' }).getByRole('link').first().waitFor();
-  return identityFromMnemonic(words.join(' '));
-}
-
-/** Restores an already registered identity in the browser from its phrase. */
-async function restore(page: Page, mnemonic: string) {
-  await page.getByRole('button', { name: 'Restore from a recovery phrase' }).click();
-  await page.getByLabel(/Recovery phrase/).fill(mnemonic);
-  await savePassphrase(page);
-  await page.getByRole('button', { name: 'Restore' }).click();
-  await page.getByRole('navigation', { name: 'Portals' }).getByRole('link').first().waitFor();
+async function newPage() {
+  const opened = await openPage(browser, origin, traffic);
+  openPages.push(opened.page);
+  return opened;
 }
 
 before(async () => {
@@ -222,7 +185,7 @@ test('a provider is certified by peer review in the browser: apply, queue, seale
   // The candidate onboards in the browser, is not certified, takes test MED and applies with an evidence file.
   const candidate = await newPage();
   const cp = candidate.page;
-  const candidateId = await onboardProvider(cp);
+  const candidateId = await onboard(cp, 'Provider');
   await cp.getByRole('link', { name: 'Provider' }).click();
   await cp.getByTestId('cert-status').filter({ hasText: 'Not certified yet' }).waitFor();
   await cp.getByRole('heading', { name: 'Apply for certification by peer review' }).waitFor();
@@ -395,7 +358,7 @@ test('a rejected candidate sees the decision and appeals once in the browser; th
   const { c, sdkReviewers, reviewerPage: rp } = world;
   const candidate = await newPage();
   const cp = candidate.page;
-  const candidateId = await onboardProvider(cp);
+  const candidateId = await onboard(cp, 'Provider');
   keep(candidateId);
   secrets.push(FORGED, 'MB-FORGED-');
   await cp.getByRole('link', { name: 'Provider' }).click();

@@ -10,7 +10,6 @@ import { writeFile } from 'node:fs/promises';
 import type http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { identityFromMnemonic } from '@medbloc/core';
 import { createClient } from '@medbloc/sdk';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
@@ -20,17 +19,22 @@ import {
   SAMPLE_OBSERVATIONS,
   zipOf,
 } from '../packages/interop/src/apple-health/sample.test-helpers.ts';
-import { CHROMIUM, launchChromium, serveTogether } from './support/browser.ts';
+import {
+  CHROMIUM,
+  launchChromium,
+  onboard,
+  openPage,
+  pageTraffic,
+  serveTogether,
+} from './support/browser.ts';
 import { ROOT, startTestNode, tempDir } from './support/harness.ts';
-
-const PASS = 'correct horse battery staple';
 
 let testNode: Awaited<ReturnType<typeof startTestNode>>;
 let server: http.Server;
 let origin: string;
 let browser: Browser;
 let dir: string;
-const bodies: Buffer[] = [];
+const traffic = pageTraffic();
 
 before(async () => {
   dir = await tempDir();
@@ -51,25 +55,6 @@ after(async () => {
   await testNode?.stop();
 });
 
-async function onboardPatient(page: Page) {
-  await page.getByRole('button', { name: 'Create a new identity' }).click();
-  const words = await page.locator('[data-testid=mnemonic] .w').allTextContents();
-  await page.getByLabel('I have written down my recovery phrase').check();
-  await page.getByRole('button', { name: 'Continue' }).click();
-  for (const input of await page.getByLabel(/^Word #\d+$/).all()) {
-    const n = Number((await input.getAttribute('id'))!.replace('word-', ''));
-    await input.fill(words[n - 1]!);
-  }
-  await page.getByRole('button', { name: 'Confirm' }).click();
-  await page.getByLabel('Passphrase (at least 8 characters)').fill(PASS);
-  await page.getByLabel('Repeat the passphrase').fill(PASS);
-  await page.getByRole('button', { name: 'Save and continue' }).click();
-  await page.getByRole('radio', { name: /Patient/ }).check();
-  await page.getByRole('button', { name: 'Register' }).click();
-  await page.getByRole('navigation', { name: 'Portals' }).getByRole('link').first().waitFor();
-  return identityFromMnemonic(words.join(' '));
-}
-
 async function upload(page: Page, file: string) {
   const form = page.locator('form.upload');
   await form.getByLabel(/^File/).setInputFiles(file);
@@ -80,15 +65,8 @@ test('a patient imports an Apple Health export in the browser; nothing readable 
   skip: !existsSync(CHROMIUM),
   timeout: 300_000,
 }, async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(60_000);
-  page.on('request', (r) => {
-    const body = r.postDataBuffer();
-    if (body) bodies.push(body);
-  });
-  await page.goto(origin);
-  const me = await onboardPatient(page);
+  const { context, page } = await openPage(browser, origin, traffic, 60_000);
+  const me = await onboard(page, 'Patient');
   const sdk = createClient({ node: testNode.node.url, identity: me });
   await page.getByRole('link', { name: 'My records' }).click();
   await page.getByRole('button', { name: 'Upload a file' }).click();
@@ -150,11 +128,12 @@ test('a patient imports an Apple Health export in the browser; nothing readable 
   assert.equal((await sdk.listRecords()).length, SAMPLE_OBSERVATIONS + 520);
 
   // The node saw ciphertext only: no source name, code or metadata of a measurement in any request body.
-  assert.ok(bodies.length > 5);
-  for (const b of bodies) {
-    const s = b.toString('latin1');
+  assert.ok(traffic.bodies.length > 5);
+  for (const { body } of traffic.bodies) {
+    const s = body.toString('latin1');
     for (const needle of ['Apple Watch', 'Omron', '85354-9', '8867-4', 'HeartRateMotionContext'])
       assert.ok(!s.includes(needle), `a request body carries "${needle}"`);
   }
+  assert.deepEqual(traffic.consoleErrors, [], 'the page logged no error');
   await context.close();
 });

@@ -16,16 +16,26 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import type http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { identityFromMnemonic } from '@medbloc/core';
 import { createClient } from '@medbloc/sdk';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { createWebApp } from '../packages/node/src/web.ts';
-import { API, CHROMIUM, launchChromium, SHOTS, serveTogether, shoot } from './support/browser.ts';
+import {
+  CHROMIUM,
+  launchChromium,
+  onboard,
+  openPage,
+  PASSPHRASE,
+  pageTraffic,
+  restore,
+  SHOTS,
+  savePassphrase,
+  serveTogether,
+  shoot,
+} from './support/browser.ts';
 import { cast, newIdentity, ROOT, startTestNode } from './support/harness.ts';
 
 const DIST = path.join(ROOT, 'apps/web/dist');
-const PASS = 'correct horse battery staple';
 
 /** Plaintext that only ever exists in the browsers (and this test): it must never appear in a request body. */
 const SECRETS = {
@@ -39,59 +49,10 @@ let testNode: Awaited<ReturnType<typeof startTestNode>>;
 let server: http.Server;
 let origin: string;
 let browser: Browser;
-const bodies: { url: string; body: Buffer }[] = [];
-/** Every API request any page made, in order (method and path). */
-const apiRequests: { method: string; path: string }[] = [];
-/** Errors the pages logged or threw. Failed resource loads are left out: the app shows those (e.g. a 404 problem). */
-const consoleErrors: string[] = [];
-
-async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on('request', (r) => {
-    const body = r.postDataBuffer();
-    if (body) bodies.push({ url: r.url(), body });
-    const u = new URL(r.url());
-    if (API.test(u.pathname)) apiRequests.push({ method: r.method(), path: u.pathname });
-  });
-  page.on('pageerror', (e) => {
-    console.error('page error:', e.message);
-    consoleErrors.push(`pageerror: ${e.message}`);
-  });
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
-      consoleErrors.push(`console: ${m.text()}`);
-  });
-  await page.goto(origin);
-  return { context, page };
-}
-
-async function savePassphrase(page: Page) {
-  await page.getByLabel('Passphrase (at least 8 characters)').fill(PASS);
-  await page.getByLabel('Repeat the passphrase').fill(PASS);
-}
-
+const traffic = pageTraffic();
+const { bodies, apiRequests, consoleErrors } = traffic;
+const newPage = () => openPage(browser, origin, traffic, 20_000);
 /** Creates an identity in the browser (phrase shown, three words confirmed) and registers it; returns it. */
-async function onboard(page: Page, role: 'Patient' | 'Provider', screenshot?: string) {
-  await page.getByRole('button', { name: 'Create a new identity' }).click();
-  const words = await page.locator('[data-testid=mnemonic] .w').allTextContents();
-  assert.equal(words.length, 12);
-  if (screenshot) await shoot(page, screenshot);
-  await page.getByLabel('I have written down my recovery phrase').check();
-  await page.getByRole('button', { name: 'Continue' }).click();
-  for (const input of await page.getByLabel(/^Word #\d+$/).all()) {
-    const n = Number((await input.getAttribute('id'))!.replace('word-', ''));
-    await input.fill(words[n - 1]!);
-  }
-  await page.getByRole('button', { name: 'Confirm' }).click();
-  await savePassphrase(page);
-  await page.getByRole('button', { name: 'Save and continue' }).click();
-  await page.getByRole('radio', { name: new RegExp(role) }).check();
-  await page.getByRole('button', { name: 'Register' }).click();
-  await page.getByRole('navigation', { name: 'Portals' }).getByRole('link').first().waitFor();
-  return identityFromMnemonic(words.join(' '));
-}
 
 /** Waits until every record card has settled (verified, failed, or unopenable) and `n` are shown. */
 async function settled(page: Page, n: number) {
@@ -292,7 +253,7 @@ test('patients, providers and authorities in the browser; keys and plaintext nev
   await patient.page.getByLabel('Passphrase', { exact: true }).fill('not my passphrase');
   await patient.page.getByRole('button', { name: 'Unlock' }).click();
   await patient.page.getByRole('alert').filter({ hasText: 'Wrong passphrase' }).waitFor();
-  await patient.page.getByLabel('Passphrase', { exact: true }).fill(PASS);
+  await patient.page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
   await patient.page.getByRole('button', { name: 'Unlock' }).click();
   await settled(patient.page, 6);
   const tampered = patient.page.locator(`article.record[data-cid="${cid}"]`);
@@ -335,15 +296,6 @@ test('patients, providers and authorities in the browser; keys and plaintext nev
   );
   await Promise.all([provider.context.close(), authority.context.close(), patient.context.close()]);
 });
-
-/** Restores an identity in the browser from its phrase (already registered: no registration step). */
-async function restore(page: Page, mnemonic: string) {
-  await page.getByRole('button', { name: 'Restore from a recovery phrase' }).click();
-  await page.getByLabel(/Recovery phrase/).fill(mnemonic);
-  await savePassphrase(page);
-  await page.getByRole('button', { name: 'Restore' }).click();
-  await page.getByRole('navigation', { name: 'Portals' }).getByRole('link').first().waitFor();
-}
 
 test('emergency, delegates, recovery, versions, in-page validation and research in the browser', {
   skip: !existsSync(CHROMIUM),
