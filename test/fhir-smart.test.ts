@@ -37,6 +37,24 @@ const PASSPHRASE = 'the patient’s own passphrase';
 const b64url = (b: Buffer) => b.toString('base64url');
 
 /** A SMART app: an HTTP server with a launch and a callback route, using fhirclient's Node adapter. */
+/** The OAuth token request of a SMART app: its authorization code and PKCE verifier for an access token. */
+function exchangeCode(
+  base: string,
+  o: { code: string; verifier: string; redirectUri: string; clientId: string },
+): Promise<Response> {
+  return fetch(`${base}/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: o.code,
+      redirect_uri: o.redirectUri,
+      client_id: o.clientId,
+      code_verifier: o.verifier,
+    }),
+  });
+}
+
 async function startApp(iss: string, clientId: string, scope: string) {
   const session: Record<string, unknown> = {};
   const storage = {
@@ -125,19 +143,8 @@ describe('SMART App Launch with PKCE', () => {
     return { verifier, code: back.searchParams.get('code') as string, redirectUri };
   }
 
-  function exchange(o: { code: string; verifier: string; redirectUri: string; clientId?: string }) {
-    return fetch(`${g.base}/auth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'authorization_code',
-        code: o.code,
-        redirect_uri: o.redirectUri,
-        client_id: o.clientId ?? app.address,
-        code_verifier: o.verifier,
-      }),
-    });
-  }
+  const exchange = (o: { code: string; verifier: string; redirectUri: string; clientId?: string }) =>
+    exchangeCode(g.base, { ...o, clientId: o.clientId ?? app.address });
 
   async function tokenFor(scope: string): Promise<string> {
     const c = await handCode(scope);
@@ -488,17 +495,7 @@ describe('SMART App Launch with PKCE', () => {
         body: new URLSearchParams({ request, decision: 'allow', passphrase: PASSPHRASE }),
       });
       const code = new URL(allowed.headers.get('location') as string).searchParams.get('code') as string;
-      const res = await fetch(`${brief.base}/auth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'authorization_code',
-          code,
-          redirect_uri: redirectUri,
-          client_id: app.address,
-          code_verifier: verifier,
-        }),
-      });
+      const res = await exchangeCode(brief.base, { code, redirectUri, clientId: app.address, verifier });
       const { access_token, expires_in } = (await res.json()) as { access_token: string; expires_in: number };
       assert.ok(expires_in <= 1);
       assert.equal(
@@ -613,17 +610,7 @@ describe('SMART on the node’s own /fhir (MEDBLOC_FHIR_KEYSTORE)', () => {
       const allowed = await post(PASSPHRASE);
       assert.equal(allowed.status, 302);
       const code = new URL(allowed.headers.get('location') as string).searchParams.get('code') as string;
-      const token = await fetch(`${base}/auth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'authorization_code',
-          code,
-          redirect_uri: redirectUri,
-          client_id: app.address,
-          code_verifier: verifier,
-        }),
-      });
+      const token = await exchangeCode(base, { code, redirectUri, clientId: app.address, verifier });
       const { access_token } = (await token.json()) as { access_token: string };
       const read = await fetch(`${base}/Observation`, {
         headers: { authorization: `Bearer ${access_token}` },
