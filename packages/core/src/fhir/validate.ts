@@ -7,6 +7,7 @@ import { isOperationOutcome, OperationOutcomeError, tryGetDataType, validateReso
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { getTerminology, loadFhirDefinitions } from './definitions.ts';
 import { FhirValidationError } from './errors.ts';
+import { provedValid } from './fast-path.ts';
 import { errorIssue, isErrorIssue, outcomeOf } from './outcome.ts';
 import { parseFhirJson } from './parse.ts';
 import { checkExtraRules } from './walk.ts';
@@ -42,7 +43,8 @@ export function validateFhirResource(resource: unknown): FhirResult {
       errorIssue('structure', `Unknown FHIR R4 resourceType "${resourceType}"`, 'resourceType'),
     ]);
   }
-  const issues = medplumIssues(resource as Resource);
+  // A resource the fast path proves valid has no Medplum issues; any other gets Medplum's verdict and issues.
+  const issues = provedValid(resource as Resource) ? [] : medplumIssues(resource as Resource);
   checkExtraRules(resource as Record<string, unknown>, getTerminology(), issues);
   const errors = issues.filter(isErrorIssue);
   return errors.length === 0 ? { ok: true, resource: resource as Resource } : invalid(errors);
