@@ -6,9 +6,10 @@
  * abi.encode of static types is each value left-padded to 32 bytes, written here directly: bulk ingest computes
  * these for every record, and the generic ABI encoder costs several times the hash.
  */
-import { keccak_256 } from '@noble/hashes/sha3.js';
+
 import { bytesToHex, type Hex, hexToBytes } from 'viem';
 import type { AnchorFields } from './eip712.ts';
+import { keccak256 } from './keccak.ts';
 
 function encodeWords(values: Hex[]): Uint8Array {
   const out = new Uint8Array(32 * values.length);
@@ -21,10 +22,10 @@ function encodeWords(values: Hex[]): Uint8Array {
 }
 
 export function recordIdOf(a: Pick<AnchorFields, 'owner' | 'creator' | 'digest'>): Hex {
-  return bytesToHex(keccak_256(encodeWords([a.owner, a.creator, a.digest])));
+  return bytesToHex(keccak256(encodeWords([a.owner, a.creator, a.digest])));
 }
 
 export function batchLeafOf(a: AnchorFields): Hex {
-  const inner = keccak_256(encodeWords([a.owner, a.creator, a.digest, a.keyCommitment, a.supersedes]));
-  return bytesToHex(keccak_256(inner));
+  const inner = keccak256(encodeWords([a.owner, a.creator, a.digest, a.keyCommitment, a.supersedes]));
+  return bytesToHex(keccak256(inner));
 }

@@ -3,8 +3,9 @@
  * truth shared by the contracts (their typehashes must match), the node (which relays) and the SDK (which signs).
  * Each contract is its own signing domain: name "MedBloc", version "1", the chain id and the contract's address.
  */
-import { keccak_256 } from '@noble/hashes/sha3.js';
+
 import { type Address, bytesToHex, type Hex, hexToBytes, type TypedDataDomain } from 'viem';
+import { keccak256 } from './keccak.ts';
 
 export const DOMAIN_NAME = 'MedBloc';
 export const DOMAIN_VERSION = '1';
@@ -363,6 +364,6 @@ export const emergencyProfileTypes = {
 export function accessReceiptLeaf(receiptDigest: Hex, requesterSignature: Hex | null): Hex {
   const pair = new Uint8Array(64);
   pair.set(hexToBytes(receiptDigest), 0);
-  pair.set(keccak_256(hexToBytes(requesterSignature ?? '0x')), 32);
-  return bytesToHex(keccak_256(keccak_256(pair)));
+  pair.set(keccak256(hexToBytes(requesterSignature ?? '0x')), 32);
+  return bytesToHex(keccak256(keccak256(pair)));
 }

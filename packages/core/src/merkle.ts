@@ -5,9 +5,10 @@
  * `SimpleMerkleTree.of(leaves, { sortLeaves: false })`), so both compute the same root and proofs.
  * Leaves must already be domain-separated from inner nodes (batchLeafOf double-hashes for this reason).
  */
-import { keccak_256 } from '@noble/hashes/sha3.js';
+
 import { bytesToHex, type Hex } from 'viem';
 import { InvalidArgumentError } from './errors.ts';
+import { keccak256 } from './keccak.ts';
 
 export interface MerkleTree {
   /** The root (the single leaf itself for a one-leaf tree). */
@@ -34,7 +35,7 @@ export function hashPair(a: Hex, b: Hex): Hex {
   const [lo, hi] = compare(x, 0, y, 0) <= 0 ? [x, y] : [y, x];
   buf.set(lo, 0);
   buf.set(hi, 32);
-  return bytesToHex(keccak_256(buf));
+  return bytesToHex(keccak256(buf));
 }
 
 // Hex digit values by char code (-1 for non-hex): leaf parsing is a fifth of the build time with generic helpers.
@@ -92,7 +93,7 @@ export function buildMerkleTree(leaves: readonly Hex[]): MerkleTree {
       pair.set(nodes.subarray(r, r + 32), 0);
       pair.set(nodes.subarray(l, l + 32), 32);
     }
-    nodes.set(keccak_256(pair), i * 32);
+    nodes.set(keccak256(pair), i * 32);
   }
   const frozen = Object.freeze([...leaves]);
   return {
@@ -121,7 +122,7 @@ export function processMerkleProof(leaf: Hex, proof: readonly Hex[]): Hex {
     const sFirst = compare(s, 0, node, 0) < 0;
     pair.set(sFirst ? s : node, 0);
     pair.set(sFirst ? node : s, 32);
-    node = keccak_256(pair);
+    node = keccak256(pair);
   }
   return bytesToHex(node);
 }
