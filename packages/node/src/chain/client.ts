@@ -107,10 +107,10 @@ export function createChain(opts: { rpcUrl: string; operatorKey: Hex; deployment
     } catch (err) {
       throw revertToError(err);
     }
-    const receipt: TransactionReceipt = await publicClient.waitForTransactionReceipt({
-      hash,
-      pollingInterval: 20,
-    });
+    // A chain that mines on arrival (the embedded anvil) has the receipt already; otherwise wait for the block.
+    const receipt: TransactionReceipt = await publicClient
+      .getTransactionReceipt({ hash })
+      .catch(() => publicClient.waitForTransactionReceipt({ hash, pollingInterval: 20 }));
     if (receipt.status !== 'success') throw new NodeError('CHAIN_REVERTED', `transaction ${hash} reverted`);
     return receipt;
   }

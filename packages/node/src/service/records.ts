@@ -100,13 +100,13 @@ export function createRecordsService(deps: {
     packedSliceOf(blobs, pack, offset, length, digest);
 
   async function checkParties(owner: Address, creator: Address) {
-    const registered = await chain.read<boolean>(chain.contracts.accounts, 'isRegistered', [owner]);
+    const [registered, certified] = await Promise.all([
+      chain.read<boolean>(chain.contracts.accounts, 'isRegistered', [owner]),
+      owner === creator ||
+        chain.read<boolean>(chain.contracts.accounts, 'isCertified', [creator, Role.provider]),
+    ]);
     if (!registered) throw new NodeError('NOT_REGISTERED', `owner ${owner} is not a registered account`);
     if (owner !== creator) {
-      const certified = await chain.read<boolean>(chain.contracts.accounts, 'isCertified', [
-        creator,
-        Role.provider,
-      ]);
       // A current delegate (guardian, carer) writes for the patient it acts for; the anchor names it as creator.
       if (!certified && !(await consent.isDelegate(owner, creator))) {
         throw new NodeError(
@@ -163,6 +163,11 @@ export function createRecordsService(deps: {
       await blobs.delete(cid).catch(() => undefined);
       db.blobs.forget(cid.toString());
     }
+  }
+
+  /** Waits for all of `checks`; rethrows the first (in list order) that failed. */
+  async function firstFailure(checks: Promise<unknown>[]) {
+    for (const r of await Promise.allSettled(checks)) if (r.status === 'rejected') throw r.reason;
   }
 
   async function refusing<T>(caller: Address, digests: Hex[], fn: () => Promise<T>): Promise<T> {
@@ -258,19 +263,23 @@ export function createRecordsService(deps: {
   }
 
   async function anchorBatch(caller: Address, input: BatchInput) {
-    const pack = await readManifestDoc(input.manifest)
-      .then((m) => m?.pack)
-      .catch(() => undefined);
+    // Read once: the checks use it, and a refused batch's pack is discarded with the rest.
+    const reading = readManifestDoc(input.manifest);
+    const pack = await reading.then((m) => m?.pack).catch(() => undefined);
     return refusing(
       caller,
       [input.manifest, ...(pack ? [pack] : []), ...input.records.map((r) => r.digest)],
-      () => anchorBatchChecked(caller, input),
+      () => anchorBatchChecked(caller, input, reading),
     );
   }
 
-  async function anchorBatchChecked(caller: Address, input: BatchInput) {
+  async function anchorBatchChecked(
+    caller: Address,
+    input: BatchInput,
+    reading: Promise<Manifest | undefined>,
+  ) {
     if (caller !== input.creator) throw new NodeError('FORBIDDEN', 'only the creator may submit its batch');
-    const doc = await readManifestDoc(input.manifest);
+    const doc = await reading;
     if (!doc) throw new NodeError('BLOB_NOT_FOUND', 'upload the batch manifest before anchoring the batch');
     const manifest = doc.leaves;
     if (manifest.length !== input.records.length) {
@@ -302,14 +311,17 @@ export function createRecordsService(deps: {
       throw new NodeError('BATCH_MISMATCH', 'the Merkle root does not match the records');
     if (db.batches.get(input.root)?.status === 'anchored')
       throw new NodeError('RECORD_EXISTS', `batch ${input.root} is already anchored`);
-    await checkSignatureWindow({
-      nonce: input.nonce,
-      deadline: input.deadline,
-      whose: input.creator,
-      current: () => chain.read<bigint>(chain.contracts.records, 'nonces', [input.creator]),
-    });
     const owners = [...new Set(fields.map((f) => f.owner))];
-    for (const owner of owners) await checkParties(owner, input.creator);
+    // The chain reads are independent: made together, the first failure in this order is the one reported.
+    await firstFailure([
+      checkSignatureWindow({
+        nonce: input.nonce,
+        deadline: input.deadline,
+        whose: input.creator,
+        current: () => chain.read<bigint>(chain.contracts.records, 'nonces', [input.creator]),
+      }),
+      ...owners.map((owner) => checkParties(owner, input.creator)),
+    ]);
     const ids = fields.map((f) => recordIdOf(f));
     const seen = new Set<string>();
     for (const [i, f] of fields.entries()) {
