@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encodeAbiParameters, type Hex, keccak256 } from 'viem';
+import { encodeAbiParameters, getAddress, type Hex, keccak256 } from 'viem';
 import { batchLeafOf, recordIdOf } from './anchor.ts';
 
 const random = (n: number): Hex =>
@@ -36,4 +36,12 @@ test('record ids and batch leaves equal abi.encode + keccak256, as the contract 
     );
     assert.equal(batchLeafOf(a), keccak256(inner));
   }
+});
+
+test('checksummed (mixed-case) addresses give the same ids as lower-case ones; malformed hex is refused', () => {
+  const owner = getAddress(random(20));
+  const a = { owner, creator: owner, digest: random(32) };
+  assert.equal(recordIdOf(a), recordIdOf({ ...a, owner: owner.toLowerCase() as Hex }));
+  for (const digest of ['0x12g4', '0x123', '1234', `0x${'ab'.repeat(33)}`] as Hex[])
+    assert.throws(() => recordIdOf({ ...a, digest }), /hex|too long/, digest);
 });

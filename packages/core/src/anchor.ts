@@ -7,16 +7,19 @@
  * these for every record, and the generic ABI encoder costs several times the hash.
  */
 
-import { bytesToHex, type Hex, hexToBytes } from 'viem';
+import { bytesToHex, type Hex } from 'viem';
+import { decodeHexInto } from './bytes.ts';
 import type { AnchorFields } from './eip712.ts';
+import { InvalidArgumentError } from './errors.ts';
 import { keccak256 } from './keccak.ts';
 
 function encodeWords(values: Hex[]): Uint8Array {
   const out = new Uint8Array(32 * values.length);
   for (const [i, v] of values.entries()) {
-    const bytes = hexToBytes(v);
-    if (bytes.length > 32) throw new RangeError(`ABI word too long: ${v}`);
-    out.set(bytes, 32 * (i + 1) - bytes.length);
+    const size = typeof v === 'string' ? (v.length - 2) / 2 : -1;
+    if (size > 32) throw new RangeError(`ABI word too long: ${v}`);
+    if (size < 0 || decodeHexInto(v, out, 32 * (i + 1) - size) !== size)
+      throw new InvalidArgumentError(`not 0x-prefixed hex: ${String(v)}`);
   }
   return out;
 }

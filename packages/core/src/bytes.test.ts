@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { base64url } from 'multiformats/bases/base64';
-import { fromBase64Url, randomBytes, toBase64Url } from './bytes.ts';
+import { decodeHexInto, fromBase64Url, randomBytes, toBase64Url } from './bytes.ts';
 import { InvalidArgumentError } from './errors.ts';
 
 test('randomBytes hands out fresh bytes of the asked length, never the same twice', () => {
@@ -40,4 +40,14 @@ test('base64url: input no encoder produces is refused, as the portable codec ref
   }
   assert.deepEqual(fromBase64Url('AQ'), Uint8Array.of(1));
   assert.deepEqual(fromBase64Url(''), new Uint8Array(0));
+});
+
+test('decodeHexInto writes even-length 0x hex at an offset and refuses anything else', () => {
+  const out = new Uint8Array(6);
+  assert.equal(decodeHexInto('0x00fFa5', out, 2), 3);
+  assert.deepEqual([...out], [0, 0, 0, 255, 165, 0]);
+  assert.equal(decodeHexInto('0x', out, 0), 0);
+  for (const bad of ['0x0', '00ff', '0xzz', '0x0\u00ff', '0X00', '0x00ff00ff00ff00'])
+    assert.equal(decodeHexInto(bad, out, 0), -1, bad);
+  assert.equal(decodeHexInto('0x0102', out, 5), -1, 'does not fit');
 });

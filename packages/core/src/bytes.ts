@@ -100,6 +100,34 @@ export function bytes32FromHex(value: Hex, what = 'value'): Uint8Array {
   return hexToBytes(value);
 }
 
+// Hex digit values by char code (-1 for non-hex): per-record hashing decodes several hex values per record, and the
+// generic helpers cost more than the hash.
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let c = 0; c < 16; c++) {
+  HEX_VALUE['0123456789abcdef'.charCodeAt(c)] = c;
+  HEX_VALUE['0123456789ABCDEF'.charCodeAt(c)] = c;
+}
+
+/**
+ * Decodes 0x-prefixed hex of even length into `out` at `offset`. Returns the number of bytes written, or -1 (having
+ * written nothing reliable) for anything that is not such hex or does not fit.
+ */
+export function decodeHexInto(value: string, out: Uint8Array, offset: number): number {
+  if (value.length % 2 !== 0 || value.charCodeAt(0) !== 48 || value.charCodeAt(1) !== 120) return -1;
+  const n = (value.length - 2) / 2;
+  if (offset < 0 || offset + n > out.length) return -1;
+  let bad = 0;
+  for (let i = 0; i < n; i++) {
+    const a = value.charCodeAt(2 + 2 * i);
+    const b = value.charCodeAt(3 + 2 * i);
+    const hi = HEX_VALUE[a & 127]!;
+    const lo = HEX_VALUE[b & 127]!;
+    bad |= hi | lo | ((a | b) & 128);
+    out[offset + i] = (hi << 4) | lo;
+  }
+  return bad >= 0 && (bad & 128) === 0 ? n : -1;
+}
+
 /** A view of a Buffer (or any view) as a plain Uint8Array, without copying. */
 export function asUint8Array(view: ArrayBufferView): Uint8Array {
   return view.constructor === Uint8Array
