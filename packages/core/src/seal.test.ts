@@ -68,6 +68,17 @@ test('matches an independent implementation of the format (both engines)', async
   }
 });
 
+test('the payload key derivation agrees with the reference for random keys and salts (both engines)', async () => {
+  for (let i = 0; i < 50; i++) {
+    const dek = new Uint8Array(randomBytes(32));
+    const salt = new Uint8Array(randomBytes(16));
+    const plain = new Uint8Array(randomBytes(i));
+    const expected = referenceSeal(plain, dek, salt, 64);
+    assert.deepEqual(await sealBytes(plain, dek, { chunkSize: 64, salt, engine: 'node' }), expected);
+    assert.deepEqual(await sealBytes(plain, dek, { chunkSize: 64, salt, engine: 'webcrypto' }), expected);
+  }
+});
+
 test('known answer: 100 bytes, 64-byte chunks', async () => {
   const plain = new Uint8Array(100).map((_, i) => i);
   const sealed = await sealBytes(plain, DEK, { chunkSize: 64, salt: SALT });

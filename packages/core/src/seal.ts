@@ -45,6 +45,7 @@ export const DATA_KEY_SIZE = 32;
 const MAGIC_BYTES = utf8ToBytes(SEAL_MAGIC);
 const PAYLOAD_INFO = utf8ToBytes('medbloc payload v1');
 const COMMITMENT_LABEL = utf8ToBytes('medbloc key commitment v1');
+const HKDF_FIRST_BLOCK = Uint8Array.of(1);
 
 /** Which AES-GCM implementation runs the chunks. 'auto' (default) picks node:crypto when present. */
 export type SealEngine = 'auto' | 'node' | 'webcrypto';
@@ -238,6 +239,16 @@ async function webChunkCipher(key: Uint8Array, header: Uint8Array): Promise<Chun
   };
 }
 
+/**
+ * HKDF-SHA256 (RFC 5869) with a 32-byte output, natively: the output is the first expand block, so it is two HMACs,
+ * PRK = HMAC(salt, ikm) and T(1) = HMAC(PRK, info ‖ 0x01) — the same bytes as noble's hkdf, in under half the time of
+ * node:crypto's hkdfSync (bulk ingest derives two keys per record).
+ */
+function nodeHkdf32(nc: typeof NodeCrypto, ikm: Uint8Array, salt: Uint8Array, info: Uint8Array): Uint8Array {
+  const prk = nc.createHmac('sha256', salt).update(ikm).digest();
+  return asUint8Array(nc.createHmac('sha256', prk).update(info).update(HKDF_FIRST_BLOCK).digest());
+}
+
 async function chunkCipherFor(
   dek: Uint8Array,
   header: SealHeader,
@@ -245,13 +256,7 @@ async function chunkCipherFor(
 ): Promise<ChunkCipher> {
   if (engine !== 'webcrypto') {
     const nc = nodeCrypto();
-    // Same HKDF as noble's, natively (bulk ingest seals thousands of small records).
-    if (nc)
-      return nodeChunkCipher(
-        nc,
-        new Uint8Array(nc.hkdfSync('sha256', dek, header.salt, PAYLOAD_INFO, 32)),
-        header.bytes,
-      );
+    if (nc) return nodeChunkCipher(nc, nodeHkdf32(nc, dek, header.salt, PAYLOAD_INFO), header.bytes);
     if (engine === 'node') throw new InvalidArgumentError('node:crypto is not available in this runtime');
   }
   return webChunkCipher(hkdf(sha256, dek, header.salt, PAYLOAD_INFO, 32), header.bytes);
