@@ -75,3 +75,21 @@ test('SIGKILL during bulk ingest loses no acknowledged record and leaves no unre
     await new Promise((r) => second.child.once('exit', r));
   }
 });
+
+test('with its chain gone, the node answers 503 CHAIN_UNAVAILABLE problems, and stops cleanly', async () => {
+  const home = await tempDir();
+  const node = await spawnNode(home);
+  const exited = new Promise((resolve) => node.child.once('exit', resolve));
+  try {
+    assert.equal((await fetch(`${node.url}/health`)).status, 200);
+    process.kill(Number(await readFile(path.join(home, 'chain', 'anvil.pid'), 'utf8')), 'SIGKILL');
+    for (const route of ['/health', `/v1/accounts/${newIdentity().address}/nonces`]) {
+      const res = await fetch(`${node.url}${route}`);
+      assert.equal(res.status, 503, route);
+      assert.equal(((await res.json()) as { code: string }).code, 'CHAIN_UNAVAILABLE', route);
+    }
+  } finally {
+    node.child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0);
+});

@@ -17,7 +17,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { createApp } from './api/app.ts';
 import { type AnvilProcess, killStaleAnvil, startAnvil } from './chain/anvil.ts';
 import { backfillCertification } from './chain/certification-events.ts';
-import { createChain, type Deployment } from './chain/client.ts';
+import { createChain, type Deployment, revertToError } from './chain/client.ts';
 import { joinCouncil } from './chain/council.ts';
 import { deployMedBloc, grantAuthority } from './chain/deploy.ts';
 import { deployCertification } from './chain/deploy-certification.ts';
@@ -191,7 +191,11 @@ export async function startNode(
       health: async () => ({
         status: 'ok',
         chainId: deployment.chainId,
-        blockNumber: Number(await publicClient.getBlockNumber()),
+        blockNumber: Number(
+          await chain.publicClient.getBlockNumber({ cacheTime: 0 }).catch((err: unknown) => {
+            throw revertToError(err);
+          }),
+        ),
         indexedBlock: Number(indexer.indexedBlock()),
         rpcUrl: chainUrl,
         operator: operator.address,
