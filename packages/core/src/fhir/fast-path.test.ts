@@ -177,3 +177,32 @@ test('validation verdicts and issues are Medplum’s whichever path runs', () =>
   assert.equal(provedValid(fine), true);
   assert.equal(validateFhirResource(fine).ok, true);
 });
+
+test('invariants that hold for lack of an element are still enforced when the element is there', () => {
+  loadFhirDefinitions();
+  const observation = {
+    resourceType: 'Observation',
+    status: 'final',
+    code: { text: 'x' },
+    valueQuantity: { value: 1 },
+  };
+  assert.equal(provedValid(observation), true);
+  // obs-6: dataAbsentReason only when there is no value.
+  const both = { ...observation, dataAbsentReason: { text: 'unknown' } };
+  assert.equal(provedValid(both), false);
+  assert.equal(medplumAccepts(both), false);
+  // dom-2: a contained resource does not contain others.
+  const nested = {
+    ...observation,
+    contained: [{ resourceType: 'Patient', id: 'p', contained: [{ resourceType: 'Patient', id: 'q' }] }],
+  };
+  assert.equal(provedValid(nested), false);
+  assert.equal(medplumAccepts(nested), false);
+  // dom-5: a contained resource has no security labels; a primitive extension counts as present.
+  const labelled = {
+    ...observation,
+    contained: [{ resourceType: 'Patient', id: 'p', meta: { security: [{ code: 'R' }] } }],
+  };
+  assert.equal(provedValid(labelled), false);
+  assert.equal(medplumAccepts(labelled), false);
+});

@@ -15,14 +15,20 @@
  * tests hold it to that on every fixture and on systematic mutations of them.
  */
 import {
+  AndAtom,
+  type Atom,
   type Constraint,
+  DotAtom,
   evalFhirPathTyped,
   type FhirPathAtom,
+  FunctionAtom,
   fhirTypeToJsType,
   type InternalSchemaElement,
   type InternalTypeSchema,
   isValidCalendarDate,
+  OrAtom,
   parseFhirPath,
+  SymbolAtom,
   type TypedValue,
   toTypedValue,
   tryGetDataType,
@@ -44,7 +50,12 @@ type JsType = 'string' | 'number' | 'boolean';
 interface Invariant {
   key: string;
   atom: FhirPathAtom;
+  /** Per schema of the context: when the invariant certainly holds for lack of an element (see absenceRule). */
+  shortcuts: WeakMap<InternalTypeSchema, Shortcut | null>;
 }
+
+/** True when the invariant certainly holds for this object; false means evaluate it. */
+type Shortcut = (object: Record<string, unknown>) => boolean;
 
 /** One JSON property name of a type: the element it belongs to and the type its value has under that name. */
 interface Property {
@@ -73,7 +84,7 @@ const compiled = new WeakMap<InternalTypeSchema, CompiledType | null>();
 function invariantsOf(constraints: Constraint[] | undefined): Invariant[] {
   return (constraints ?? [])
     .filter((c) => c.severity === 'error' && !SKIPPED_INVARIANTS.has(c.key))
-    .map((c) => ({ key: c.key, atom: parseFhirPath(c.expression) }));
+    .map((c) => ({ key: c.key, atom: parseFhirPath(c.expression), shortcuts: new WeakMap() }));
 }
 
 function capitalise(code: string): string {
@@ -153,15 +164,105 @@ interface Walk {
   resources: TypedValue[];
 }
 
-function holds(invariants: Invariant[], value: TypedValue, walk: Walk): boolean {
+/** Functions that map an empty collection to an empty one without evaluating their arguments. */
+const EMPTY_PRESERVING = new Set([
+  'where',
+  'select',
+  'ofType',
+  'first',
+  'last',
+  'tail',
+  'skip',
+  'take',
+  'distinct',
+]);
+
+/**
+ * `a.b.where(…).empty()`: the first property navigated, and whether the path has no function in it (then evaluating
+ * it cannot throw). Undefined for any other shape.
+ */
+function emptinessTest(atom: Atom): { first: string; plain: boolean } | undefined {
+  if (!(atom instanceof DotAtom)) return undefined;
+  const test = atom.right;
+  if (!(test instanceof FunctionAtom) || test.name !== 'empty' || test.args.length > 0) return undefined;
+  let plain = true;
+  let step: Atom = atom.left;
+  while (step instanceof DotAtom) {
+    if (step.right instanceof FunctionAtom) {
+      if (!EMPTY_PRESERVING.has(step.right.name)) return undefined;
+      plain = false;
+    } else if (!(step.right instanceof SymbolAtom)) return undefined;
+    step = step.left;
+  }
+  if (!(step instanceof SymbolAtom) || /^[%$]/.test(step.name)) return undefined;
+  return { first: step.name, plain };
+}
+
+/**
+ * A shortcut for an invariant that holds for lack of an element, e.g. dom-2 `contained.contained.empty()` on a
+ * resource without `contained`: FHIRPath navigation from a missing element is empty, every function here keeps it
+ * empty without evaluating its arguments, and `empty()` of it is true; `A and B` holds when both do, `A or B` when
+ * one does and the other cannot throw (Medplum evaluates both sides, and an error fails the invariant). Anything else
+ * gets no shortcut and is evaluated.
+ */
+function absenceRule(atom: Atom, schema: InternalTypeSchema): Shortcut | undefined {
+  const keysOf = (name: string): string[] | undefined => {
+    if (schema.elements[name]) return [name, `_${name}`];
+    const choice = schema.elements[`${name}[x]`];
+    return choice?.type.flatMap((t) => {
+      const key = name + capitalise(t.code);
+      return [key, `_${key}`];
+    });
+  };
+  const test = emptinessTest(atom);
+  if (test) {
+    const keys = keysOf(test.first);
+    return keys && ((object) => keys.every((k) => object[k] === undefined));
+  }
+  if (atom instanceof AndAtom) {
+    const left = absenceRule(atom.left, schema);
+    const right = absenceRule(atom.right, schema);
+    return left && right && ((object) => left(object) && right(object));
+  }
+  if (atom instanceof OrAtom) {
+    const sides = [atom.left, atom.right].map((side) => ({
+      rule: absenceRule(side, schema),
+      safe: emptinessTest(side)?.plain === true,
+    }));
+    const [a, b] = sides as [(typeof sides)[0], (typeof sides)[0]];
+    if (!a.rule && !b.rule) return undefined;
+    const safe = (x: typeof a, object: Record<string, unknown>) => x.safe || x.rule?.(object) === true;
+    return (object) =>
+      (a.rule?.(object) === true && safe(b, object)) || (b.rule?.(object) === true && safe(a, object));
+  }
+  return undefined;
+}
+
+function shortcutOf(invariant: Invariant, schema: InternalTypeSchema): Shortcut | null {
+  let shortcut = invariant.shortcuts.get(schema);
+  if (shortcut === undefined) {
+    shortcut = absenceRule(invariant.atom.child, schema) ?? null;
+    invariant.shortcuts.set(schema, shortcut);
+  }
+  return shortcut;
+}
+
+/** Whether every invariant holds for `value`; `schema` is the value's own type when it is an object. */
+function holds(invariants: Invariant[], value: TypedValue, walk: Walk, schema?: InternalTypeSchema): boolean {
   if (invariants.length === 0) return true;
+  let pending = invariants;
+  if (schema) {
+    const object = value.value as Record<string, unknown>;
+    pending = invariants.filter((inv) => shortcutOf(inv, schema)?.(object) !== true);
+    if (pending.length === 0) return true;
+  }
   const variables: Record<string, TypedValue> = {
     '%context': value,
     '%ucum': UCUM,
     '%resource': walk.resources[walk.resources.length - 1]!,
     '%rootResource': walk.root,
   };
-  for (const invariant of invariants) {
+  for (const invariant of pending) {
     let result: TypedValue[];
     try {
       result = evalFhirPathTyped(invariant.atom, [value], variables);
@@ -274,7 +375,7 @@ function walkValue(value: unknown, property: Property, parent: InternalTypeSchem
     if (!schema) return false;
   }
   const typed: TypedValue = { type: typeName, value };
-  if (!holds(property.invariants, typed, walk)) return false;
+  if (!holds(property.invariants, typed, walk, schema)) return false;
   if (!isResource) return walkObject(value, schema, false, walk);
   walk.resources.push(typed);
   const ok = walkObject(value, schema, true, walk);
@@ -297,6 +398,7 @@ export function provedValid(resource: { readonly resourceType: string }): boolea
   const root: TypedValue = { type: resource.resourceType, value: resource };
   const walk: Walk = { root, resources: [root] };
   return (
-    holds(type.invariants, root, walk) && walkObject(resource as Record<string, unknown>, schema, true, walk)
+    holds(type.invariants, root, walk, schema) &&
+    walkObject(resource as Record<string, unknown>, schema, true, walk)
   );
 }
