@@ -4,13 +4,11 @@
  * against the chain before it is shown). Searching opted-in data and data requests with rewards are not built yet:
  * the page says so instead of pretending.
  */
-import type { GrantView } from '@medbloc/sdk';
-import { useCallback, useEffect, useId, useState } from 'react';
+import { useCallback, useId, useState } from 'react';
 import { formatDate } from '../fhir/read.ts';
-import { describeError, type FriendlyError } from '../lib/errors.ts';
 import { useRecords } from '../lib/records.ts';
 import { useSession } from '../lib/session.ts';
-import { Addr, ErrorBox, Notice } from '../ui/bits.tsx';
+import { Addr, ErrorBox, Notice, useLoaded } from '../ui/bits.tsx';
 import { Timeline } from '../ui/Timeline.tsx';
 import { CertificationSection } from './Certification.tsx';
 
@@ -37,20 +35,17 @@ function SharedRecords({ owner }: { owner: Address }) {
 export function ResearchPortal() {
   const { client } = useSession();
   const id = useId();
-  const [grants, setGrants] = useState<GrantView[] | undefined>();
-  const [error, setError] = useState<FriendlyError | undefined>();
+  const {
+    value: grants,
+    error,
+    reload: load,
+  } = useLoaded(
+    useCallback(
+      async () => (await client.grants({ as: 'grantee' })).filter((g) => g.purpose === 'research'),
+      [client],
+    ),
+  );
   const [open, setOpen] = useState<Address | undefined>();
-  const load = useCallback(async () => {
-    try {
-      setGrants((await client.grants({ as: 'grantee' })).filter((g) => g.purpose === 'research'));
-      setError(undefined);
-    } catch (err) {
-      setError(describeError(err));
-    }
-  }, [client]);
-  useEffect(() => {
-    void load();
-  }, [load]);
   const live = (grants ?? []).filter((g) => g.live);
   const owners = [...new Set(live.map((g) => g.owner))];
   return (
