@@ -18,6 +18,7 @@ import {
   AndAtom,
   type Atom,
   type Constraint,
+  capitalize,
   DotAtom,
   evalFhirPathTyped,
   type FhirPathAtom,
@@ -87,10 +88,6 @@ function invariantsOf(constraints: Constraint[] | undefined): Invariant[] {
     .map((c) => ({ key: c.key, atom: parseFhirPath(c.expression), shortcuts: new WeakMap() }));
 }
 
-function capitalise(code: string): string {
-  return code.charAt(0).toUpperCase() + code.slice(1);
-}
-
 function primitiveOf(code: string): JsType | undefined {
   return (fhirTypeToJsType as Record<string, JsType>)[code];
 }
@@ -126,7 +123,7 @@ function compile(schema: InternalTypeSchema): CompiledType | null {
     if (name.endsWith('[x]')) {
       const base = name.slice(0, -3);
       for (const t of element.type) {
-        const key = base + capitalise(t.code);
+        const key = base + capitalize(t.code);
         if (properties.has(key)) ok = false;
         properties.set(key, {
           element,
@@ -210,7 +207,7 @@ function absenceRule(atom: Atom, schema: InternalTypeSchema): Shortcut | undefin
     if (schema.elements[name]) return [name, `_${name}`];
     const choice = schema.elements[`${name}[x]`];
     return choice?.type.flatMap((t) => {
-      const key = name + capitalise(t.code);
+      const key = name + capitalize(t.code);
       return [key, `_${key}`];
     });
   };
