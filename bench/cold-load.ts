@@ -1,7 +1,8 @@
 /**
  * One-time start-up cost of each side's FHIR definitions, measured in a fresh worker thread (its own module
- * instances, so nothing this process has loaded is reused): Medplum's R4 profiles and search parameters, and our
- * validator's definitions (the same profiles plus value sets).
+ * instances, so nothing this process has loaded is reused): Medplum's R4 profiles and search parameters, and what our
+ * validator loads (the compact definitions the install writes: the same profiles without their prose, and the
+ * required value sets expanded).
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
@@ -14,9 +15,9 @@ async function load(side: Side): Promise<number> {
     loadMedplumDefinitions();
     return performance.now() - t;
   }
-  const { loadFhirDefinitions } = await import('@medbloc/core');
+  const { loadValidationDefinitions } = await import('@medbloc/core');
   const t = performance.now();
-  loadFhirDefinitions();
+  loadValidationDefinitions();
   return performance.now() - t;
 }
 

@@ -25,7 +25,7 @@ import { promisify } from 'node:util';
 import {
   createDigester,
   generateDataKey,
-  loadFhirDefinitions,
+  loadValidationDefinitions,
   sealStream,
   validateFhirResource,
 } from '@medbloc/core';
@@ -181,7 +181,7 @@ async function benchIngest() {
   const baseline = await medplumIngest(bundles);
   // Each side's definitions load before its clock starts (the baseline's inside medplumIngest); the start-up
   // inclusive figures below add both loads, measured apart.
-  loadFhirDefinitions();
+  loadValidationDefinitions();
   const n = await startNodeWithCast();
   try {
     const info = await n.provider.nodeInfo();

@@ -138,7 +138,7 @@ export async function benchWebValidation(
     line('web-validate: skipped (no /usr/bin/chromium; install Debian chromium)');
     return undefined;
   }
-  const { validateFhirResource, loadFhirDefinitions } = await import('@medbloc/core');
+  const { validateFhirResource, loadValidationDefinitions } = await import('@medbloc/core');
   const home = await tempDir('medbloc-bench-webval-');
   const { url, child } = await spawnNode(home, {});
   const browser = await chromium.launch({
@@ -170,7 +170,7 @@ export async function benchWebValidation(
       });
 
     // Node: definitions loaded, one run to warm up (as the page's cold run), then the best of three.
-    loadFhirDefinitions();
+    loadValidationDefinitions();
     const judged = resources.slice(0, -1);
     const invalid = judged.filter((r) => !validateFhirResource(r).ok).length + 1;
     const nodeRuns: number[] = [];

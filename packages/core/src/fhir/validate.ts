@@ -6,14 +6,14 @@
  */
 import { isOperationOutcome, OperationOutcomeError, tryGetDataType, validateResource } from '@medplum/core';
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { getTerminology, loadFhirDefinitions } from './definitions.ts';
+import { getTerminology, loadValidationDefinitions } from './definitions.ts';
 import { FhirValidationError } from './errors.ts';
 import { provedValid } from './fast-path.ts';
 import { errorIssue, isErrorIssue, outcomeOf } from './outcome.ts';
 import { parseFhirJson } from './parse.ts';
 import { checkExtraRules } from './walk.ts';
 
-export { loadFhirDefinitions } from './definitions.ts';
+export { loadFhirDefinitions, loadValidationDefinitions } from './definitions.ts';
 
 /** The verdict on a resource: the resource itself when valid, otherwise why not. */
 export type FhirResult<T extends Resource = Resource> =
@@ -29,7 +29,7 @@ export type FhirResult<T extends Resource = Resource> =
  * if (!result.ok) console.log(result.outcome.issue?.[0]?.expression); // ['Observation.status']
  */
 export function validateFhirResource(resource: unknown): FhirResult {
-  loadFhirDefinitions();
+  loadValidationDefinitions();
   if (resource === null || typeof resource !== 'object' || Array.isArray(resource)) {
     return invalid([errorIssue('structure', 'A FHIR resource must be a JSON object')]);
   }
