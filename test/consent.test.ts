@@ -130,6 +130,41 @@ describe('consent: grants, enforcement and keys that follow them', () => {
     assert.match(g!.scope, /^0x[0-9a-f]{64}$/);
   });
 
+  test('a writer files records only under scope keys the patient signed: a key the node slips in is ignored', async () => {
+    // Follows the category grant above: the patient has published a signed scope key per category.
+    let tamper = false;
+    let sent: { records: { scopes?: { scopeId: string }[] }[]; scopeKeys: unknown[] } | undefined;
+    const forged = `0x${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')}`;
+    const sneaky: typeof fetch = async (input, init) => {
+      const url = new URL(String(input instanceof Request ? input.url : input));
+      if (init?.method === 'POST' && url.pathname === '/v1/records/batch') sent = JSON.parse(String(init.body));
+      const res = await fetch(input, init);
+      if (!tamper || url.pathname !== `/v1/scopes/${c.patient.address}`) return res;
+      const body = (await res.json()) as { scopes: { category: string; publicKey: string }[] };
+      for (const k of body.scopes) if (k.category === 'labs') k.publicKey = forged;
+      return new Response(JSON.stringify(body), { status: res.status, headers: res.headers });
+    };
+    const writer = createClient({ node: t.node.url, identity: ids.doctor2, fetch: sneaky });
+    const write = async (value: number) => {
+      const out = await writer.addRecords([{ resource: lab(value) }], { owner: c.patient.address });
+      return { id: out.recordIds[0]!, scopes: sent?.records[0]?.scopes, scopeKeys: sent?.scopeKeys ?? [] };
+    };
+    const honest = await write(110);
+    assert.equal(honest.scopes?.length, 1, 'filed under the labs scope');
+    assert.equal(honest.scopeKeys.length, 1);
+    assert.equal((await c.provider.getRecord(honest.id)).verification.recordId, honest.id);
+    // The same writer, the signature it already checked, a different key: not trusted, so not used.
+    tamper = true;
+    const slipped = await write(111);
+    assert.equal(slipped.scopes, undefined, 'no scope envelope for a key the patient did not sign');
+    assert.deepEqual(slipped.scopeKeys, []);
+    await assert.rejects(c.provider.getRecord(slipped.id), { code: 'FORBIDDEN' });
+    assert.ok((await c.patient.getRecord(slipped.id)).resource, 'the patient still reads it');
+    tamper = false;
+    const again = await write(112);
+    assert.equal(again.scopes?.[0]?.scopeId, honest.scopes?.[0]?.scopeId);
+  });
+
   test('revoking a category: the revoked party reads nothing written afterwards; others keep reading', async () => {
     await c.patient.grant({ grantee: doctor2.address, category: 'labs' });
     const old = await c.patient.addRecord({ resource: lab(110) });

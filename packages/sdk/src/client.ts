@@ -266,6 +266,12 @@ export function createClient(opts: ClientOptions) {
   let chainReader: ReturnType<typeof createPublicClient> | undefined;
   let anchorLock: Promise<unknown> = Promise.resolve();
   const ownerKeys = new Map<string, Uint8Array>();
+  /**
+   * Signers recovered from scope-key signatures, by everything signed and the signature (recovery is a pure function
+   * of them, and costs over a millisecond: a batch checks every category's key). Whether a delegate signer is still a
+   * delegate is asked of the chain each time.
+   */
+  const scopeSigners = new Map<string, Address | undefined>();
   type VerifiedAnchor = { dek: Uint8Array; verification: Verification };
   const anchorCache = new Map<string, VerifiedAnchor>();
 
@@ -409,6 +415,36 @@ export function createClient(opts: ClientOptions) {
     return toBase64Url(await sealBytes(te.encode(JSON.stringify(meta)), dek));
   }
 
+  /** Who signed a published scope key (undefined when the signature does not recover). */
+  async function scopeKeySigner(
+    i: NodeInfo,
+    owner: Address,
+    category: string,
+    k: ScopeKeyView,
+  ): Promise<Address | undefined> {
+    const key = [
+      i.chainId,
+      i.contracts.consentRegistry,
+      owner,
+      category,
+      k.epoch,
+      k.scopeId,
+      k.publicKey,
+      k.signature,
+    ].join('|');
+    if (scopeSigners.has(key)) return scopeSigners.get(key);
+    const signer = await recoverTypedDataAddress({
+      domain: domainFor(i.chainId, i.contracts.consentRegistry),
+      types: scopeKeyTypes,
+      primaryType: 'ScopeKey',
+      message: { owner, category, epoch: k.epoch, scopeId: k.scopeId, publicKey: k.publicKey },
+      signature: k.signature,
+    }).catch(() => undefined);
+    if (scopeSigners.size >= 10_000) scopeSigners.clear();
+    scopeSigners.set(key, signer);
+    return signer;
+  }
+
   /**
    * The owner's current scope key per category, each signature checked here (signed by the owner or, if the chain
    * says so, a delegate), so a node cannot slip in a key of its own.
@@ -419,13 +455,7 @@ export function createClient(opts: ClientOptions) {
     for (const k of scopes) if ((latest.get(k.category)?.epoch ?? -1) < k.epoch) latest.set(k.category, k);
     const i = await nodeInfo();
     for (const [category, k] of latest) {
-      const signer = await recoverTypedDataAddress({
-        domain: domainFor(i.chainId, i.contracts.consentRegistry),
-        types: scopeKeyTypes,
-        primaryType: 'ScopeKey',
-        message: { owner, category, epoch: k.epoch, scopeId: k.scopeId, publicKey: k.publicKey },
-        signature: k.signature,
-      }).catch(() => undefined);
+      const signer = await scopeKeySigner(i, owner, category, k);
       const trusted =
         signer === owner ||
         (signer !== undefined &&
