@@ -137,7 +137,8 @@ describe('consent: grants, enforcement and keys that follow them', () => {
     const forged = `0x${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')}`;
     const sneaky: typeof fetch = async (input, init) => {
       const url = new URL(String(input instanceof Request ? input.url : input));
-      if (init?.method === 'POST' && url.pathname === '/v1/records/batch') sent = JSON.parse(String(init.body));
+      if (init?.method === 'POST' && url.pathname === '/v1/records/batch')
+        sent = JSON.parse(String(init.body));
       const res = await fetch(input, init);
       if (!tamper || url.pathname !== `/v1/scopes/${c.patient.address}`) return res;
       const body = (await res.json()) as { scopes: { category: string; publicKey: string }[] };
