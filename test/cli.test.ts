@@ -30,7 +30,7 @@ describe('medbloc CLI', () => {
     MEDBLOC_PASSPHRASE: pass,
     MEDBLOC_HOME: t.home,
   });
-  const { ok, fails } = cliUser(env);
+  const { run, ok, fails } = cliUser(env);
   const addr: Record<string, string> = {};
   const mnemonics: string[] = [];
   const bundleDir = path.join(FIXTURES, 'fhir/synthea');
@@ -141,6 +141,25 @@ describe('medbloc CLI', () => {
     await fails(['--id', 'patient', 'record', 'list'], 'NODE_UNREACHABLE', {
       MEDBLOC_NODE: 'http://127.0.0.1:9',
     });
+    // For scripts, --json makes the one line a JSON object; an invalid resource carries its OperationOutcome.
+    for (const [args, code] of [
+      [['record', 'add', invalid], 'FHIR_INVALID'],
+      [['record', 'add', malformed], 'INVALID_JSON'],
+      [['record', 'get', 'nope'], 'INVALID_RECORD_ID'],
+    ] as const) {
+      const r = await run(['--id', 'patient', '--json', ...args]);
+      assert.notEqual(r.code, 0);
+      assert.equal(r.stdout, '');
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      const { error } = JSON.parse(lines[0]!) as {
+        error: { code: string; message: string; outcome?: { issue: { expression?: string[] }[] } };
+      };
+      assert.equal(error.code, code);
+      assert.ok(error.message.length > 10);
+      if (code === 'FHIR_INVALID')
+        assert.deepEqual(error.outcome?.issue[0]?.expression, ['Observation.status']);
+    }
     assert.equal(await count(), before);
   });
 

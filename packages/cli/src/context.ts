@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { decryptKeystore, type Identity, identityFromMnemonic } from '@medbloc/core';
 import { createClient, type MedblocClient } from '@medbloc/sdk';
+import type { OperationOutcome } from '@medplum/fhirtypes';
 
 export interface GlobalOptions {
   node?: string;
@@ -18,9 +19,12 @@ export interface GlobalOptions {
 
 export class CliError extends Error {
   readonly code: string;
-  constructor(message: string, code = 'CLI_ERROR') {
+  /** Why, as FHIR tells it (an invalid resource's issues); part of the `--json` error. */
+  readonly outcome: OperationOutcome | undefined;
+  constructor(message: string, code = 'CLI_ERROR', outcome?: OperationOutcome) {
     super(message);
     this.code = code;
+    this.outcome = outcome;
   }
 }
 

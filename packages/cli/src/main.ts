@@ -1,6 +1,7 @@
 /**
  * The `medbloc` command line. Every command runs unattended when asked to (passphrase from MEDBLOC_PASSPHRASE or
- * --passphrase-file, `--json` for machines); every failure is one line on stderr and a non-zero exit.
+ * --passphrase-file, `--json` for machines); every failure is one line on stderr (a JSON object with `--json`) and a
+ * non-zero exit.
  */
 import { Command, Option } from 'commander';
 import type { GlobalOptions } from './context.ts';
@@ -351,10 +352,14 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  const e = err as { message?: string; code?: string; shortMessage?: string };
+  const e = err as { message?: string; code?: string; shortMessage?: string; outcome?: unknown };
   const message = (e.shortMessage || e.message || String(err)).split('\n')[0];
+  const code = e.code && !/^ERR_/.test(e.code) ? e.code : undefined;
+  // With --json the one line is a JSON object, for scripts: {"error":{"code","message"[,"outcome"]}}.
   process.stderr.write(
-    `medbloc: error: ${message}${e.code && !/^ERR_/.test(e.code) ? ` (${e.code})` : ''}\n`,
+    program.opts().json
+      ? `${JSON.stringify({ error: { code: code ?? 'ERROR', message, ...(e.outcome ? { outcome: e.outcome } : {}) } })}\n`
+      : `medbloc: error: ${message}${code ? ` (${code})` : ''}\n`,
   );
   if (process.env.MEDBLOC_DEBUG) console.error(err);
   process.exitCode = 1;

@@ -56,7 +56,8 @@ export async function add(file: string, o: AddOptions) {
         'FHIR_TOO_LARGE',
       );
     const parsed = parseFhirJson(await readFile(file, 'utf8'));
-    if (!parsed.ok) throw new CliError(`${file}: ${outcomeText(parsed.outcome)}`, 'INVALID_JSON');
+    if (!parsed.ok)
+      throw new CliError(`${file}: ${outcomeText(parsed.outcome)}`, 'INVALID_JSON', parsed.outcome);
     const resource = parsed.resource as Record<string, unknown> & {
       resourceType: string;
       entry?: { resource?: unknown }[];
@@ -67,6 +68,7 @@ export async function add(file: string, o: AddOptions) {
       throw new CliError(
         `${file} is not a valid FHIR R4 resource: ${outcomeText(v.outcome)}`,
         'FHIR_INVALID',
+        v.outcome,
       );
     const client = await clientFor(o);
     const rec = await client.addRecord({
