@@ -10,6 +10,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { validateFhirResource } from '@medbloc/core';
 import type { MedblocClient } from '@medbloc/sdk';
+import type { OperationOutcome } from '@medplum/fhirtypes';
 import { type Address, getAddress, isAddress } from 'viem';
 import { CliError, clientFor, type GlobalOptions, print } from '../context.ts';
 import { progressBar } from '../progress.ts';
@@ -130,8 +131,8 @@ export async function importFile(
     resources = await convert(file, format, o, getClient);
   } catch (err) {
     if (err instanceof CliError) throw err;
-    const e = err as { code?: string; message?: string };
-    throw new CliError(`${file}: ${e.message ?? String(err)}`, e.code ?? 'CONVERSION_FAILED');
+    const e = err as { code?: string; message?: string; outcome?: OperationOutcome };
+    throw new CliError(`${file}: ${e.message ?? String(err)}`, e.code ?? 'CONVERSION_FAILED', e.outcome);
   }
   if (resources.length === 0) throw new CliError(`${file}: nothing to import`, 'EMPTY_INPUT');
   for (const [i, r] of resources.entries()) {
@@ -141,6 +142,7 @@ export async function importFile(
       throw new CliError(
         `${file}: converted ${r.resourceType} #${i} is invalid: ${issue?.expression?.[0] ?? ''} ${issue?.diagnostics ?? ''}`.trim(),
         'FHIR_INVALID',
+        v.outcome,
       );
     }
   }
