@@ -9,10 +9,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createClient } from '@medbloc/sdk';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../test/support/browser.ts';
 import { FIXTURES, newIdentity, spawnNode, tempDir } from '../test/support/harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const PASS = 'bench passphrase 123';
 const FILE_MB = Number(process.env.BENCH_WEB_FILE_MB ?? 100);
 
@@ -27,19 +26,7 @@ export async function benchWeb(line: (s: string) => void): Promise<Record<string
     MEDBLOC_AUTHORITIES: authorityId.address,
     MEDBLOC_FREE_QUOTA_BYTES: String(4 * 1024 ** 3),
   });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const patientId = newIdentity();
     const authority = createClient({ node: url, identity: authorityId });
@@ -141,10 +128,7 @@ export async function benchWebValidation(
   const { validateFhirResource, loadValidationDefinitions } = await import('@medbloc/core');
   const home = await tempDir('medbloc-bench-webval-');
   const { url, child } = await spawnNode(home, {});
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu'],
-  });
+  const browser = await launchChromium();
   try {
     const dir = path.join(FIXTURES, 'fhir/synthea');
     const largest = readdirSync(dir)
