@@ -12,18 +12,8 @@ import { decodeEnvelope, hpkeUnwrap } from '@medbloc/core';
 import { createClient, type MedblocClient } from '@medbloc/sdk';
 import { hexToBytes } from 'viem';
 import { cast, newIdentity, startTestNode } from './support/harness.ts';
+import { lab } from './support/resources.ts';
 
-const lab = (value: number) => ({
-  resourceType: 'Observation',
-  status: 'final',
-  category: [
-    {
-      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }],
-    },
-  ],
-  code: { coding: [{ system: 'http://loinc.org', code: '2345-7', display: 'Glucose' }] },
-  valueQuantity: { value, unit: 'mg/dL' },
-});
 const note = {
   resourceType: 'DocumentReference',
   status: 'current',

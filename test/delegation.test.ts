@@ -15,18 +15,7 @@ import {
 import type { Hex } from 'viem';
 import { scopeIdOf, scopeSecretOf } from '../packages/sdk/src/scopes.ts';
 import { cast, cli, newIdentity, startTestNode, tempDir } from './support/harness.ts';
-
-const lab = (value: number) => ({
-  resourceType: 'Observation',
-  status: 'final',
-  category: [
-    {
-      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }],
-    },
-  ],
-  code: { coding: [{ system: 'http://loinc.org', code: '2345-7', display: 'Glucose' }] },
-  valueQuantity: { value, unit: 'mg/dL' },
-});
+import { lab } from './support/resources.ts';
 
 const note = {
   resourceType: 'DocumentReference',
