@@ -118,3 +118,49 @@ test('the compact FHIR definitions give the same verdicts as the full R4 definit
     `${full.length} resources (${invalid} invalid) judged alike; compact definitions ${(size / 1e6).toFixed(1)} MB`,
   );
 });
+
+/** Every resource of the fixtures: Synthea bundles' entries (both generations), the official examples, the validator suite. */
+function allFixtureResources(): unknown[] {
+  const out: unknown[] = [];
+  const read = (file: string) => {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, '')) as { resourceType?: unknown };
+    } catch {
+      return undefined; // deliberately malformed files of the validator suite
+    }
+  };
+  for (const dir of ['fhir/synthea', 'fhir/synthea-v3'])
+    for (const f of readdirSync(path.join(FIXTURES, dir)).filter((x) => x.endsWith('.json')))
+      for (const e of (read(path.join(FIXTURES, dir, f)) as { entry?: { resource?: unknown }[] })?.entry ??
+        [])
+        if (e.resource) out.push(e.resource);
+  for (const dir of ['fhir/examples', 'fhir-validation/r4-core/instances'])
+    for (const f of readdirSync(path.join(FIXTURES, dir)).filter((x) => x.endsWith('.json'))) {
+      const r = read(path.join(FIXTURES, dir, f));
+      if (r && typeof r.resourceType === 'string') out.push(r);
+    }
+  return out;
+}
+
+test('in Node, resource types indexed from the compact definitions as they are met judge every fixture alike', async () => {
+  // A fresh process indexes each resource type when it first meets it, at any depth (a Bundle's entries, contained
+  // resources); every verdict and issue location must still be what the full definitions give.
+  const resources = allFixtureResources();
+  assert.ok(resources.length > 10_000, `${resources.length} fixture resources`);
+  loadFhirDefinitions();
+  const full = resources.map((r) => verdict(validateFhirResource(r)));
+  const fresh = await judgeFresh(resources, 'node');
+  assert.equal(fresh.loaded, 'compact');
+  const invalid = full.filter((v) => !v.ok).length;
+  assert.ok(invalid > 0 && invalid < full.length, `${invalid} of ${full.length} invalid`);
+  const differ = full.flatMap((v, n) => (JSON.stringify(v) === JSON.stringify(fresh.verdicts[n]) ? [] : [n]));
+  assert.deepEqual(
+    differ.slice(0, 5).map((n) => ({
+      n,
+      type: (resources[n] as { resourceType: string }).resourceType,
+      full: full[n],
+      compact: fresh.verdicts[n],
+    })),
+    [],
+  );
+});

@@ -65,10 +65,17 @@ test('a process that validated on the compact definitions gets the full ones whe
       const ok = core.validateFhirResource({ resourceType: 'Observation', status: 'final', code: { text: 'x' } }).ok;
       const bad = core.validateFhirResource({ resourceType: 'Observation', status: 'nonsense', code: { text: 'x' } }).ok;
       const compact = core.fhirDefinitionsLoaded();
+      // Resource types are indexed as they are met: a Patient inside a Bundle indexes Patient (and Bundle).
+      const patientBefore = !!medplum.isResourceType('Patient');
+      const inBundle = core.validateFhirResource({ resourceType: 'Bundle', type: 'collection',
+        entry: [{ resource: { resourceType: 'Patient', gender: 'female' } }] }).ok;
+      const patientAfter = !!medplum.isResourceType('Patient');
+      const accountBeforeFull = !!medplum.isResourceType('Account');
       const paramsBefore = Object.keys(medplum.getSearchParameters('Observation') ?? {}).length;
       core.loadFhirDefinitions();
       parentPort.postMessage({
-        before, ok, bad, compact, paramsBefore,
+        before, ok, bad, compact, paramsBefore, patientBefore, inBundle, patientAfter, accountBeforeFull,
+        accountAfterFull: !!medplum.isResourceType('Account'),
         full: core.fhirDefinitionsLoaded(),
         paramsAfter: Object.keys(medplum.getSearchParameters('Observation') ?? {}).length,
         description: medplum.tryGetDataType('Observation')?.description ?? '',
@@ -88,6 +95,11 @@ test('a process that validated on the compact definitions gets the full ones whe
   assert.equal(out.compact, 'compact');
   assert.equal(out.ok, true);
   assert.equal(out.bad, false, 'required bindings are checked on the compact definitions');
+  assert.equal(out.patientBefore, false, 'Patient is not indexed before a Patient is met');
+  assert.equal(out.inBundle, true);
+  assert.equal(out.patientAfter, true, 'a Patient met inside a Bundle is indexed');
+  assert.equal(out.accountBeforeFull, false);
+  assert.equal(out.accountAfterFull, true, 'the full definitions index every resource type');
   assert.equal(out.full, 'full');
   // Before, only Medplum's built-in ones (_id, _lastUpdated…): validation alone indexes no search parameters.
   assert.ok(

@@ -6,7 +6,7 @@
  */
 import { isOperationOutcome, OperationOutcomeError, tryGetDataType, validateResource } from '@medplum/core';
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { getTerminology, loadValidationDefinitions } from './definitions.ts';
+import { getTerminology, indexResourceTypesIn, loadValidationDefinitions } from './definitions.ts';
 import { FhirValidationError } from './errors.ts';
 import { provedValid } from './fast-path.ts';
 import { errorIssue, isErrorIssue, outcomeOf } from './outcome.ts';
@@ -39,6 +39,7 @@ export function validateFhirResource(resource: unknown): FhirResult {
       errorIssue('required', 'A FHIR resource must have a string "resourceType" property', 'resourceType'),
     ]);
   }
+  indexResourceTypesIn(resource);
   if (!isConcreteResourceType(resourceType)) {
     return invalid([
       errorIssue('structure', `Unknown FHIR R4 resourceType "${resourceType}"`, 'resourceType'),
