@@ -1,6 +1,6 @@
 /**
  * FHIR R4 validation in the page, before anything is sealed: core's validator (Medplum's structure, cardinality,
- * format and invariant checks plus required bindings), loaded on first use as its own chunk with trimmed
+ * format and invariant checks plus required bindings), loaded on first use as its own chunk with core's compact
  * definitions. An invalid resource throws FhirInvalidError and nothing is sent. Each run leaves a User Timing
  * measure, `medbloc:fhir-validate`.
  */
@@ -27,9 +27,17 @@ export class FhirInvalidError extends Error {
 
 let validator: Promise<typeof import('@medbloc/core/fhir')> | undefined;
 
-/** Loads the validator chunk (once); call early to hide the load behind the user's typing. */
+/**
+ * Loads the validator chunk (once) and indexes its definitions (data types now, each resource type when first
+ * validated); call early to hide the load behind the user's typing.
+ */
 export function preloadValidator() {
-  validator ??= import('@medbloc/core/fhir');
+  validator ??= Promise.all([import('@medbloc/core/fhir'), import('virtual:medbloc-fhir-definitions')]).then(
+    ([core, definitions]) => {
+      core.loadCompactDefinitions(definitions.default as Parameters<typeof core.loadCompactDefinitions>[0]);
+      return core;
+    },
+  );
   return validator;
 }
 

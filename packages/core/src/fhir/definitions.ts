@@ -60,14 +60,23 @@ export function loadFhirDefinitions(): void {
 export function loadValidationDefinitions(): void {
   if (loaded) return;
   const compact = readCompactDefinitions();
-  if (!compact) {
-    loadFhirDefinitions();
-    return;
-  }
+  if (compact) loadCompactDefinitions(compact.files);
+  else loadFhirDefinitions();
+}
+
+/**
+ * Indexes compact definitions handed over whole (compact.ts; the web app's validator chunk carries them): the data
+ * types and abstract bases now, each resource type when validation first meets it. A no-op if definitions are loaded.
+ *
+ * @example
+ * loadCompactDefinitions(compactDefinitions());
+ */
+export function loadCompactDefinitions(files: Record<string, Bundle>): void {
+  if (loaded) return;
   const [typesFile, resourcesFile] = PROFILE_FILES;
-  indexStructureDefinitionBundle(compact.files[typesFile] as Bundle);
+  indexStructureDefinitionBundle(files[typesFile] as Bundle);
   const eager: Bundle['entry'] = [];
-  for (const entry of compact.files[resourcesFile]?.entry ?? []) {
+  for (const entry of files[resourcesFile]?.entry ?? []) {
     const sd = entry.resource as { type?: string; abstract?: boolean } | undefined;
     if (!sd?.type) continue;
     // The abstract bases (Resource, DomainResource) now; each concrete type when first met.
@@ -76,7 +85,7 @@ export function loadValidationDefinitions(): void {
   }
   indexStructureDefinitionBundle({ resourceType: 'Bundle', type: 'collection', entry: eager });
   const index = createTerminology();
-  index.addBundle(compact.files[TERMINOLOGY_FILES[0]] as Bundle);
+  index.addBundle(files[TERMINOLOGY_FILES[0]] as Bundle);
   terminology = index;
   loaded = 'compact';
 }

@@ -4,6 +4,7 @@ export {
   type CompactDefinitionsFile,
   compactDefinitionsPath,
   fhirDefinitionsLoaded,
+  loadCompactDefinitions,
   readCompactDefinitions,
 } from './definitions.ts';
 export { FhirValidationError } from './errors.ts';
