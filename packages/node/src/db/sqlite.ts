@@ -266,7 +266,10 @@ export type Db = ReturnType<typeof openDatabase>;
 /** Opens (creating if needed) the node's SQLite database at `file` (':memory:' for tests). */
 export function openDatabase(file: string) {
   const db = new DatabaseSync(file);
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+  // Every commit reaches the disk before it returns (FULL): records' key envelopes, metadata, grants and profiles
+  // exist only here, and an acknowledged write must survive the machine losing power, not just the process dying.
+  // Access receipts are the exception (see `relaxed`).
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
   db.exec(SCHEMA);
   // Columns added after a table first shipped: data directories made by earlier versions gain them here.
   const addColumn = (table: string, column: string, type: string) => {
@@ -442,9 +445,23 @@ export function openDatabase(file: string) {
     }
   }
 
+  /**
+   * Runs `fn` with commits that survive the process dying but may be lost with the machine's power (the WAL is not
+   * flushed per commit): for access receipts, written on every read, where a flush per read would cost read latency.
+   */
+  function relaxed<T>(fn: () => T): T {
+    db.exec('PRAGMA synchronous = NORMAL');
+    try {
+      return fn();
+    } finally {
+      db.exec('PRAGMA synchronous = FULL');
+    }
+  }
+
   return {
     raw: db,
     tx,
+    relaxed,
     certification: certificationTables(db),
     close: () => db.close(),
     meta: {

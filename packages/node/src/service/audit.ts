@@ -156,7 +156,7 @@ export function createAuditService(deps: {
       signature: null,
     };
     // The sequence number is taken first: a failure later leaves a gap the owner sees, never a silent hole.
-    const seq = db.receipts.nextSeq(owner);
+    const seq = db.relaxed(() => db.receipts.nextSeq(owner));
     const message = {
       request: {
         requester: getAddress(request.requester),
@@ -176,23 +176,26 @@ export function createAuditService(deps: {
     const nodeSignature =
       `0x${signBytes(null, Buffer.from(digest.slice(2), 'hex'), key.privateKey).toString('hex')}` as Hex;
     const leaf = accessReceiptLeaf(digest, request.signature);
-    db.receipts.insert({
-      owner,
-      seq,
-      requester: request.requester.toLowerCase(),
-      req_owner: request.owner.toLowerCase(),
-      record: request.record,
-      purpose: request.purpose,
-      req_time: request.time,
-      req_signature: request.signature,
-      req_key: 'key' in request && request.key ? request.key.toLowerCase() : null,
-      outcome: AccessOutcome[i.outcome],
-      logged_at: now,
-      node: operator.address.toLowerCase(),
-      node_signature: nodeSignature,
-      node_key: key.publicKey,
-      leaf,
-    });
+    // Not flushed per read (db.relaxed): a power loss may cost the last receipts, never records or keys.
+    db.relaxed(() =>
+      db.receipts.insert({
+        owner,
+        seq,
+        requester: request.requester.toLowerCase(),
+        req_owner: request.owner.toLowerCase(),
+        record: request.record,
+        purpose: request.purpose,
+        req_time: request.time,
+        req_signature: request.signature,
+        req_key: 'key' in request && request.key ? request.key.toLowerCase() : null,
+        outcome: AccessOutcome[i.outcome],
+        logged_at: now,
+        node: operator.address.toLowerCase(),
+        node_signature: nodeSignature,
+        node_key: key.publicKey,
+        leaf,
+      }),
+    );
   }
 
   /** Anchors every pending receipt under one Merkle root on AccessLog. */
