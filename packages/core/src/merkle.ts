@@ -5,7 +5,6 @@
  * `SimpleMerkleTree.of(leaves, { sortLeaves: false })`), so both compute the same root and proofs.
  * Leaves must already be domain-separated from inner nodes (batchLeafOf double-hashes for this reason).
  */
-
 import { bytesToHex, type Hex } from 'viem';
 import { decodeHexInto } from './bytes.ts';
 import { InvalidArgumentError } from './errors.ts';
