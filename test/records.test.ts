@@ -3,13 +3,16 @@
  * way a record can be attacked or mis-sent being refused without leaving anything half-written.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
-import { anchorRecordTypes, domainFor, ZERO_HASH } from '@medbloc/core';
+import { anchorRecordTypes, domainFor, type RecordSummary, ZERO_HASH } from '@medbloc/core';
 import { createClient, MedblocApiError, RecordVerificationError } from '@medbloc/sdk';
 import { cast, FIXTURES, newIdentity, startTestNode } from './support/harness.ts';
+
+let nodeUrl = '';
 
 const observation = {
   resourceType: 'Observation',
@@ -17,6 +20,17 @@ const observation = {
   code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] },
   valueQuantity: { value: 72, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
 };
+
+const heartRate = (value: number) => ({
+  ...observation,
+  valueQuantity: { ...observation.valueQuantity, value },
+});
+
+/** The next record-anchor nonce the chain expects of `address`, as the node reports it. */
+async function recordNonce(address: string): Promise<bigint> {
+  const res = await fetch(`${nodeUrl}/v1/accounts/${address}/nonces`);
+  return BigInt(((await res.json()) as { records: string }).records);
+}
 
 async function blobFiles(home: string): Promise<string[]> {
   const out: string[] = [];
@@ -42,6 +56,7 @@ describe('records through the SDK', () => {
   let c: Awaited<ReturnType<typeof cast>>;
   before(async () => {
     t = await startTestNode();
+    nodeUrl = t.node.url;
     c = await cast(t.node);
   });
   after(() => t.stop());
@@ -110,6 +125,120 @@ describe('records through the SDK', () => {
     await assert.rejects(c.patient.addRecord({ resource: observation, supersedes: `0x${'ab'.repeat(32)}` }), {
       code: 'SUPERSEDED_UNKNOWN',
     });
+  });
+
+  test('one client keeps several anchors in flight at once; each lands once, with consecutive nonces', async () => {
+    const start = await recordNonce(c.patient.address);
+    const sent = await Promise.all([
+      c.patient.addRecords([60, 61, 62].map((v) => ({ resource: heartRate(v) }))),
+      c.patient.addRecord({ resource: heartRate(63) }),
+      c.patient.addRecords([64, 65].map((v) => ({ resource: heartRate(v) }))),
+      c.patient.addRecord({ resource: heartRate(66) }),
+    ]);
+    assert.equal(await recordNonce(c.patient.address), start + 4n);
+    assert.equal(new Set(sent.map((s) => s.txHash)).size, 4, 'one transaction each');
+    const ids = sent.flatMap((s) => ('recordIds' in s ? s.recordIds : [s.recordId]));
+    const values = await Promise.all(
+      ids.map(
+        async (id) => ((await c.patient.getRecord(id)).resource as typeof observation).valueQuantity.value,
+      ),
+    );
+    assert.deepEqual(
+      values.sort((a, b) => a - b),
+      [60, 61, 62, 63, 64, 65, 66],
+    );
+  });
+
+  test('anchors reaching the node ahead of their nonce wait for the ones before them', async () => {
+    const info = await c.patient.nodeInfo();
+    const token = await c.patient.login();
+    const start = await recordNonce(c.patient.address);
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 600);
+    const bodies = await Promise.all(
+      [0n, 1n].map(async (k) => {
+        const bytes = crypto.getRandomValues(new Uint8Array(100));
+        const up = await fetch(`${t.node.url}/v1/blobs`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+          body: bytes,
+        });
+        assert.ok(up.ok, `upload: ${up.status}`);
+        const fields = {
+          owner: c.patient.address,
+          creator: c.patient.address,
+          digest: `0x${createHash('sha256').update(bytes).digest('hex')}` as const,
+          keyCommitment: `0x${createHash('sha256').update(bytes).update('kc').digest('hex')}` as const,
+          supersedes: ZERO_HASH,
+        };
+        const nonce = start + k;
+        const signature = await c.ids.patient.account.signTypedData({
+          domain: domainFor(info.chainId, info.contracts.recordRegistry),
+          types: anchorRecordTypes,
+          primaryType: 'AnchorRecord',
+          message: { ...fields, nonce, deadline },
+        });
+        return JSON.stringify({
+          ...fields,
+          nonce: nonce.toString(),
+          deadline: deadline.toString(),
+          signature,
+          envelope: 'opaque',
+        });
+      }),
+    );
+    const post = (body: string) =>
+      fetch(`${t.node.url}/v1/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body,
+      });
+    // The second nonce first: the node holds it until the first has been relayed.
+    const second = post(bodies[1]!);
+    await new Promise((r) => setTimeout(r, 200));
+    const first = await post(bodies[0]!);
+    const later = await second;
+    assert.equal(first.status, 201, JSON.stringify(await first.clone().json()));
+    assert.equal(later.status, 201, JSON.stringify(await later.clone().json()));
+    const [a, b] = [(await first.json()) as RecordSummary, (await later.json()) as RecordSummary];
+    assert.ok(a.blockNumber < b.blockNumber, 'relayed in nonce order');
+    assert.equal(await recordNonce(c.patient.address), start + 2n);
+  });
+
+  test('when an anchor ahead of it is refused, the client signs its next one again and it lands', async () => {
+    // What this client sends is watched, and the anchor to be refused is held back until the batch behind it has been
+    // signed and sent, so both are in flight together.
+    const posts: bigint[] = [];
+    const signal = () => {
+      let open!: () => void;
+      return { done: new Promise<void>((r) => (open = r)), open: () => open() };
+    };
+    const firstSigned = signal();
+    const secondSent = signal();
+    const client = createClient({
+      node: t.node.url,
+      identity: c.ids.patient,
+      fetch: async (input, init) => {
+        if (init?.method === 'POST' && /\/v1\/records(\/batch)?$/.test(String(input))) {
+          posts.push(BigInt((JSON.parse(String(init.body)) as { nonce: string }).nonce));
+          if (posts.length === 1) {
+            firstSigned.open();
+            await secondSent.done;
+          } else if (posts.length === 2) secondSent.open();
+        }
+        return fetch(input, init);
+      },
+    });
+    const start = await recordNonce(c.patient.address);
+    const refused = client.addRecord({ resource: observation, supersedes: `0x${'ab'.repeat(32)}` });
+    await firstSigned.done;
+    const behind = client.addRecords([{ resource: heartRate(90) }]);
+    await assert.rejects(refused, { code: 'SUPERSEDED_UNKNOWN' });
+    const out = await behind;
+    // Signed with the nonce after the refused one, refused as out of order, signed again with the freed nonce.
+    assert.deepEqual(posts, [start, start + 1n, start]);
+    assert.equal(await recordNonce(c.patient.address), start + 1n);
+    const got = await c.patient.getRecord(out.recordIds[0]!);
+    assert.equal((got.resource as typeof observation).valueQuantity.value, 90);
   });
 
   test('an uncertified provider cannot write for a patient, and nothing is left behind', async () => {

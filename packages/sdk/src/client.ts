@@ -265,6 +265,9 @@ export function createClient(opts: ClientOptions) {
   let info: NodeInfo | undefined;
   let chainReader: ReturnType<typeof createPublicClient> | undefined;
   let anchorLock: Promise<unknown> = Promise.resolve();
+  /** This client's next record-anchor nonce, once read from the node; `nonceReads` counts the reads. */
+  let nextRecordNonce: bigint | undefined;
+  let nonceReads = 0;
   const ownerKeys = new Map<string, Uint8Array>();
   /**
    * Signers recovered from scope-key signatures, by everything signed and the signature (recovery is a pure function
@@ -330,11 +333,45 @@ export function createClient(opts: ClientOptions) {
     return domainFor(i.chainId, i.contracts[contract]);
   }
 
-  /** Serialises this client's anchor submissions so EIP-712 nonces are used in order. */
+  /** Serialises `fn` with this client's other anchor signings. */
   function withAnchorLock<T>(fn: () => Promise<T>): Promise<T> {
     const run = anchorLock.then(fn, fn);
     anchorLock = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Signs a record anchor (`sign`) with this client's next nonce and sends it (`send`). Signing is serialised, so
+   * nonces are handed out in order; sending is not: several anchors may be in flight, and the node relays a creator's
+   * anchors in nonce order. After the first, nonces are counted here. If anything fails, the nonce is read from the
+   * node again before the next anchor; if the node refused the nonce itself (another client of this identity used it,
+   * or an anchor before it was refused), the anchor is signed and sent once more.
+   */
+  async function anchorInOrder<S, T>(
+    sign: (nonce: bigint) => Promise<S>,
+    send: (signed: S) => Promise<T>,
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const { signed, read } = await withAnchorLock(async () => {
+        if (nextRecordNonce === undefined) {
+          nextRecordNonce = BigInt((await nonces()).records);
+          nonceReads++;
+        }
+        const nonce = nextRecordNonce;
+        const signed = await sign(nonce);
+        nextRecordNonce = nonce + 1n;
+        return { signed, read: nonceReads };
+      });
+      try {
+        return await send(signed);
+      } catch (err) {
+        // Read once again, however many anchors counted from the same read fail.
+        if (read === nonceReads) nextRecordNonce = undefined;
+        const code = (err as { code?: string }).code;
+        if (attempt === 0 && (code === 'NONCE_OUT_OF_ORDER' || code === 'SIGNATURE_REPLAYED')) continue;
+        throw err;
+      }
+    }
   }
 
   async function encryptionKeyOf(owner: Address): Promise<Uint8Array> {
@@ -509,25 +546,26 @@ export function createClient(opts: ClientOptions) {
     });
     const encMeta = await sealMeta(meta, dek);
     const scopes = await scopeEnvelopesFor(owner, meta.category, dek, recordId);
-    return withAnchorLock(async () => {
-      const nonce = BigInt((await nonces()).records);
-      const dl = deadline();
-      const signature = await identity.account.signTypedData({
-        domain: await domain('recordRegistry'),
-        types: anchorRecordTypes,
-        primaryType: 'AnchorRecord',
-        message: { ...fields, nonce, deadline: dl },
-      });
-      return authed<RecordSummary>('POST', '/v1/records', {
-        ...fields,
-        nonce,
-        deadline: dl,
-        signature,
-        envelope,
-        encMeta,
-        ...(scopes ? { scopes } : {}),
-      });
-    });
+    return anchorInOrder(
+      async (nonce) => {
+        const dl = deadline();
+        const signature = await identity.account.signTypedData({
+          domain: await domain('recordRegistry'),
+          types: anchorRecordTypes,
+          primaryType: 'AnchorRecord',
+          message: { ...fields, nonce, deadline: dl },
+        });
+        return { nonce, deadline: dl, signature };
+      },
+      (signed) =>
+        authed<RecordSummary>('POST', '/v1/records', {
+          ...fields,
+          ...signed,
+          envelope,
+          encMeta,
+          ...(scopes ? { scopes } : {}),
+        }),
+    );
   }
 
   /**
@@ -640,41 +678,43 @@ export function createClient(opts: ClientOptions) {
     await uploadBytes(manifest);
     const manifestDigest = bytesToHex(sha256(manifest));
     const tree = buildMerkleTree(prepared.map((p) => batchLeafOf(p.fields)));
-    return withAnchorLock(async () => {
-      const nonce = BigInt((await nonces()).records);
-      const dl = deadline();
-      const message = {
-        creator: me,
-        root: tree.root,
-        count: prepared.length,
-        manifest: manifestDigest,
-        nonce,
-        deadline: dl,
-      };
-      const signature = await identity.account.signTypedData({
-        domain: await domain('recordRegistry'),
-        types: anchorBatchTypes,
-        primaryType: 'AnchorBatch',
-        message,
-      });
-      return authed<{ root: Hex; recordIds: Hex[]; txHash: Hex; blockNumber: number }>(
-        'POST',
-        '/v1/records/batch',
-        {
-          ...message,
-          signature,
-          records: prepared.map((p) => ({
-            ...p.fields,
-            envelope: p.envelope,
-            kekId,
-            encMeta: p.encMeta,
-            ...(p.scopes ? { scopes: p.scopes } : {}),
-          })),
-          wrapKeys: [{ kekId, reader: owner, envelope: wrapKeyEnvelope }],
-          scopeKeys,
-        },
-      );
-    });
+    const records = prepared.map((p) => ({
+      ...p.fields,
+      envelope: p.envelope,
+      kekId,
+      encMeta: p.encMeta,
+      ...(p.scopes ? { scopes: p.scopes } : {}),
+    }));
+    return anchorInOrder(
+      async (nonce) => {
+        const message = {
+          creator: me,
+          root: tree.root,
+          count: prepared.length,
+          manifest: manifestDigest,
+          nonce,
+          deadline: deadline(),
+        };
+        const signature = await identity.account.signTypedData({
+          domain: await domain('recordRegistry'),
+          types: anchorBatchTypes,
+          primaryType: 'AnchorBatch',
+          message,
+        });
+        return { ...message, signature };
+      },
+      (signed) =>
+        authed<{ root: Hex; recordIds: Hex[]; txHash: Hex; blockNumber: number }>(
+          'POST',
+          '/v1/records/batch',
+          {
+            ...signed,
+            records,
+            wrapKeys: [{ kekId, reader: owner, envelope: wrapKeyEnvelope }],
+            scopeKeys,
+          },
+        ),
+    );
   }
 
   async function chain() {

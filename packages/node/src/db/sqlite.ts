@@ -321,7 +321,9 @@ export function openDatabase(file: string) {
   const countByOwner = stmt('SELECT COUNT(*) AS n FROM records WHERE owner = ?');
   const insertBatch =
     stmt(`INSERT INTO batches (root, creator, count, manifest, signature, nonce, deadline, status,
-    created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT(root) DO NOTHING`);
+    created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT(root) DO UPDATE SET
+    signature = excluded.signature, nonce = excluded.nonce, deadline = excluded.deadline, status = 'pending'
+    WHERE batches.status != 'anchored'`);
   const insertLeaf = stmt(`INSERT OR IGNORE INTO batch_leaves (root, leaf_index, record_id, owner, digest,
     key_commitment, supersedes) VALUES (?, ?, ?, ?, ?, ?, ?)`);
   const getBatch = stmt('SELECT * FROM batches WHERE root = ?');

@@ -24,9 +24,10 @@ import type { Chain } from '../chain/client.ts';
 import type { Indexer, ManifestLeaf } from '../chain/indexer.ts';
 import type { Db, RecordRow } from '../db/sqlite.ts';
 import { NodeError } from '../errors.ts';
+import { type AnchorTicket, createAnchorOrder } from './anchor-order.ts';
 import type { AuditService, SignedAccessRequest } from './audit.ts';
 import type { Access, ConsentService } from './consent.ts';
-import { checkSignatureWindow } from './signatures.ts';
+import { checkDeadline } from './signatures.ts';
 
 /** A record's key wrapped for one of the owner's sharing scopes (opaque scope id; AAD = record id). */
 export interface ScopeEnvelope {
@@ -96,6 +97,25 @@ export function createRecordsService(deps: {
 }) {
   const { db, chain, indexer, blobs, consent, audit } = deps;
   const trees = new Map<string, ReturnType<typeof buildMerkleTree>>();
+  // A creator's anchors reach the chain in nonce order, however their requests arrive.
+  const anchorOrder = createAnchorOrder({
+    chainNonce: (creator) => chain.read<bigint>(chain.contracts.records, 'nonces', [creator]),
+  });
+
+  /** Runs `fn` with the anchor's place in its creator's nonce order; the place is given up if `fn` never relays. */
+  async function inNonceOrder<T>(
+    creator: Address,
+    input: { nonce: bigint; deadline: bigint },
+    fn: (ticket: AnchorTicket) => Promise<T>,
+  ) {
+    checkDeadline(input.deadline);
+    const ticket = await anchorOrder.reserve(creator, input.nonce);
+    try {
+      return await fn(ticket);
+    } finally {
+      ticket.cancel();
+    }
+  }
   const packedSlice = (pack: CID, offset: number, length: number, digest: string) =>
     packedSliceOf(blobs, pack, offset, length, digest);
 
@@ -170,12 +190,23 @@ export function createRecordsService(deps: {
     for (const r of await Promise.allSettled(checks)) if (r.status === 'rejected') throw r.reason;
   }
 
+  /**
+   * Refusals after which the same ciphertext is expected back: the chain was unreachable, or only the signature's
+   * nonce was wrong (the client signs again and resends).
+   */
+  const KEEPS_UPLOADS = new Set([
+    'CHAIN_UNAVAILABLE',
+    'RECORD_EXISTS',
+    'INTERNAL',
+    'NONCE_OUT_OF_ORDER',
+    'SIGNATURE_REPLAYED',
+  ]);
+
   async function refusing<T>(caller: Address, digests: Hex[], fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code !== 'CHAIN_UNAVAILABLE' && code !== 'RECORD_EXISTS' && code !== 'INTERNAL')
+      if (!KEEPS_UPLOADS.has((err as { code?: string }).code ?? ''))
         await discardUnreferenced(caller, digests);
       throw err;
     }
@@ -190,39 +221,39 @@ export function createRecordsService(deps: {
     const recordId = recordIdOf(input);
     if (db.records.get(recordId))
       throw new NodeError('RECORD_EXISTS', `record ${recordId} is already anchored`);
-    await checkSignatureWindow({
-      nonce: input.nonce,
-      deadline: input.deadline,
-      whose: input.creator,
-      current: () => chain.read<bigint>(chain.contracts.records, 'nonces', [input.creator]),
-    });
+    return inNonceOrder(input.creator, input, (ticket) => anchorOrdered(input, recordId, ticket));
+  }
+
+  async function anchorOrdered(input: AnchorInput, recordId: Hex, ticket: AnchorTicket) {
     await checkParties(input.owner, input.creator);
     checkSupersedes(input.owner, input.supersedes);
     checkScopes(input.owner, input.scopes);
     await requireBlob(input.digest);
-    // What a reader needs is stored before the anchor exists, so an anchored record is always readable.
-    db.tx(() => {
-      db.envelopes.put(recordId, input.owner.toLowerCase(), input.envelope, input.kekId);
-      putScopes(recordId, input.scopes);
-      db.records.saveWrite(recordId, {
-        encMeta: input.encMeta,
-        signature: input.signature,
-        nonce: input.nonce.toString(),
-        deadline: input.deadline.toString(),
+    const receipt = await ticket.relay(() => {
+      // What a reader needs is stored before the anchor exists, so an anchored record is always readable.
+      db.tx(() => {
+        db.envelopes.put(recordId, input.owner.toLowerCase(), input.envelope, input.kekId);
+        putScopes(recordId, input.scopes);
+        db.records.saveWrite(recordId, {
+          encMeta: input.encMeta,
+          signature: input.signature,
+          nonce: input.nonce.toString(),
+          deadline: input.deadline.toString(),
+        });
       });
-    });
-    const receipt = await chain.relay({
-      ...chain.contracts.records,
-      functionName: 'anchorBySig',
-      args: [
-        input.owner,
-        input.creator,
-        input.digest,
-        input.keyCommitment,
-        input.supersedes,
-        input.deadline,
-        input.signature,
-      ],
+      return chain.relay({
+        ...chain.contracts.records,
+        functionName: 'anchorBySig',
+        args: [
+          input.owner,
+          input.creator,
+          input.digest,
+          input.keyCommitment,
+          input.supersedes,
+          input.deadline,
+          input.signature,
+        ],
+      });
     });
     await indexer.sync(receipt.blockNumber);
     return view(requireRow(recordId));
@@ -279,6 +310,14 @@ export function createRecordsService(deps: {
     reading: Promise<Manifest | undefined>,
   ) {
     if (caller !== input.creator) throw new NodeError('FORBIDDEN', 'only the creator may submit its batch');
+    return inNonceOrder(input.creator, input, (ticket) => anchorBatchOrdered(input, reading, ticket));
+  }
+
+  async function anchorBatchOrdered(
+    input: BatchInput,
+    reading: Promise<Manifest | undefined>,
+    ticket: AnchorTicket,
+  ) {
     const doc = await reading;
     if (!doc) throw new NodeError('BLOB_NOT_FOUND', 'upload the batch manifest before anchoring the batch');
     const manifest = doc.leaves;
@@ -313,15 +352,7 @@ export function createRecordsService(deps: {
       throw new NodeError('RECORD_EXISTS', `batch ${input.root} is already anchored`);
     const owners = [...new Set(fields.map((f) => f.owner))];
     // The chain reads are independent: made together, the first failure in this order is the one reported.
-    await firstFailure([
-      checkSignatureWindow({
-        nonce: input.nonce,
-        deadline: input.deadline,
-        whose: input.creator,
-        current: () => chain.read<bigint>(chain.contracts.records, 'nonces', [input.creator]),
-      }),
-      ...owners.map((owner) => checkParties(owner, input.creator)),
-    ]);
+    await firstFailure(owners.map((owner) => checkParties(owner, input.creator)));
     const ids = fields.map((f) => recordIdOf(f));
     const seen = new Set<string>();
     for (const [i, f] of fields.entries()) {
@@ -341,6 +372,22 @@ export function createRecordsService(deps: {
     if (doc.pack) await checkPack(doc.pack, manifest);
     else for (const digest of new Set(fields.map((f) => f.digest))) await requireBlob(digest);
 
+    const receipt = await ticket.relay(() => {
+      storePendingBatch(input, doc, ids, fields);
+      return relayBatch(input.root);
+    });
+    await indexer.sync(receipt.blockNumber);
+    return {
+      root: input.root,
+      recordIds: ids,
+      txHash: receipt.transactionHash,
+      blockNumber: Number(receipt.blockNumber),
+    };
+  }
+
+  /** Everything a reader of the batch's records needs, stored before the anchor exists; the batch is pending. */
+  function storePendingBatch(input: BatchInput, doc: Manifest, ids: Hex[], fields: AnchorFields[]) {
+    const manifest = doc.leaves;
     db.tx(() => {
       for (const k of input.wrapKeys) db.envelopes.putWrapKey(k.kekId, k.reader.toLowerCase(), k.envelope);
       for (const k of input.scopeKeys ?? [])
@@ -373,14 +420,6 @@ export function createRecordsService(deps: {
         })),
       );
     });
-    const receipt = await relayBatch(input.root);
-    await indexer.sync(receipt.blockNumber);
-    return {
-      root: input.root,
-      recordIds: ids,
-      txHash: receipt.transactionHash,
-      blockNumber: Number(receipt.blockNumber),
-    };
   }
 
   function relayBatch(root: Hex) {

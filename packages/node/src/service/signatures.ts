@@ -13,12 +13,7 @@ export async function checkSignatureWindow(s: {
   /** Whose nonce, for messages ("0xabc…", "the grant"). */
   whose: string;
 }) {
-  if (s.deadline <= BigInt(Math.floor(Date.now() / 1000))) {
-    throw new NodeError(
-      'SIGNATURE_EXPIRED',
-      `the signature expired at ${new Date(Number(s.deadline) * 1000).toISOString()}`,
-    );
-  }
+  checkDeadline(s.deadline);
   const current = await s.current();
   if (s.nonce < current)
     throw new NodeError('SIGNATURE_REPLAYED', `nonce ${s.nonce} of ${s.whose} was already used`);
@@ -26,6 +21,16 @@ export async function checkSignatureWindow(s: {
     throw new NodeError(
       'INVALID_SIGNATURE',
       `nonce ${s.nonce} is ahead of ${s.whose}'s next nonce ${current}`,
+    );
+  }
+}
+
+/** Refuses a signature past its deadline (unix seconds). */
+export function checkDeadline(deadline: bigint) {
+  if (deadline <= BigInt(Math.floor(Date.now() / 1000))) {
+    throw new NodeError(
+      'SIGNATURE_EXPIRED',
+      `the signature expired at ${new Date(Number(deadline) * 1000).toISOString()}`,
     );
   }
 }
