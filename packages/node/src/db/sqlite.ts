@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS batch_leaves (
   root TEXT NOT NULL, leaf_index INTEGER NOT NULL, record_id TEXT NOT NULL, owner TEXT NOT NULL,
   digest TEXT NOT NULL, key_commitment TEXT NOT NULL, supersedes TEXT NOT NULL, PRIMARY KEY (root, leaf_index)
 );
+-- A batch written through this node keeps what its records need to be read (pack byte range, the owner's envelope,
+-- sealed metadata) in its leaves: one row per record, written in order, where separate tables keyed by record id
+-- would each take a write at a random place per record. Records written singly, and batches stored before these
+-- columns existed, keep them in pack_entries, envelopes and record_writes.
 CREATE TABLE IF NOT EXISTS blobs (
   cid TEXT NOT NULL, uploader TEXT NOT NULL, size INTEGER NOT NULL, created_at INTEGER NOT NULL,
   PRIMARY KEY (cid, uploader)
@@ -162,6 +166,15 @@ export interface LeafRow {
   supersedes: string;
 }
 
+/** What a leaf of a batch written through this node keeps for reading its record. */
+export interface PendingLeaf {
+  pack_offset?: number | undefined;
+  pack_length?: number | undefined;
+  envelope?: string | undefined;
+  kek_id?: string | null | undefined;
+  enc_meta?: string | null | undefined;
+}
+
 export interface GrantRow {
   owner: string;
   grantee: string;
@@ -257,9 +270,10 @@ export interface RecoverySetRow {
 }
 
 const RECORD_SELECT = `
-  SELECT r.*, w.enc_meta, w.signature, w.nonce, w.deadline,
+  SELECT r.*, COALESCE(w.enc_meta, l.enc_meta) AS enc_meta, w.signature, w.nonce, w.deadline,
     (SELECT s.record_id FROM records s WHERE s.supersedes = r.record_id LIMIT 1) AS superseded_by
-  FROM records r LEFT JOIN record_writes w ON w.record_id = r.record_id`;
+  FROM records r LEFT JOIN record_writes w ON w.record_id = r.record_id
+  LEFT JOIN batch_leaves l ON l.root = r.batch_root AND l.leaf_index = r.leaf_index`;
 
 export type Db = ReturnType<typeof openDatabase>;
 
@@ -278,6 +292,15 @@ export function openDatabase(file: string) {
   };
   addColumn('receipts', 'req_key', 'TEXT');
   addColumn('receipts', 'node_key', 'TEXT');
+  addColumn('batches', 'pack', 'TEXT');
+  for (const [column, type] of [
+    ['pack_offset', 'INTEGER'],
+    ['pack_length', 'INTEGER'],
+    ['envelope', 'TEXT'],
+    ['kek_id', 'TEXT'],
+    ['enc_meta', 'TEXT'],
+  ])
+    addColumn('batch_leaves', column!, type!);
 
   const stmt = (sql: string) => db.prepare(sql);
   const getMeta = stmt('SELECT value FROM meta WHERE key = ?');
@@ -308,6 +331,9 @@ export function openDatabase(file: string) {
   const deleteEnvelope = stmt('DELETE FROM envelopes WHERE record_id = ? AND reader = ?');
   const deleteScopeGrantKey = stmt('DELETE FROM scope_grant_keys WHERE scope_id = ? AND grantee = ?');
   const getEnvelope = stmt('SELECT envelope, kek_id FROM envelopes WHERE record_id = ? AND reader = ?');
+  const getLeafEnvelope = stmt(`SELECT l.envelope, l.kek_id FROM records r JOIN batch_leaves l
+    ON l.root = r.batch_root AND l.leaf_index = r.leaf_index WHERE r.record_id = ? AND l.owner = ?
+    AND l.envelope IS NOT NULL`);
   const getWrapKey = stmt('SELECT envelope FROM wrap_keys WHERE kek_id = ? AND reader = ?');
   const getRecord = stmt(`${RECORD_SELECT} WHERE r.record_id = ?`);
   const listByOwner = stmt(
@@ -320,12 +346,13 @@ export function openDatabase(file: string) {
   );
   const countByOwner = stmt('SELECT COUNT(*) AS n FROM records WHERE owner = ?');
   const insertBatch =
-    stmt(`INSERT INTO batches (root, creator, count, manifest, signature, nonce, deadline, status,
-    created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT(root) DO UPDATE SET
+    stmt(`INSERT INTO batches (root, creator, count, manifest, signature, nonce, deadline, pack, status,
+    created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT(root) DO UPDATE SET
     signature = excluded.signature, nonce = excluded.nonce, deadline = excluded.deadline, status = 'pending'
     WHERE batches.status != 'anchored'`);
   const insertLeaf = stmt(`INSERT OR IGNORE INTO batch_leaves (root, leaf_index, record_id, owner, digest,
-    key_commitment, supersedes) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    key_commitment, supersedes, pack_offset, pack_length, envelope, kek_id, enc_meta)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const getBatch = stmt('SELECT * FROM batches WHERE root = ?');
   const upsertAnchoredBatch = stmt(`INSERT INTO batches (root, creator, count, manifest, status, anchored_at,
     block_number, tx_hash, created_at) VALUES (?, ?, ?, ?, 'anchored', ?, ?, ?, ?) ON CONFLICT(root) DO UPDATE SET
@@ -333,7 +360,8 @@ export function openDatabase(file: string) {
     tx_hash = excluded.tx_hash`);
   const setBatchStatus = stmt('UPDATE batches SET status = ? WHERE root = ?');
   const pendingBatches = stmt("SELECT * FROM batches WHERE status = 'pending' ORDER BY created_at");
-  const leavesOf = stmt('SELECT * FROM batch_leaves WHERE root = ? ORDER BY leaf_index');
+  const leavesOf = stmt(`SELECT root, leaf_index, record_id, owner, digest, key_commitment, supersedes
+    FROM batch_leaves WHERE root = ? ORDER BY leaf_index`);
   const insertBlob = stmt(
     'INSERT OR IGNORE INTO blobs (cid, uploader, size, created_at) VALUES (?, ?, ?, ?)',
   );
@@ -341,13 +369,16 @@ export function openDatabase(file: string) {
   const blobKnown = stmt('SELECT 1 AS x FROM blobs WHERE cid = ? LIMIT 1');
   const digestReferenced = stmt(`SELECT 1 AS x FROM records WHERE digest = ?1 UNION ALL
     SELECT 1 FROM batch_leaves WHERE digest = ?1 UNION ALL SELECT 1 FROM batches WHERE manifest = ?1 UNION ALL
-    SELECT 1 FROM pack_entries WHERE pack = ?1 LIMIT 1`);
+    SELECT 1 FROM pack_entries WHERE pack = ?1 UNION ALL SELECT 1 FROM batches WHERE pack = ?1 LIMIT 1`);
   const forgetBlob = stmt('DELETE FROM blobs WHERE cid = ?');
   const uploaders = stmt('SELECT uploader FROM blobs WHERE cid = ?');
   const putPack = stmt(
     'INSERT OR IGNORE INTO pack_entries (digest, pack, offset, length) VALUES (?, ?, ?, ?)',
   );
   const getPack = stmt('SELECT pack, offset, length FROM pack_entries WHERE digest = ?');
+  const getLeafPack =
+    stmt(`SELECT b.pack, l.pack_offset AS offset, l.pack_length AS length FROM batch_leaves l
+    JOIN batches b ON b.root = l.root WHERE l.root = ? AND l.leaf_index = ? AND b.pack IS NOT NULL`);
   const insertSession = stmt('INSERT INTO sessions (token_hash, address, expires_at) VALUES (?, ?, ?)');
   const getSession = stmt('SELECT address, expires_at FROM sessions WHERE token_hash = ?');
   const insertNonce = stmt('INSERT INTO auth_nonces (nonce, expires_at) VALUES (?, ?)');
@@ -553,8 +584,11 @@ export function openDatabase(file: string) {
       put: (recordId: string, reader: string, envelope: string, kekId?: string) =>
         void insertEnvelope.run(recordId, reader, envelope, kekId ?? null),
       remove: (recordId: string, reader: string) => void deleteEnvelope.run(recordId, reader),
+      /** `reader`'s envelope of a record (the owner's of a batched record is kept with its batch leaf). */
       get: (recordId: string, reader: string) =>
-        getEnvelope.get(recordId, reader) as { envelope: string; kek_id: string | null } | undefined,
+        (getEnvelope.get(recordId, reader) ?? getLeafEnvelope.get(recordId, reader)) as
+          | { envelope: string; kek_id: string | null }
+          | undefined,
       putWrapKey: (kekId: string, reader: string, envelope: string) =>
         void insertWrapKey.run(kekId, reader, envelope),
       getWrapKey: (kekId: string, reader: string) =>
@@ -683,10 +717,22 @@ export function openDatabase(file: string) {
           signature: string;
           nonce: string;
           deadline: string;
+          /** The pack blob holding the records' ciphertexts back to back, if they came as one. */
+          pack?: string | undefined;
         },
-        leaves: Omit<LeafRow, 'root'>[],
+        leaves: (Omit<LeafRow, 'root'> & PendingLeaf)[],
       ) => {
-        insertBatch.run(b.root, b.creator, b.count, b.manifest, b.signature, b.nonce, b.deadline, Date.now());
+        insertBatch.run(
+          b.root,
+          b.creator,
+          b.count,
+          b.manifest,
+          b.signature,
+          b.nonce,
+          b.deadline,
+          b.pack ?? null,
+          Date.now(),
+        );
         for (const l of leaves) {
           insertLeaf.run(
             b.root,
@@ -696,6 +742,11 @@ export function openDatabase(file: string) {
             l.digest,
             l.key_commitment,
             l.supersedes,
+            l.pack_offset ?? null,
+            l.pack_length ?? null,
+            l.envelope ?? null,
+            l.kek_id ?? null,
+            l.enc_meta ?? null,
           );
         }
       },
@@ -738,8 +789,11 @@ export function openDatabase(file: string) {
     packs: {
       put: (digest: string, pack: string, offset: number, length: number) =>
         void putPack.run(digest, pack, offset, length),
-      get: (digest: string) =>
-        getPack.get(digest) as { pack: string; offset: number; length: number } | undefined,
+      /** Where a record's ciphertext lies in a pack: by its batch leaf, else by its digest. */
+      get: (digest: string, leaf?: { root: string; index: number }) =>
+        ((leaf ? getLeafPack.get(leaf.root, leaf.index) : undefined) ?? getPack.get(digest)) as
+          | { pack: string; offset: number; length: number }
+          | undefined,
     },
     sessions: {
       create: (tokenHash: string, address: string, expiresAt: number) =>

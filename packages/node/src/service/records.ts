@@ -392,14 +392,8 @@ export function createRecordsService(deps: {
       for (const k of input.wrapKeys) db.envelopes.putWrapKey(k.kekId, k.reader.toLowerCase(), k.envelope);
       for (const k of input.scopeKeys ?? [])
         db.envelopes.putWrapKey(k.kekId, scopeReader(k.scopeId), k.envelope);
-      if (doc.pack) {
-        for (const l of manifest) db.packs.put(l.digest, doc.pack, l.offset!, l.length!);
-      }
-      for (const [i, r] of input.records.entries()) {
-        db.envelopes.put(ids[i]!, r.owner.toLowerCase(), r.envelope, r.kekId);
-        putScopes(ids[i]!, r.scopes);
-        db.records.saveWrite(ids[i]!, { encMeta: r.encMeta });
-      }
+      // Without a pack each record's ciphertext is a blob of its own, found by its digest.
+      for (const [i, r] of input.records.entries()) putScopes(ids[i]!, r.scopes);
       db.batches.insertPending(
         {
           root: input.root,
@@ -409,15 +403,23 @@ export function createRecordsService(deps: {
           signature: input.signature,
           nonce: input.nonce.toString(),
           deadline: input.deadline.toString(),
+          pack: doc.pack,
         },
-        fields.map((f, i) => ({
-          leaf_index: i,
-          record_id: ids[i]!,
-          owner: f.owner.toLowerCase(),
-          digest: f.digest,
-          key_commitment: f.keyCommitment,
-          supersedes: f.supersedes,
-        })),
+        fields.map((f, i) => {
+          const r = input.records[i]!;
+          return {
+            leaf_index: i,
+            record_id: ids[i]!,
+            owner: f.owner.toLowerCase(),
+            digest: f.digest,
+            key_commitment: f.keyCommitment,
+            supersedes: f.supersedes,
+            ...(doc.pack ? { pack_offset: manifest[i]!.offset!, pack_length: manifest[i]!.length! } : {}),
+            envelope: r.envelope,
+            kek_id: r.kekId ?? null,
+            enc_meta: r.encMeta ?? null,
+          };
+        }),
       );
     });
   }
@@ -456,7 +458,12 @@ export function createRecordsService(deps: {
 
   function contentOf(row: RecordRow) {
     const cid = digestHexToCid(row.digest as Hex);
-    const packed = db.packs.get(row.digest);
+    const packed = db.packs.get(
+      row.digest,
+      row.batch_root !== null && row.leaf_index !== null
+        ? { root: row.batch_root, index: row.leaf_index }
+        : undefined,
+    );
     if (!packed) return { cid, stream: blobs.get(cid) };
     return {
       cid,
