@@ -336,6 +336,7 @@ export function openDatabase(file: string) {
     AND l.envelope IS NOT NULL`);
   const getWrapKey = stmt('SELECT envelope FROM wrap_keys WHERE kek_id = ? AND reader = ?');
   const getRecord = stmt(`${RECORD_SELECT} WHERE r.record_id = ?`);
+  const recordExists = stmt('SELECT 1 AS x FROM records WHERE record_id = ?');
   const listByOwner = stmt(
     `${RECORD_SELECT} WHERE r.owner = ? AND (r.block_number, r.record_id) > (?, ?) ORDER BY r.block_number, r.record_id LIMIT ?`,
   );
@@ -560,6 +561,7 @@ export function openDatabase(file: string) {
           Date.now(),
         ),
       get: (recordId: string) => getRecord.get(recordId) as RecordRow | undefined,
+      exists: (recordId: string) => recordExists.get(recordId) !== undefined,
       listByOwner: (owner: string, after: { block: number; id: string }, limit: number) =>
         listByOwner.all(owner, after.block, after.id, limit) as unknown as RecordRow[],
       /** The owner's records among `recordIds` or tagged with one of `scopeIds`. */

@@ -243,7 +243,7 @@ export function createConsentService(deps: { db: Db; chain: Chain; indexer: Inde
         i.signature,
       ]);
       // The chain refuses the grantee now; the key material it was given for this grant goes too.
-      if (db.records.get(i.scope)) db.envelopes.remove(i.scope, i.grantee.toLowerCase());
+      if (db.records.exists(i.scope)) db.envelopes.remove(i.scope, i.grantee.toLowerCase());
       else db.scopes.removeGrantKey(i.scope, i.grantee.toLowerCase());
       return out;
     },

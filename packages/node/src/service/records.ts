@@ -175,11 +175,13 @@ export function createRecordsService(deps: {
    */
   async function discardUnreferenced(caller: Address, digests: Hex[]) {
     for (const digest of digests) {
-      if (db.blobs.referenced(digest)) continue;
       const cid = digestHexToCid(digest);
       const uploaders = db.blobs.uploaders(cid.toString());
-      // Only the caller's own, unshared uploads: a refused request can't delete anybody else's ciphertext.
+      // Only the caller's own, unshared uploads: a refused request can't delete anybody else's ciphertext. (Asked
+      // first: the records of a packed batch are no blobs of their own, and whether a digest is referenced anywhere
+      // is the dearer question.)
       if (uploaders.length !== 1 || uploaders[0] !== caller.toLowerCase()) continue;
+      if (db.blobs.referenced(digest)) continue;
       await blobs.delete(cid).catch(() => undefined);
       db.blobs.forget(cid.toString());
     }
@@ -219,7 +221,7 @@ export function createRecordsService(deps: {
   async function anchorChecked(caller: Address, input: AnchorInput): Promise<RecordSummary> {
     if (caller !== input.creator) throw new NodeError('FORBIDDEN', 'only the creator may submit its anchor');
     const recordId = recordIdOf(input);
-    if (db.records.get(recordId))
+    if (db.records.exists(recordId))
       throw new NodeError('RECORD_EXISTS', `record ${recordId} is already anchored`);
     return inNonceOrder(input.creator, input, (ticket) => anchorOrdered(input, recordId, ticket));
   }
@@ -356,7 +358,7 @@ export function createRecordsService(deps: {
     const ids = fields.map((f) => recordIdOf(f));
     const seen = new Set<string>();
     for (const [i, f] of fields.entries()) {
-      if (seen.has(ids[i]!) || db.records.get(ids[i]!))
+      if (seen.has(ids[i]!) || db.records.exists(ids[i]!))
         throw new NodeError('RECORD_EXISTS', `record ${ids[i]} is already anchored`);
       seen.add(ids[i]!);
       checkSupersedes(f.owner, f.supersedes);
