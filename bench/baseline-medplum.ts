@@ -14,11 +14,15 @@ export function loadMedplumDefinitions() {
   loaded = true;
 }
 
-/** Ingests `bundles` into a fresh MemoryRepository through the router; returns resources per second. */
+/**
+ * Ingests `bundles` into a fresh MemoryRepository through the router; returns resources per second. The router
+ * rewrites a transaction's ids and references in place, so it is given a copy (made before the clock starts).
+ */
 export async function medplumIngest(
-  bundles: Bundle[],
+  original: Bundle[],
 ): Promise<{ resources: number; seconds: number; perSecond: number }> {
   loadMedplumDefinitions();
+  const bundles = structuredClone(original);
   const router = new FhirRouter();
   const repo = new MemoryRepository();
   let resources = 0;
