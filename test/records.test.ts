@@ -9,7 +9,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { anchorRecordTypes, domainFor, type RecordSummary, ZERO_HASH } from '@medbloc/core';
-import { createClient, MedblocApiError, RecordVerificationError } from '@medbloc/sdk';
+import { createClient, IngestError, MedblocApiError, RecordVerificationError } from '@medbloc/sdk';
 import { cast, FIXTURES, newIdentity, startTestNode } from './support/harness.ts';
 
 let nodeUrl = '';
@@ -107,6 +107,78 @@ describe('records through the SDK', () => {
     }
     // The provider wrote them but holds no key: it cannot list or read the patient's records.
     await assert.rejects(c.provider.listRecords({ owner: c.patient.address }), { code: 'FORBIDDEN' });
+  });
+
+  test('bulk ingest streams records in batches, several in flight, and returns their ids in input order', async () => {
+    const values = Array.from({ length: 23 }, (_, i) => 100 + i);
+    let pulled = 0;
+    function* source() {
+      for (const v of values) {
+        pulled++;
+        yield { resource: heartRate(v) };
+      }
+    }
+    const progress: number[] = [];
+    const start = await recordNonce(c.provider.address);
+    const out = await c.provider.ingest(source(), {
+      owner: c.patient.address,
+      batchSize: 5,
+      inFlight: 2,
+      onProgress: (n) => progress.push(n),
+    });
+    assert.equal(pulled, 23);
+    assert.equal(out.recordIds.length, 23);
+    assert.deepEqual(
+      out.batches.map((b) => [b.first, b.recordIds.length]),
+      [
+        [0, 5],
+        [5, 5],
+        [10, 5],
+        [15, 5],
+        [20, 3],
+      ],
+    );
+    assert.equal(new Set(out.batches.map((b) => b.txHash)).size, 5, 'one transaction per batch');
+    assert.equal(await recordNonce(c.provider.address), start + 5n);
+    assert.equal(progress.length, 5, 'progress once per batch');
+    assert.ok(
+      progress.every((n, i) => i === 0 || n > progress[i - 1]!),
+      'progress only grows',
+    );
+    assert.equal(progress.at(-1), 23);
+    for (const i of [0, 7, 22]) {
+      const got = await c.patient.getRecord(out.recordIds[i]!);
+      assert.equal((got.resource as typeof observation).valueQuantity.value, values[i]);
+    }
+  });
+
+  test('a refused batch stops a bulk ingest; the error lists exactly the batches that were stored', async () => {
+    const before = (await c.patient.listRecords()).length;
+    let pulled = 0;
+    function* source() {
+      for (let i = 0; i < 40; i++) {
+        pulled++;
+        // The third batch carries a correction of a record that does not exist: the node refuses that batch.
+        yield i === 12
+          ? { resource: heartRate(i), supersedes: `0x${'ab'.repeat(32)}` as const }
+          : { resource: heartRate(i) };
+      }
+    }
+    const err = await c.provider
+      .ingest(source(), { owner: c.patient.address, batchSize: 5, inFlight: 2 })
+      .then(
+        () => assert.fail('the ingest should stop'),
+        (e: unknown) => e,
+      );
+    assert.ok(err instanceof IngestError);
+    assert.equal(err.code, 'INGEST_PARTIAL');
+    assert.equal((err.cause as MedblocApiError).code, 'SUPERSEDED_UNKNOWN');
+    assert.ok(!err.stored.some((b) => b.first === 10), 'the refused batch is not listed as stored');
+    assert.ok(pulled < 40, 'no batch is started after the refusal is known');
+    const listed = new Set((await c.patient.listRecords()).map((r) => r.recordId));
+    const storedIds = err.stored.flatMap((b) => b.recordIds);
+    assert.equal(listed.size, before + storedIds.length, 'exactly the listed batches were stored');
+    for (const id of storedIds) assert.ok(listed.has(id));
   });
 
   test('a correction supersedes the original; both stay readable', async () => {

@@ -101,7 +101,7 @@ import {
 import { createSiweMessage, parseSiweMessage } from 'viem/siwe';
 import { CATEGORIES, type Category, categoryOf, clinicalDateOf, isCategory } from './category.ts';
 import { createCertification } from './certification.ts';
-import { RecordVerificationError } from './errors.ts';
+import { IngestError, type IngestedBatch, RecordVerificationError } from './errors.ts';
 import { createTransport, type Fetch } from './http.ts';
 import { recoveryEntropyOf, recoveryReleaseAad, recoveryShareAad } from './recovery.ts';
 import { scopeIdOf, scopeKeyPairOf, scopeSecretOf, secretOfScope } from './scopes.ts';
@@ -568,15 +568,17 @@ export function createClient(opts: ClientOptions) {
     );
   }
 
+  type BatchItem = { supersedes?: Hex; meta?: Partial<RecordMeta> } & (
+    | { resource: Record<string, unknown> }
+    | { content: Uint8Array }
+  );
+
   /**
    * Adds many records for one owner in one on-chain transaction (a Merkle root over their anchors). One HPKE
    * envelope carries a batch key for the owner; each record's data key is wrapped under it.
    */
   async function addRecords(
-    items: ({ supersedes?: Hex; meta?: Partial<RecordMeta> } & (
-      | { resource: Record<string, unknown> }
-      | { content: Uint8Array }
-    ))[],
+    items: BatchItem[],
     options: {
       owner?: Address;
       onProgress?: (done: number, total: number) => void;
@@ -715,6 +717,71 @@ export function createClient(opts: ClientOptions) {
           },
         ),
     );
+  }
+
+  /**
+   * Bulk ingest: adds a stream of records for one owner in batches of `batchSize` (one Merkle root and one transaction
+   * each), with up to `inFlight` batches on their way at once — while the node stores and anchors one, the next is
+   * sealed. Items are read from `items` only as batches are started, so a large source streams in bounded memory.
+   * Resolves with every record id in input order; if a batch is refused (or the source throws), no further batch is
+   * started, those on their way finish, and it rejects with an IngestError listing the batches that were stored.
+   */
+  async function ingest(
+    items: Iterable<BatchItem> | AsyncIterable<BatchItem>,
+    options: {
+      owner?: Address;
+      batchSize?: number;
+      inFlight?: number;
+      /** Called as each batch is stored, with the number of records stored so far. */
+      onProgress?: (stored: number) => void;
+    } = {},
+  ): Promise<{ recordIds: Hex[]; batches: IngestedBatch[] }> {
+    const batchSize = options.batchSize ?? 500;
+    const inFlight = options.inFlight ?? 3;
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new RangeError('batchSize must be a positive integer');
+    if (!Number.isInteger(inFlight) || inFlight < 1)
+      throw new RangeError('inFlight must be a positive integer');
+    const owner = options.owner;
+    const batches: IngestedBatch[] = [];
+    const running = new Set<Promise<void>>();
+    let failure: { error: unknown } | undefined;
+    let stored = 0;
+    const start = (batch: BatchItem[], first: number) => {
+      const run = addRecords(batch, owner ? { owner } : {}).then(
+        (out) => {
+          batches.push({ first, ...out });
+          stored += out.recordIds.length;
+          options.onProgress?.(stored);
+        },
+        (error: unknown) => {
+          failure ??= { error };
+        },
+      );
+      const tracked = run.finally(() => running.delete(tracked));
+      running.add(tracked);
+    };
+    let batch: BatchItem[] = [];
+    let taken = 0;
+    try {
+      for await (const item of items) {
+        batch.push(item);
+        if (batch.length < batchSize) continue;
+        start(batch, taken);
+        taken += batch.length;
+        batch = [];
+        while (running.size >= inFlight && !failure) await Promise.race(running);
+        if (failure) break;
+      }
+      if (batch.length > 0 && !failure) start(batch, taken);
+    } catch (error) {
+      // The source itself failed: what is on its way still lands, and is reported as stored.
+      failure ??= { error };
+    }
+    await Promise.all(running);
+    batches.sort((a, b) => a.first - b.first);
+    if (failure) throw new IngestError(batches, failure.error);
+    return { recordIds: batches.flatMap((b) => b.recordIds), batches };
   }
 
   async function chain() {
@@ -2059,6 +2126,7 @@ export function createClient(opts: ClientOptions) {
 
     addRecord,
     addRecords,
+    ingest,
 
     /**
      * Lists records of `owner` (default: this identity), all pages, each with its metadata decrypted locally

@@ -41,3 +41,30 @@ export class NodeUnreachableError extends Error {
     this.name = 'NodeUnreachableError';
   }
 }
+
+/**
+ * A bulk ingest stopped part-way: the batches listed in `stored` were stored and anchored (each names the position of
+ * its first item in the input and how many it held); every other item was not (`cause` says why).
+ */
+export class IngestError extends Error {
+  readonly code = 'INGEST_PARTIAL';
+  readonly stored: IngestedBatch[];
+  constructor(stored: IngestedBatch[], cause: unknown) {
+    const n = stored.reduce((sum, b) => sum + b.recordIds.length, 0);
+    super(
+      `stopped after storing ${n} records in ${stored.length} batches: ${(cause as Error)?.message ?? cause}`,
+      { cause },
+    );
+    this.name = 'IngestError';
+    this.stored = stored;
+  }
+}
+
+/** One batch of a bulk ingest: its items from `first` on, their record ids, and the transaction anchoring them. */
+export interface IngestedBatch {
+  first: number;
+  recordIds: `0x${string}`[];
+  root: `0x${string}`;
+  txHash: `0x${string}`;
+  blockNumber: number;
+}

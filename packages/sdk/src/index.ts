@@ -28,5 +28,11 @@ export {
   type ScopeKeyView,
   type Verification,
 } from './client.ts';
-export { MedblocApiError, NodeUnreachableError, RecordVerificationError } from './errors.ts';
+export {
+  IngestError,
+  type IngestedBatch,
+  MedblocApiError,
+  NodeUnreachableError,
+  RecordVerificationError,
+} from './errors.ts';
 export { createRecoveryKey, RecoveryError, recoverIdentity, requestRecovery } from './recovery.ts';
