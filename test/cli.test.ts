@@ -4,7 +4,7 @@
  * scan of everything the node stores — disk, database, chain state — for plaintext and keys.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decryptKeystore, identityFromMnemonic } from '@medbloc/core';
@@ -101,6 +101,73 @@ describe('medbloc CLI', () => {
     assert.deepEqual(got.resource, bundle.entry[patientEntry]!.resource);
     const text = (await ok(['--id', 'patient', 'record', 'verify', recordIds[0]!])).stdout;
     assert.match(text, /verifies/);
+  });
+
+  test('a provider bulk-ingests a folder of bundles and NDJSON in batches; one bad resource anywhere stores nothing', async () => {
+    const count = async () =>
+      (JSON.parse((await ok(['--id', 'patient', '--json', 'record', 'list'])).stdout) as unknown[]).length;
+    const before = await count();
+    const dir = await tempDir();
+    await mkdir(path.join(dir, 'bundles'));
+    const names = (await readdir(bundleDir))
+      .filter((f) => f.endsWith('.json') && !/hospital|practitioner/i.test(f))
+      .sort()
+      .slice(3, 5);
+    let entries = 0;
+    for (const name of names) {
+      const text = await readFile(path.join(bundleDir, name), 'utf8');
+      entries += (JSON.parse(text) as { entry: unknown[] }).entry.length;
+      await writeFile(path.join(dir, 'bundles', name), text);
+    }
+    const lab = (value: number) =>
+      JSON.stringify({
+        resourceType: 'Observation',
+        status: 'final',
+        code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+        valueQuantity: { value, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+      });
+    await writeFile(path.join(dir, 'vitals.ndjson'), `${lab(70)}\n${lab(71)}\n\n${lab(72)}\n`);
+    // The same folder with one invalid resource on line 2 of another NDJSON file: refused before anything is stored.
+    const bad = await tempDir();
+    await writeFile(path.join(bad, 'a.ndjson'), `${lab(1)}\n${lab(2).replace('"final"', '"nonsense"')}\n`);
+    const refused = await fails(
+      ['--id', 'provider', 'record', 'ingest', dir, bad, '--owner', addr.patient!],
+      'FHIR_INVALID',
+    );
+    assert.match(refused.stderr, /a\.ndjson: line 2 \(Observation\) is invalid/);
+    await fails(['--id', 'provider', 'record', 'ingest', path.join(dir, 'nothing-here')], 'FILE_NOT_FOUND');
+    assert.equal(await count(), before);
+
+    const out = JSON.parse(
+      (
+        await ok([
+          '--id',
+          'provider',
+          '--json',
+          'record',
+          'ingest',
+          dir,
+          '--owner',
+          addr.patient!,
+          '--batch-size',
+          '100',
+        ])
+      ).stdout,
+    ) as { count: number; files: number; batches: { first: number; recordIds: string[]; txHash: string }[] };
+    assert.equal(out.files, 3);
+    assert.equal(out.count, entries + 3);
+    assert.equal(out.batches.length, Math.ceil(out.count / 100));
+    assert.deepEqual(
+      out.batches.map((b) => b.first),
+      out.batches.map((_, i) => i * 100),
+    );
+    assert.equal(await count(), before + out.count);
+    // The last record is the NDJSON file's last line, read back intact.
+    const last = out.batches.at(-1)!.recordIds.at(-1)!;
+    const got = JSON.parse((await ok(['--id', 'patient', '--json', 'record', 'get', last])).stdout) as {
+      resource: { valueQuantity: { value: number } };
+    };
+    assert.equal(got.resource.valueQuantity.value, 72);
   });
 
   test('a file goes in and comes out identical, written only after verification', async () => {

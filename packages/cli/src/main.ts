@@ -10,6 +10,7 @@ import type { GlobalOptions } from './context.ts';
 const account = () => import('./commands/account.ts');
 const authority = () => import('./commands/authority.ts');
 const record = () => import('./commands/record.ts');
+const recordIngest = () => import('./commands/record-ingest.ts');
 
 const program = new Command('medbloc')
   .description('MedBloc: patient-controlled medical records, encrypted on your device and anchored on chain')
@@ -190,6 +191,14 @@ recordCmd
   .option('--whole', 'store a FHIR Bundle as a single record')
   .option('--raw', 'store the file as opaque bytes, even if it is JSON')
   .action(async (file: string, _o, cmd: Command) => (await record()).add(file, g(cmd)));
+recordCmd
+  .command('ingest <paths...>')
+  .description(
+    'bulk ingest: every resource of FHIR JSON files (Bundles, single resources) and NDJSON, or of the directories given, validated first, then sealed and anchored in batches',
+  )
+  .option('--owner <address>', 'the patient who owns them (certified providers only; default: yourself)')
+  .option('--batch-size <n>', 'records per batch (one Merkle root and one transaction each)', '500')
+  .action(async (paths: string[], _o, cmd: Command) => (await recordIngest()).ingest(paths, g(cmd)));
 recordCmd
   .command('list')
   .description('list your records (or --owner)')

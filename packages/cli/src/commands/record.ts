@@ -18,7 +18,7 @@ type AddOptions = GlobalOptions & { owner?: string; supersedes?: string; whole?:
 /** Files up to this size that look like JSON are parsed as FHIR; larger ones are always streamed as files. */
 const FHIR_MAX_BYTES = 64 * 1024 * 1024;
 
-function outcomeText(outcome: {
+export function outcomeText(outcome: {
   issue?: { severity?: string; diagnostics?: string; expression?: string[] }[];
 }): string {
   return (outcome.issue ?? [])
@@ -221,7 +221,7 @@ export async function verify(id: string, o: GlobalOptions) {
   );
 }
 
-function addressOf(a: string): Address {
+export function addressOf(a: string): Address {
   if (!isAddress(a)) throw new CliError(`"${a}" is not an address`, 'INVALID_ADDRESS');
   return getAddress(a);
 }
