@@ -197,7 +197,7 @@ recordCmd
     'bulk ingest: every resource of FHIR JSON files (Bundles, single resources) and NDJSON, or of the directories given, validated first, then sealed and anchored in batches',
   )
   .option('--owner <address>', 'the patient who owns them (certified providers only; default: yourself)')
-  .option('--batch-size <n>', 'records per batch (one Merkle root and one transaction each)', '500')
+  .option('--batch-size <n>', 'records per batch (one Merkle root and one transaction each)', '1000')
   .action(async (paths: string[], _o, cmd: Command) => (await recordIngest()).ingest(paths, g(cmd)));
 recordCmd
   .command('list')

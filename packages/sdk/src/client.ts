@@ -736,7 +736,7 @@ export function createClient(opts: ClientOptions) {
       onProgress?: (stored: number) => void;
     } = {},
   ): Promise<{ recordIds: Hex[]; batches: IngestedBatch[] }> {
-    const batchSize = options.batchSize ?? 500;
+    const batchSize = options.batchSize ?? 1000;
     const inFlight = options.inFlight ?? 3;
     if (!Number.isInteger(batchSize) || batchSize < 1)
       throw new RangeError('batchSize must be a positive integer');

@@ -88,7 +88,7 @@ async function* resourcesOf(file: string): AsyncGenerator<Resource> {
 
 export async function ingest(paths: string[], o: IngestOptions) {
   const owner = o.owner ? addressOf(o.owner) : undefined;
-  const batchSize = Number(o.batchSize ?? 500);
+  const batchSize = Number(o.batchSize ?? 1000);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
     throw new CliError(`--batch-size must be a whole number from 1 to 10000`, 'INVALID_ARGUMENT');
   const files = await filesOf(paths);
