@@ -122,6 +122,14 @@ describe('anchor order', () => {
     assert.equal(order.lanes(), 0);
   });
 
+  test('a nonce claimed far ahead is refused after the window, without walking the nonces between', async () => {
+    const chain = fakeChain();
+    const order = createAnchorOrder({ chainNonce: chain.chainNonce, arrivalMs: 20 });
+    const far = await order.reserve(alice, 2n ** 200n);
+    await assert.rejects(far.relay(chain.mine(alice, 2n ** 200n)), /nonce 0 .* has not arrived/);
+    assert.equal(order.lanes(), 0);
+  });
+
   test('a predecessor that arrives late, within the window, is waited for', async () => {
     const chain = fakeChain();
     const order = createAnchorOrder({ chainNonce: chain.chainNonce, arrivalMs: 2000 });

@@ -159,13 +159,13 @@ export function createAnchorOrder(opts: {
             lane.busy = true;
             resolve();
           } else if (Date.now() - started >= arrivalMs) {
-            // Waiting is only worth it while every nonce between is on its way.
-            for (let m = next; m < nonce; m++) {
-              if (!lane.reserved.has(m)) {
-                finish();
-                reject(outOfOrder(nonce, `nonce ${m} of ${creator} has not arrived`));
-                return;
-              }
+            // Waiting is only worth it while every nonce between is on its way (a walk over announced nonces only,
+            // however far ahead `nonce` claims to be).
+            let m = next;
+            while (m < nonce && lane.reserved.has(m)) m++;
+            if (m < nonce) {
+              finish();
+              reject(outOfOrder(nonce, `nonce ${m} of ${creator} has not arrived`));
             }
           }
         };
