@@ -434,6 +434,7 @@ export function createClient(opts: ClientOptions) {
   function describe(input: AddRecordInput, size: number): RecordMeta {
     if ('resource' in input) {
       const r = input.resource as { resourceType?: string; id?: string };
+      const date = clinicalDateOf(input.resource);
       return {
         kind: 'fhir',
         resourceType: String(r.resourceType),
@@ -441,7 +442,7 @@ export function createClient(opts: ClientOptions) {
         contentType: 'application/fhir+json',
         size,
         category: categoryOf(input.resource),
-        ...(clinicalDateOf(input.resource) ? { date: clinicalDateOf(input.resource)! } : {}),
+        ...(date ? { date } : {}),
         ...input.meta,
       };
     }
@@ -600,7 +601,7 @@ export function createClient(opts: ClientOptions) {
     const directory = await currentScopes(owner);
     const scopeBatch = new Map<string, { kekId: string; key: Uint8Array; scope: ScopeKeyView }>();
     const scopeKeys: { kekId: string; scopeId: Hex; envelope: string }[] = [];
-    for (const item of items) {
+    for (const item of directory.size > 0 ? items : []) {
       const category = describe(item as AddRecordInput, 0).category;
       const scope = category ? directory.get(category) : undefined;
       if (!scope || !category || scopeBatch.has(category)) continue;
