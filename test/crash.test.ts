@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { createClient } from '@medbloc/sdk';
+import { createClient, IngestError } from '@medbloc/sdk';
 import { cli, FIXTURES, newIdentity, spawnNode, tempDir } from './support/harness.ts';
 
 test('SIGKILL during bulk ingest loses no acknowledged record and leaves no unreadable one', async () => {
@@ -40,24 +40,28 @@ test('SIGKILL during bulk ingest loses no acknowledged record and leaves no unre
     ),
   );
 
-  const acknowledged: string[] = [];
+  // The SDK's bulk ingest, small batches with three in flight: when the node dies, some batches are acknowledged,
+  // some stored but not yet anchored, some on their way in.
   let killed = false;
-  const ingest = async () => {
-    for (const items of bundles) {
-      // Smaller batches so several are acknowledged before the kill.
-      for (let i = 0; i < items.length; i += 40) {
-        const out = await provider.addRecords(items.slice(i, i + 40), { owner: patient.address });
-        acknowledged.push(...out.recordIds);
-        if (acknowledged.length >= 120 && !killed) {
+  const outcome = await provider
+    .ingest(bundles.flat(), {
+      owner: patient.address,
+      batchSize: 40,
+      inFlight: 3,
+      onProgress: (stored) => {
+        if (stored >= 120 && !killed) {
           killed = true;
-          // Strike while the next batch is on its way in.
           setTimeout(() => first.child.kill('SIGKILL'), 40);
         }
-      }
-    }
-  };
-  await ingest().catch(() => undefined);
+      },
+    })
+    .then(
+      () => assert.fail('the ingest outlived the node'),
+      (err: unknown) => err,
+    );
   assert.ok(killed, 'the node was killed mid-ingest');
+  assert.ok(outcome instanceof IngestError, String(outcome));
+  const acknowledged = outcome.stored.flatMap((b) => b.recordIds);
   assert.ok(acknowledged.length >= 120);
   if (first.child.exitCode === null && first.child.signalCode === null)
     await new Promise((r) => first.child.once('exit', r));
