@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { decryptKeystore, type Identity, identityFromMnemonic } from '@medbloc/core';
-import { createClient, type MedblocClient } from '@medbloc/sdk';
+import { createClient, IngestError, type MedblocClient } from '@medbloc/sdk';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 
 export interface GlobalOptions {
@@ -26,6 +26,26 @@ export class CliError extends Error {
     this.code = code;
     this.outcome = outcome;
   }
+}
+
+/**
+ * A bulk ingest that stopped part-way, as one line: how many of `total` `things` were stored in how many batches, and
+ * why it stopped.
+ */
+export function partialIngest(
+  err: unknown,
+  total: number,
+  things: string,
+  code: string,
+  prefix = '',
+): CliError {
+  const stored = err instanceof IngestError ? err.stored : [];
+  const cause = (err instanceof IngestError ? err.cause : err) as { message?: string } | undefined;
+  const n = stored.reduce((sum, b) => sum + b.recordIds.length, 0);
+  return new CliError(
+    `${prefix}stopped after storing ${n} of ${total} ${things} in ${stored.length} batches: ${cause?.message ?? String(cause)}`,
+    code,
+  );
 }
 
 export function keystorePath(o: GlobalOptions): string {

@@ -163,31 +163,19 @@ export async function importAppleHealth(
   const total = summary.observations;
   if (total === 0)
     throw input(`This Apple Health export has ${summary.records} records, none of a type MedBloc imports.`);
-  // Pass 2: the same conversion, sealed and anchored 500 at a time.
-  let records = 0;
-  let batches = 0;
-  let batch: Record<string, unknown>[] = [];
-  const flush = async () => {
-    const out = await client.addRecords(
-      batch.map((resource) => ({ resource })),
-      {
-        ...(options.owner ? { owner: options.owner } : {}),
-        onProgress: (d) => onProgress?.({ phase: 'sealing', done: records + d, total }),
-      },
-    );
-    records += out.recordIds.length;
-    batches++;
-    batch = [];
-  };
-  const c = new AppleHealthConverter({ patientRef: options.patientRef });
-  const take = async (observations: unknown[]) => {
-    for (const o of observations) {
-      batch.push(o as Record<string, unknown>);
-      if (batch.length === APPLE_HEALTH_BATCH) await flush();
-    }
-  };
-  for await (const chunk of chunks(source.open())) await take(c.write(chunk));
-  await take(c.end());
-  if (batch.length) await flush();
+  // Pass 2: the same conversion, sealed and anchored 500 at a time (several batches on their way at once).
+  const record = (o: unknown) => ({ resource: o as Record<string, unknown> });
+  async function* observations() {
+    const c = new AppleHealthConverter({ patientRef: options.patientRef });
+    for await (const chunk of chunks(source.open())) yield* c.write(chunk).map(record);
+    yield* c.end().map(record);
+  }
+  const out = await client.ingest(observations(), {
+    ...(options.owner ? { owner: options.owner } : {}),
+    batchSize: APPLE_HEALTH_BATCH,
+    onProgress: (done) => onProgress?.({ phase: 'sealing', done, total }),
+  });
+  const records = out.recordIds.length;
+  const batches = out.batches.length;
   return { summary, records, batches };
 }

@@ -14,10 +14,10 @@ import type { AppleHealthOptions, AppleHealthSummary } from '@medbloc/interop';
 import type { MedblocClient } from '@medbloc/sdk';
 import StreamZip from 'node-stream-zip';
 import type { Address } from 'viem';
-import { CliError, type GlobalOptions, print } from '../context.ts';
+import { CliError, type GlobalOptions, partialIngest, print } from '../context.ts';
 import { progressBar } from '../progress.ts';
 
-/** Observations per `addRecords` call: one Merkle root and one transaction each. */
+/** Observations per batch of the bulk ingest: one Merkle root and one transaction each. */
 export const APPLE_HEALTH_BATCH = 500;
 
 export type AppleHealthImportOptions = GlobalOptions & {
@@ -145,32 +145,22 @@ export async function importAppleHealth(
     // Pass 2: the same conversion, sealed and anchored in batches.
     const c = await client();
     const seal = progressBar(`Sealing ${total} observations`, total, 'items');
-    const recordIds: string[] = [];
-    const txHashes: string[] = [];
-    let batch: Record<string, unknown>[] = [];
-    const flush = async () => {
-      const out = await c.addRecords(
-        batch.map((resource) => ({ resource })),
-        {
-          ...(o.owner ? { owner: o.owner } : {}),
-          onProgress: (d) => seal.update(recordIds.length + d),
-        },
-      );
-      recordIds.push(...out.recordIds);
-      txHashes.push(out.txHash);
-      batch = [];
-    };
+    async function* observations() {
+      for await (const observation of interop.appleHealthToFhir(await source.open(), options))
+        yield { resource: observation as unknown as Record<string, unknown> };
+    }
+    let recordIds: string[];
+    let txHashes: string[];
     try {
-      for await (const observation of interop.appleHealthToFhir(await source.open(), options)) {
-        batch.push(observation as unknown as Record<string, unknown>);
-        if (batch.length === APPLE_HEALTH_BATCH) await flush();
-      }
-      if (batch.length) await flush();
+      const out = await c.ingest(observations(), {
+        ...(o.owner ? { owner: o.owner } : {}),
+        batchSize: APPLE_HEALTH_BATCH,
+        onProgress: (n) => seal.update(n),
+      });
+      recordIds = out.recordIds;
+      txHashes = out.batches.map((b) => b.txHash);
     } catch (err) {
-      throw new CliError(
-        `${file}: stopped after storing ${recordIds.length} of ${total} observations in ${txHashes.length} batches: ${(err as Error).message}`,
-        'IMPORT_PARTIAL',
-      );
+      throw partialIngest(err, total, 'observations', 'IMPORT_PARTIAL', `${file}: `);
     } finally {
       seal.stop();
     }

@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { parseFhirJson, validateFhirResource } from '@medbloc/core';
 import { IngestError } from '@medbloc/sdk';
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import { CliError, clientFor, type GlobalOptions, print } from '../context.ts';
+import { CliError, clientFor, type GlobalOptions, partialIngest, print } from '../context.ts';
 import { progressBar } from '../progress.ts';
 import { addressOf, outcomeText } from './record.ts';
 
@@ -121,12 +121,7 @@ export async function ingest(paths: string[], o: IngestOptions) {
     });
   } catch (err) {
     if (!(err instanceof IngestError)) throw err;
-    const stored = err.stored.reduce((n, b) => n + b.recordIds.length, 0);
-    const cause = err.cause as { message?: string; code?: string };
-    throw new CliError(
-      `stopped after storing ${stored} of ${total} resources in ${err.stored.length} batches: ${cause?.message ?? cause}`,
-      'INGEST_PARTIAL',
-    );
+    throw partialIngest(err, total, 'resources', 'INGEST_PARTIAL');
   } finally {
     bar.stop();
   }
