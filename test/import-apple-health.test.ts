@@ -133,6 +133,28 @@ describe('medbloc import of an Apple Health export', () => {
     assert.equal((await listed()).length, before + N);
   });
 
+  test('a refused batch stops the import with one line saying how much was stored', async () => {
+    // Writing for somebody else without a provider's certification: the node refuses the first batch.
+    const other = await tempDir();
+    const otherEnv = { ...env, MEDBLOC_KEYS_DIR: other };
+    assert.equal((await cli(['init'], otherEnv)).code, 0);
+    assert.equal((await cli(['account', 'register'], otherEnv)).code, 0);
+    const someoneElse = (
+      JSON.parse((await cli(['--json', 'account', 'show'], otherEnv)).stdout) as { address: string }
+    ).address;
+    const file = path.join(dir, 'for-someone-else.xml');
+    await writeFile(file, [...heartRateExport(600)].join(''));
+    const before = (await listed()).length;
+    const r = await cli(['import', file, '--owner', someoneElse], env);
+    assert.notEqual(r.code, 0);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(
+      r.stderr.trim(),
+      /stopped after storing 0 of 600 observations in 0 batches: .*certified provider.*\(IMPORT_PARTIAL\)$/,
+    );
+    assert.equal((await listed()).length, before);
+  });
+
   test('malformed XML is refused with one line naming where; nothing is stored, even after valid records', async () => {
     const before = (await listed()).length;
     // Valid for 1,000 records (two batches' worth), then broken: the check pass refuses it before anything is sealed.
