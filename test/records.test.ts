@@ -221,6 +221,29 @@ describe('records through the SDK', () => {
     );
   });
 
+  test('two clients of one account write at the same time; the node hands out nonces past those in flight', async () => {
+    const second = createClient({ node: t.node.url, identity: c.ids.patient });
+    const start = await recordNonce(c.patient.address);
+    const sent = await Promise.all([
+      c.patient.addRecords([70, 71].map((v) => ({ resource: heartRate(v) }))),
+      second.addRecords([72, 73].map((v) => ({ resource: heartRate(v) }))),
+      c.patient.addRecord({ resource: heartRate(74) }),
+      second.addRecord({ resource: heartRate(75) }),
+      second.addRecords([76].map((v) => ({ resource: heartRate(v) }))),
+    ]);
+    assert.equal(await recordNonce(c.patient.address), start + 5n);
+    const ids = sent.flatMap((s) => ('recordIds' in s ? s.recordIds : [s.recordId]));
+    const values = await Promise.all(
+      ids.map(
+        async (id) => ((await second.getRecord(id)).resource as typeof observation).valueQuantity.value,
+      ),
+    );
+    assert.deepEqual(
+      values.sort((a, b) => a - b),
+      [70, 71, 72, 73, 74, 75, 76],
+    );
+  });
+
   test('anchors reaching the node ahead of their nonce wait for the ones before them', async () => {
     const info = await c.patient.nodeInfo();
     const token = await c.patient.login();

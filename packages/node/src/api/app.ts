@@ -121,7 +121,9 @@ export function createApp(deps: AppDeps) {
     return c.json(await deps.accounts.get(v.address({ a: c.req.param('address') }, 'a')));
   });
   app.get('/v1/accounts/:address/nonces', async (c) => {
-    return c.json(await deps.accounts.nonces(v.address({ a: c.req.param('address') }, 'a')));
+    const address = v.address({ a: c.req.param('address') }, 'a');
+    const nonces = await deps.accounts.nonces(address);
+    return c.json({ ...nonces, records: deps.records.nextNonce(address, BigInt(nonces.records)).toString() });
   });
   app.get('/v1/accounts/:address/usage', authed, (c) => c.json(deps.blobs.usage(c.get('caller'))));
 

@@ -70,7 +70,8 @@ export const openApiDocument = {
     },
     '/v1/accounts/{address}/nonces': {
       get: {
-        summary: 'Next EIP-712 nonces per contract',
+        summary:
+          "Next EIP-712 nonces per contract (records: past this account's anchors still on their way through this node)",
         responses: { 200: json(obj(['accounts', 'records'])) },
       },
     },

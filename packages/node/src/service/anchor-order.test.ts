@@ -140,6 +140,17 @@ describe('anchor order', () => {
     assert.deepEqual(chain.order, ['11ce:0', '11ce:1']);
   });
 
+  test('the nonce after those in flight is known while they are, and forgotten after', async () => {
+    const chain = fakeChain({ [alice]: 4n });
+    const order = createAnchorOrder({ chainNonce: chain.chainNonce, arrivalMs: 10_000 });
+    assert.equal(order.afterInFlight(alice), undefined);
+    const [t4, t5] = await Promise.all([4n, 5n].map((n) => order.reserve(alice, n)));
+    assert.equal(order.afterInFlight(alice), 6n);
+    assert.equal(order.afterInFlight(bob), undefined);
+    await Promise.all([t5!.relay(chain.mine(alice, 5n)), t4!.relay(chain.mine(alice, 4n))]);
+    assert.equal(order.afterInFlight(alice), undefined);
+  });
+
   test("creators do not wait for each other's anchors", async () => {
     const chain = fakeChain();
     const order = createAnchorOrder({ chainNonce: chain.chainNonce, arrivalMs: 10_000 });

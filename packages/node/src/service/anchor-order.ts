@@ -209,5 +209,17 @@ export function createAnchorOrder(opts: {
     };
   }
 
-  return { reserve, lanes: () => lanes.size };
+  /**
+   * The nonce after every anchor of `creator` on its way through this node (undefined when none is), so that another
+   * client of the same account signs one that is not already taken.
+   */
+  function afterInFlight(creator: Address): bigint | undefined {
+    const lane = lanes.get(creator.toLowerCase());
+    if (!lane || lane.reserved.size === 0) return undefined;
+    let top = -1n;
+    for (const n of lane.reserved) if (n > top) top = n;
+    return top + 1n;
+  }
+
+  return { reserve, afterInFlight, lanes: () => lanes.size };
 }

@@ -617,6 +617,11 @@ export function createRecordsService(deps: {
   return {
     anchor,
     anchorBatch,
+    /** The record nonce `creator` should sign next: the chain's, or past its anchors still on their way here. */
+    nextNonce(creator: Address, chainNonce: bigint): bigint {
+      const after = anchorOrder.afterInFlight(creator);
+      return after !== undefined && after > chainNonce ? after : chainNonce;
+    },
     recoverPending,
     readManifest,
     async list(
