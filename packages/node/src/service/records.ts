@@ -85,6 +85,18 @@ export interface BatchInput {
   scopeKeys?: { kekId: string; scopeId: Hex; envelope: string }[] | undefined;
 }
 
+/**
+ * Refusals after which the same ciphertext is expected back: the chain was unreachable, or only the signature's nonce
+ * was wrong (the client signs again and resends).
+ */
+const KEEPS_UPLOADS = new Set([
+  'CHAIN_UNAVAILABLE',
+  'RECORD_EXISTS',
+  'INTERNAL',
+  'NONCE_OUT_OF_ORDER',
+  'SIGNATURE_REPLAYED',
+]);
+
 export type RecordsService = ReturnType<typeof createRecordsService>;
 
 export function createRecordsService(deps: {
@@ -191,18 +203,6 @@ export function createRecordsService(deps: {
   async function firstFailure(checks: Promise<unknown>[]) {
     for (const r of await Promise.allSettled(checks)) if (r.status === 'rejected') throw r.reason;
   }
-
-  /**
-   * Refusals after which the same ciphertext is expected back: the chain was unreachable, or only the signature's
-   * nonce was wrong (the client signs again and resends).
-   */
-  const KEEPS_UPLOADS = new Set([
-    'CHAIN_UNAVAILABLE',
-    'RECORD_EXISTS',
-    'INTERNAL',
-    'NONCE_OUT_OF_ORDER',
-    'SIGNATURE_REPLAYED',
-  ]);
 
   async function refusing<T>(caller: Address, digests: Hex[], fn: () => Promise<T>): Promise<T> {
     try {
