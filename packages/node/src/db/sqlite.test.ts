@@ -71,7 +71,9 @@ test("a batch's records read the same whether its leaves keep their reading mate
     db.tx(() => {
       if (!inLeaves)
         for (const l of leaves) {
-          db.packs.put(l.digest, pack, l.leaf_index * 100, 100);
+          db.raw
+            .prepare('INSERT INTO pack_entries (digest, pack, offset, length) VALUES (?, ?, ?, ?)')
+            .run(l.digest, pack, l.leaf_index * 100, 100);
           db.envelopes.put(l.record_id, owner, `env-${l.leaf_index}`, 'kek');
           db.records.saveWrite(l.record_id, { encMeta: `meta-${l.leaf_index}` });
         }

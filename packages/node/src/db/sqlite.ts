@@ -373,9 +373,6 @@ export function openDatabase(file: string) {
     SELECT 1 FROM pack_entries WHERE pack = ?1 UNION ALL SELECT 1 FROM batches WHERE pack = ?1 LIMIT 1`);
   const forgetBlob = stmt('DELETE FROM blobs WHERE cid = ?');
   const uploaders = stmt('SELECT uploader FROM blobs WHERE cid = ?');
-  const putPack = stmt(
-    'INSERT OR IGNORE INTO pack_entries (digest, pack, offset, length) VALUES (?, ?, ?, ?)',
-  );
   const getPack = stmt('SELECT pack, offset, length FROM pack_entries WHERE digest = ?');
   const getLeafPack =
     stmt(`SELECT b.pack, l.pack_offset AS offset, l.pack_length AS length FROM batch_leaves l
@@ -789,9 +786,7 @@ export function openDatabase(file: string) {
       uploaders: (cid: string) => (uploaders.all(cid) as { uploader: string }[]).map((r) => r.uploader),
     },
     packs: {
-      put: (digest: string, pack: string, offset: number, length: number) =>
-        void putPack.run(digest, pack, offset, length),
-      /** Where a record's ciphertext lies in a pack: by its batch leaf, else by its digest. */
+      /** Where a record's ciphertext lies in a pack: by its batch leaf, else (batches stored before) by its digest. */
       get: (digest: string, leaf?: { root: string; index: number }) =>
         ((leaf ? getLeafPack.get(leaf.root, leaf.index) : undefined) ?? getPack.get(digest)) as
           | { pack: string; offset: number; length: number }
