@@ -1,7 +1,9 @@
 /**
  * Delegation against a real node and chain: a patient appoints a carer with its EIP-712 signature (relayed by the
  * node, indexed); the carer adds records for the patient and shares the patient's categories, every action signed by
- * and attributed to the carer; the patient revokes the carer, who can then do nothing more.
+ * and attributed to the carer; the patient revokes the carer, who can then do nothing more. A guardian opens the
+ * child's records — written before the appointment and after — with the keyring the child wrapped for it, each read
+ * in the child's access log.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -16,6 +18,19 @@ import type { Hex } from 'viem';
 import { scopeIdOf, scopeSecretOf } from '../packages/sdk/src/scopes.ts';
 import { cast, cli, newIdentity, startTestNode, tempDir } from './support/harness.ts';
 import { lab } from './support/resources.ts';
+
+/** The `medbloc` CLI with its own keys directory, as one person at a terminal; `ok` requires exit code 0. */
+async function cliUser(node: string) {
+  const keys = await tempDir('medbloc-keys-');
+  const run = (args: string[]) =>
+    cli(args, { MEDBLOC_NODE: node, MEDBLOC_KEYS_DIR: keys, MEDBLOC_PASSPHRASE: 'a long passphrase' });
+  const ok = async (args: string[]) => {
+    const r = await run(args);
+    assert.equal(r.code, 0, `medbloc ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout;
+  };
+  return { run, ok };
+}
 
 const note = {
   resourceType: 'DocumentReference',
@@ -214,18 +229,7 @@ describe('delegation: a carer acts for the patient until revoked', () => {
   });
 
   test('the same through the CLI: delegate add, list, grant --for, remove', async () => {
-    const keys = await tempDir('medbloc-keys-');
-    const run = (args: string[]) =>
-      cli(args, {
-        MEDBLOC_NODE: t.node.url,
-        MEDBLOC_KEYS_DIR: keys,
-        MEDBLOC_PASSPHRASE: 'a long passphrase',
-      });
-    const ok = async (args: string[]) => {
-      const r = await run(args);
-      assert.equal(r.code, 0, `medbloc ${args.join(' ')} failed: ${r.stderr}`);
-      return r.stdout;
-    };
+    const { run, ok } = await cliUser(t.node.url);
     const addr: Record<string, string> = {};
     for (const id of ['patient', 'carer']) {
       addr[id] = (JSON.parse(await ok(['--id', id, '--json', 'init'])) as { address: string }).address;
@@ -258,5 +262,96 @@ describe('delegation: a carer acts for the patient until revoked', () => {
     ]);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /FORBIDDEN/);
+  });
+});
+
+describe('delegation: a guardian reads the records of the patient it acts for', () => {
+  let t: Awaited<ReturnType<typeof startTestNode>>;
+  let c: Awaited<ReturnType<typeof cast>>;
+  let child: MedblocClient;
+  let guardian: MedblocClient;
+  const before_: Hex[] = [];
+
+  before(async () => {
+    t = await startTestNode();
+    c = await cast(t.node);
+    child = createClient({ node: t.node.url, identity: newIdentity() });
+    guardian = createClient({ node: t.node.url, identity: newIdentity() });
+    await child.register();
+    await guardian.register();
+    // Written before the appointment: by the child itself, and by a provider in a batch.
+    before_.push((await child.addRecord({ resource: lab(201) })).recordId);
+    before_.push(
+      ...(await c.provider.addRecords([{ resource: lab(202) }, { resource: note }], { owner: child.address }))
+        .recordIds,
+    );
+  });
+  after(() => t.stop());
+
+  test('before the appointment the guardian reads nothing', async () => {
+    await assert.rejects(guardian.getRecord(before_[0]!), { code: 'NOT_CERTIFIED' });
+    await assert.rejects(guardian.listRecords({ owner: child.address }), { code: 'FORBIDDEN' });
+  });
+
+  test('once appointed it lists and opens every record, old and new, each verified and logged', async () => {
+    await child.appointDelegate({ delegate: guardian.address, kind: 'guardian' });
+    const single = await c.provider.addRecord({ owner: child.address, resource: lab(203) });
+    const batch = await c.provider.addRecords([{ resource: lab(204) }], { owner: child.address });
+    const ids = [...before_, single.recordId, ...batch.recordIds];
+    const listed = await guardian.listRecords({ owner: child.address });
+    assert.deepEqual(new Set(listed.map((r) => r.recordId)), new Set(ids));
+    assert.ok(
+      listed.every((r) => r.meta?.kind === 'fhir'),
+      'every record’s metadata opens',
+    );
+    const expected = [lab(201), lab(202), note, lab(203), lab(204)];
+    for (const [i, id] of ids.entries()) {
+      const got = await guardian.getRecord(id);
+      assert.deepEqual(got.resource, expected[i]);
+      assert.ok(got.verification.checks.includes('key envelope'));
+    }
+    // The child sees each read in its access log, attributed to the guardian.
+    const log = (await child.auditLog()).entries.filter(
+      (e) => e.request.requester === guardian.address && e.outcome === 'granted',
+    );
+    for (const id of ids)
+      assert.ok(
+        log.some((e) => e.request.record === id),
+        `read of ${id} logged`,
+      );
+    // Acting for the child covers its care, not research.
+    await assert.rejects(guardian.getRecord(single.recordId, { purpose: 'research' }), {
+      code: 'NOT_CERTIFIED',
+    });
+  });
+
+  test('the same through the CLI: record list --owner and record get', async () => {
+    const { run, ok } = await cliUser(t.node.url);
+    const aunt = (JSON.parse(await ok(['--id', 'aunt', '--json', 'init'])) as { address: Hex }).address;
+    await ok(['--id', 'aunt', 'account', 'register']);
+    const refused = await run(['--id', 'aunt', 'record', 'get', before_[0]!]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /NOT_CERTIFIED/);
+    await child.appointDelegate({ delegate: aunt, kind: 'carer' });
+    const listed = JSON.parse(
+      await ok(['--id', 'aunt', '--json', 'record', 'list', '--owner', child.address]),
+    ) as {
+      recordId: Hex;
+    }[];
+    assert.ok(before_.every((id) => listed.some((r) => r.recordId === id)));
+    const got = JSON.parse(await ok(['--id', 'aunt', '--json', 'record', 'get', before_[0]!])) as {
+      resource: unknown;
+    };
+    assert.deepEqual(got.resource, lab(201));
+  });
+
+  test('revoked, it reads nothing more', async () => {
+    await child.revokeDelegate({ delegate: guardian.address });
+    await assert.rejects(guardian.getRecord(before_[0]!), { code: 'NOT_CERTIFIED' });
+    await assert.rejects(guardian.listRecords({ owner: child.address }), { code: 'FORBIDDEN' });
+    // What the child writes next is under keys the revoked guardian's keyring does not derive.
+    const later = await child.addRecord({ resource: lab(205) });
+    const scopes = (await child.listRecords()).find((r) => r.recordId === later.recordId)?.scopes ?? [];
+    assert.ok(scopes.length > 0);
   });
 });

@@ -395,6 +395,12 @@ test('emergency, delegates, recovery, versions, in-page validation and research 
   await k.getByLabel('Unit').fill('ug/L');
   await k.getByRole('button', { name: 'Seal and add for patient' }).click();
   await k.getByText('Lab result sealed for the patient and anchored.').waitFor({ timeout: 30_000 });
+  // The carer opens the patient's records with the keys the patient gave it: the one it just added, verified.
+  const carerView = k.locator('section.act-for article.record', { hasText: MORE.carerLab });
+  await carerView.waitFor({ timeout: 30_000 });
+  await k
+    .locator('section.act-for article.record[data-status=verified]', { hasText: MORE.carerLab })
+    .waitFor();
   await shoot(k, 'acting-for');
 
   // Two more glucose results from the SDK provider, for the lab trend chart.

@@ -41,11 +41,18 @@ export interface RecordSummary {
 
 /** The caller's key material for one record, as the node hands it to that caller. */
 export interface RecordKeys {
+  /**
+   * How the caller reads the record: as its owner, through a grant of the record or of its category (`scope`), or as
+   * one of the owner's current delegates (`delegate`: the key is in the scope's envelope, whose private key the
+   * delegate derives from the keyring the owner wrapped for it at the appointment).
+   */
+  access: 'owner' | 'record' | 'scope' | 'delegate';
   envelope: string | null;
   kekId: string | null;
   wrapKeyEnvelope: string | null;
-  /** Set when the key reaches this reader through a category grant: the scope's private key, wrapped for it. */
+  /** Set when the key reaches this reader through a scope (a category grant, or as a delegate). */
   scopeId: Hex | null;
+  /** Through a category grant: the scope's private key, wrapped for this reader. */
   scopeKeyEnvelope: string | null;
 }
 

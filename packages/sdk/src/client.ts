@@ -918,7 +918,15 @@ export function createClient(opts: ClientOptions) {
   async function unwrapKey(d: RecordDetail, cache?: Map<string, Promise<Uint8Array>>): Promise<Uint8Array> {
     try {
       let privateKey = identity.encryption.privateKey;
-      if (d.scopeKeyEnvelope && d.scopeId) {
+      if (d.access === 'delegate' && d.scopeId) {
+        const scopeId = d.scopeId;
+        let scopeKey = cache?.get(`scope:${scopeId}`);
+        if (!scopeKey) {
+          scopeKey = delegateScopeKey(getAddress(d.owner), scopeId);
+          cache?.set(`scope:${scopeId}`, scopeKey);
+        }
+        privateKey = await scopeKey;
+      } else if (d.scopeKeyEnvelope && d.scopeId) {
         const scopeId = d.scopeId;
         const wrappedScopeKey = d.scopeKeyEnvelope;
         let scopeKey = cache?.get(`scope:${scopeId}`);
@@ -948,6 +956,19 @@ export function createClient(opts: ClientOptions) {
         { cause: err },
       );
     }
+  }
+
+  /**
+   * The private key of `owner`'s scope `scopeId`, for a current delegate: derived from the owner's keyring (wrapped for
+   * this identity at the appointment) and the generation the listed scope key was made under.
+   */
+  async function delegateScopeKey(owner: Address, scopeId: Hex): Promise<Uint8Array> {
+    const scopes = await listScopes(owner);
+    const listed = scopes.find((k) => k.scopeId.toLowerCase() === scopeId.toLowerCase());
+    if (!listed) throw new Error(`scope ${scopeId} is not among ${owner}'s scope keys`);
+    const secret = secretOfScope(await keyringFor(owner, scopes), listed);
+    if (!secret) throw new Error(`the keyring received from ${owner} does not derive scope ${scopeId}`);
+    return scopeKeyPairOf(secret, listed.scopeId).privateKey;
   }
 
   /**
@@ -1438,8 +1459,8 @@ export function createClient(opts: ClientOptions) {
 
   /**
    * Appoints `delegate` (a registered account) as this patient's guardian or carer, until `expiresAt` (default: until
-   * revoked). The delegate may then share this patient's categories and add records for it, each action signed by
-   * and attributed to the delegate. What it needs travels with the appointment: this patient's scope keyring,
+   * revoked). The delegate may then open this patient's records (for care), share its categories and add records
+   * for it, each action signed by and attributed to the delegate (its reads appear in the patient's access log). What it needs travels with the appointment: this patient's scope keyring,
    * HPKE-wrapped to the delegate's registered key; every category gets a scope key first, so the delegate can share
    * records already written. Signed here; relayed by the node.
    * @example await patient.appointDelegate({ delegate: mother, kind: 'guardian' });
@@ -2157,6 +2178,7 @@ export function createClient(opts: ClientOptions) {
             }
           }
           const {
+            access: _a,
             envelope: _e,
             kekId: _k,
             wrapKeyEnvelope: _w,

@@ -9,9 +9,11 @@ import { useCallback, useEffect, useId, useState } from 'react';
 import { isAddress } from 'viem';
 import { formatDate } from '../fhir/read.ts';
 import { describeError, type FriendlyError } from '../lib/errors.ts';
+import { useRecords } from '../lib/records.ts';
 import { hasRole, nodeUrl, useSession } from '../lib/session.ts';
 import { Addr, ErrorBox, keyCode, Notice, useAction, useLoaded } from '../ui/bits.tsx';
 import { ResourceForm } from '../ui/ResourceForm.tsx';
+import { Timeline } from '../ui/Timeline.tsx';
 import { UploadFhir } from '../ui/Upload.tsx';
 
 type Address = `0x${string}`;
@@ -318,8 +320,23 @@ function ActingFor() {
   );
 }
 
+/** The records of the patient this identity acts for, each opened with the patient's keys and verified. */
+function PatientRecords({ records, me }: { records: ReturnType<typeof useRecords>; me: Address }) {
+  return (
+    <>
+      <h3>The patient’s records</h3>
+      <ErrorBox error={records.error} />
+      <button type="button" onClick={() => void records.reload()}>
+        Refresh records
+      </button>
+      {records.items && <Timeline items={records.items} me={me} />}
+    </>
+  );
+}
+
 function ActFor({ patient }: { patient: Address }) {
-  const { client } = useSession();
+  const { client, identity } = useSession();
+  const records = useRecords(client, patient);
   const id = useId();
   const [mode, setMode] = useState<'form' | 'fhir'>('form');
   const [grantee, setGrantee] = useState('');
@@ -334,10 +351,10 @@ function ActFor({ patient }: { patient: Address }) {
   return (
     <section className="act-for" aria-label={`Acting for ${patient}`}>
       <Notice>
-        You are acting for <Addr value={patient} />. What you add or share is signed by you and shown to the
-        patient as yours. Opening the patient’s records is not offered to delegates yet: you can add records
-        and share, not read.
+        You are acting for <Addr value={patient} />. What you add, share or open is signed by you and shown to
+        the patient as yours: every record you open appears in the patient’s access log.
       </Notice>
+      <PatientRecords records={records} me={identity.address} />
       <h3>Add a record for the patient</h3>
       <fieldset className="tabs">
         <legend className="sr-only">How to add</legend>
@@ -349,9 +366,9 @@ function ActFor({ patient }: { patient: Address }) {
         </button>
       </fieldset>
       {mode === 'form' ? (
-        <ResourceForm client={client} owner={patient} onDone={() => undefined} />
+        <ResourceForm client={client} owner={patient} onDone={() => void records.reload()} />
       ) : (
-        <UploadFhir client={client} owner={patient} onDone={() => undefined} />
+        <UploadFhir client={client} owner={patient} onDone={() => void records.reload()} />
       )}
       <form
         className="grid2"

@@ -53,7 +53,11 @@ export interface ScopeKeyInput {
 }
 
 /** How a caller may read a record: as its owner, through a grant of the record, or of one of its scopes. */
-export type Access = { via: 'owner' } | { via: 'record' } | { via: 'scope'; scopeId: Hex };
+export type Access =
+  | { via: 'owner' }
+  | { via: 'record' }
+  | { via: 'scope'; scopeId: Hex }
+  | { via: 'delegate'; scopeId: Hex };
 
 export type ConsentService = ReturnType<typeof createConsentService>;
 
@@ -76,6 +80,26 @@ export function createConsentService(deps: { db: Db; chain: Chain; indexer: Inde
   async function requireActsFor(owner: Address, signer: Address) {
     if (owner === signer || (await isDelegate(owner, signer))) return;
     throw new NodeError('FORBIDDEN', `${signer} neither is nor acts for ${owner}`);
+  }
+
+  /**
+   * A current delegate of the owner reads the owner's records for care without a grant or a certification (a parent
+   * is not a provider): through the record's scope envelope, which it opens with the owner's keyring. A record filed
+   * under no scope is refused (the owner's client files every record when it appoints a delegate).
+   */
+  async function delegateAccess(
+    caller: Address,
+    row: RecordRow,
+    purpose: number,
+  ): Promise<Access | undefined> {
+    if (purpose !== Purpose.care || !(await isDelegate(getAddress(row.owner), caller))) return undefined;
+    const scopeId = db.scopes.ofRecord(row.record_id).find((s) => db.scopes.get(row.owner, s));
+    if (!scopeId)
+      throw new NodeError(
+        'ENVELOPE_NOT_FOUND',
+        `record ${row.record_id} is filed under none of its owner's scopes`,
+      );
+    return { via: 'delegate', scopeId: scopeId as Hex };
   }
 
   function checkPurpose(purpose: number) {
@@ -271,6 +295,8 @@ export function createConsentService(deps: { db: Db; chain: Chain; indexer: Inde
     async access(caller: Address, row: RecordRow, purpose: number): Promise<Access> {
       if (row.owner === caller.toLowerCase()) return { via: 'owner' };
       checkPurpose(purpose);
+      const delegated = await delegateAccess(caller, row, purpose);
+      if (delegated) return delegated;
       if (!(await certifiedFor(caller, purpose))) {
         throw new NodeError(
           'NOT_CERTIFIED',

@@ -10,6 +10,7 @@ import {
   batchLeafOf,
   buildMerkleTree,
   digestHexToCid,
+  Purpose,
   type RecordAuthorisation,
   type RecordKeys,
   type RecordSummary,
@@ -44,6 +45,7 @@ export interface ReadOptions {
 
 /** The envelope key of a scope reader (a scope is not an account). */
 const scopeReader = (scopeId: string) => `scope:${scopeId.toLowerCase()}`;
+const NO_KEYS = { envelope: null, kekId: null, wrapKeyEnvelope: null, scopeId: null, scopeKeyEnvelope: null };
 
 export interface AnchorInput {
   owner: Address;
@@ -544,16 +546,20 @@ export function createRecordsService(deps: {
 
   /** The caller's key material for a record, by the way it may read it. */
   function keysFor(caller: Address, row: RecordRow, access: Access): RecordKeys {
-    const reader = access.via === 'scope' ? scopeReader(access.scopeId) : caller.toLowerCase();
+    const reader =
+      access.via === 'scope' || access.via === 'delegate'
+        ? scopeReader(access.scopeId)
+        : caller.toLowerCase();
     const env = db.envelopes.get(row.record_id, reader);
     const wrapKey = env?.kek_id ? db.envelopes.getWrapKey(env.kek_id, reader) : undefined;
     const scopeKeyEnvelope =
       access.via === 'scope' ? db.scopes.grantKey(access.scopeId, caller.toLowerCase()) : undefined;
     return {
+      access: access.via,
       envelope: env?.envelope ?? null,
       kekId: env?.kek_id ?? null,
       wrapKeyEnvelope: wrapKey ?? null,
-      scopeId: access.via === 'scope' ? access.scopeId : null,
+      scopeId: access.via === 'scope' || access.via === 'delegate' ? access.scopeId : null,
       scopeKeyEnvelope: scopeKeyEnvelope ?? null,
     };
   }
@@ -654,6 +660,30 @@ export function createRecordsService(deps: {
           await logList('denied');
           throw err;
         }
+      }
+      if (purpose === Purpose.care && (await consent.isDelegate(owner, caller))) {
+        // A current delegate lists every record of the patient it acts for, each with the key of one of its scopes.
+        if (!request) {
+          await logList('denied');
+          throw new NodeError(
+            'RECEIPT_REQUIRED',
+            'send a signed access request (x-medbloc-access) with every read',
+          );
+        }
+        const rows = db.records.listByOwner(owner.toLowerCase(), { block, id }, limit);
+        await logList('granted', request);
+        const last = rows.at(-1);
+        return {
+          records: rows.map((row) => {
+            const scopeId = db.scopes.ofRecord(row.record_id).find((sc) => db.scopes.get(row.owner, sc));
+            const keys: RecordKeys = scopeId
+              ? keysFor(caller, row, { via: 'delegate', scopeId: scopeId as Hex })
+              : { ...NO_KEYS, access: 'delegate' };
+            return { ...view(row), ...keys };
+          }),
+          total: db.records.countByOwner(owner.toLowerCase()),
+          next: rows.length === limit && last ? encodeCursor(last.block_number, last.record_id) : null,
+        };
       }
       const visible = await consent.visibleTo(caller, owner, purpose);
       if (!visible) {
