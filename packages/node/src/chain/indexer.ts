@@ -240,18 +240,24 @@ export function createIndexer(opts: {
           blockNumber: block,
           txHash: log.transactionHash,
         });
-        const stored = db.batches.leaves(root);
-        const leaves =
-          stored.length > 0
-            ? stored.map((l) => ({ ...l, keyCommitment: l.key_commitment }))
-            : (manifests.get(root) ?? []).map((l, i) => ({
-                leaf_index: i,
-                record_id: recordIdOf({ owner: l.owner, creator: creator as Hex, digest: l.digest }),
-                owner: l.owner.toLowerCase(),
-                digest: l.digest,
-                keyCommitment: l.keyCommitment,
-                supersedes: l.supersedes,
-              }));
+        // Written through this node: its leaves are stored, and become records in one statement.
+        if (
+          db.batches.indexLeaves(root, {
+            creator,
+            anchoredAt: time,
+            blockNumber: block,
+            txHash: log.transactionHash,
+          }) > 0
+        )
+          break;
+        const leaves = (manifests.get(root) ?? []).map((l, i) => ({
+          leaf_index: i,
+          record_id: recordIdOf({ owner: l.owner, creator: creator as Hex, digest: l.digest }),
+          owner: l.owner.toLowerCase(),
+          digest: l.digest,
+          keyCommitment: l.keyCommitment,
+          supersedes: l.supersedes,
+        }));
         for (const l of leaves) {
           db.records.insertAnchored({
             recordId: l.record_id,

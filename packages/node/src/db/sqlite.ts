@@ -337,6 +337,9 @@ export function openDatabase(file: string) {
   const getWrapKey = stmt('SELECT envelope FROM wrap_keys WHERE kek_id = ? AND reader = ?');
   const getRecord = stmt(`${RECORD_SELECT} WHERE r.record_id = ?`);
   const recordExists = stmt('SELECT 1 AS x FROM records WHERE record_id = ?');
+  const recordsAmong = stmt(
+    'SELECT record_id FROM records WHERE record_id IN (SELECT value FROM json_each(?))',
+  );
   const listByOwner = stmt(
     `${RECORD_SELECT} WHERE r.owner = ? AND (r.block_number, r.record_id) > (?, ?) ORDER BY r.block_number, r.record_id LIMIT ?`,
   );
@@ -363,6 +366,13 @@ export function openDatabase(file: string) {
   const pendingBatches = stmt("SELECT * FROM batches WHERE status = 'pending' ORDER BY created_at");
   const leavesOf = stmt(`SELECT root, leaf_index, record_id, owner, digest, key_commitment, supersedes
     FROM batch_leaves WHERE root = ? ORDER BY leaf_index`);
+  const countLeaves = stmt('SELECT COUNT(*) AS n FROM batch_leaves WHERE root = ?');
+  // A batch's records indexed from its stored leaves in one statement (no round trip per record).
+  const recordsFromLeaves =
+    stmt(`INSERT OR IGNORE INTO records (record_id, owner, creator, digest, key_commitment,
+    supersedes, anchored_at, block_number, tx_hash, batch_root, leaf_index)
+    SELECT record_id, owner, ?2, digest, key_commitment, supersedes, ?3, ?4, ?5, root, leaf_index
+    FROM batch_leaves WHERE root = ?1 ORDER BY leaf_index`);
   const insertBlob = stmt(
     'INSERT OR IGNORE INTO blobs (cid, uploader, size, created_at) VALUES (?, ?, ?, ?)',
   );
@@ -559,6 +569,9 @@ export function openDatabase(file: string) {
         ),
       get: (recordId: string) => getRecord.get(recordId) as RecordRow | undefined,
       exists: (recordId: string) => recordExists.get(recordId) !== undefined,
+      /** Which of `recordIds` are indexed already (one query for a whole batch). */
+      existing: (recordIds: readonly string[]) =>
+        (recordsAmong.all(JSON.stringify(recordIds)) as { record_id: string }[]).map((r) => r.record_id),
       listByOwner: (owner: string, after: { block: number; id: string }, limit: number) =>
         listByOwner.all(owner, after.block, after.id, limit) as unknown as RecordRow[],
       /** The owner's records among `recordIds` or tagged with one of `scopeIds`. */
@@ -774,6 +787,14 @@ export function openDatabase(file: string) {
       setStatus: (root: string, status: BatchRow['status']) => void setBatchStatus.run(status, root),
       pending: () => pendingBatches.all() as unknown as BatchRow[],
       leaves: (root: string) => leavesOf.all(root) as unknown as LeafRow[],
+      /** Indexes an anchored batch's records from its stored leaves; returns how many leaves it had. */
+      indexLeaves: (
+        root: string,
+        b: { creator: string; anchoredAt: number; blockNumber: number; txHash: string },
+      ) => {
+        recordsFromLeaves.run(root, b.creator, b.anchoredAt, b.blockNumber, b.txHash);
+        return Number((countLeaves.get(root) as { n: number }).n);
+      },
     },
     blobs: {
       record: (cid: string, uploader: string, size: number) =>

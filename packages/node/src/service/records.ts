@@ -358,10 +358,11 @@ export function createRecordsService(deps: {
     // The chain reads are independent: made together, the first failure in this order is the one reported.
     await firstFailure(owners.map((owner) => checkParties(owner, input.creator)));
     const ids = fields.map((f) => recordIdOf(f));
+    const [anchored] = db.records.existing(ids);
+    if (anchored) throw new NodeError('RECORD_EXISTS', `record ${anchored} is already anchored`);
     const seen = new Set<string>();
     for (const [i, f] of fields.entries()) {
-      if (seen.has(ids[i]!) || db.records.exists(ids[i]!))
-        throw new NodeError('RECORD_EXISTS', `record ${ids[i]} is already anchored`);
+      if (seen.has(ids[i]!)) throw new NodeError('RECORD_EXISTS', `record ${ids[i]} is already anchored`);
       seen.add(ids[i]!);
       checkSupersedes(f.owner, f.supersedes);
       checkScopes(f.owner, input.records[i]!.scopes);
