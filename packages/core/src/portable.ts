@@ -16,6 +16,7 @@ export * from './keystore.ts';
 export * from './merkle.ts';
 export * from './scope.ts';
 export * from './seal.ts';
+export * from './seal-batch.ts';
 export * from './shamir.ts';
 export * from './typed-hash.ts';
 export type * from './wire.ts';

@@ -105,6 +105,7 @@ import { IngestError, type IngestedBatch, RecordVerificationError } from './erro
 import { createTransport, type Fetch } from './http.ts';
 import { recoveryEntropyOf, recoveryReleaseAad, recoveryShareAad } from './recovery.ts';
 import { scopeIdOf, scopeKeyPairOf, scopeSecretOf, secretOfScope } from './scopes.ts';
+import { sealBatch, warmSealer } from './sealer.ts';
 
 export interface ClientOptions {
   /** Base URL of a MedBloc node, e.g. http://127.0.0.1:7400 */
@@ -597,103 +598,118 @@ export function createClient(opts: ClientOptions) {
       data: await hpkeWrap(ownerKey, batchKey, te.encode(kekId)),
     });
 
+    // Each record serialised and described here; the sealing (a data key per record, ciphertext, wrapped keys,
+    // sealed metadata, the Merkle root) runs in a worker thread on Node for large batches.
+    const texts: (string | undefined)[] = items.map((item) =>
+      'resource' in item ? JSON.stringify(item.resource) : undefined,
+    );
+    let bound = 0;
+    for (const [i, item] of items.entries())
+      bound += 'resource' in item ? texts[i]!.length * 3 : item.content.byteLength;
+    const buffer = new Uint8Array(bound);
+    const ends: number[] = new Array(items.length);
+    const metas: RecordMeta[] = new Array(items.length);
+    let at = 0;
+    for (const [i, item] of items.entries()) {
+      const start = at;
+      if ('resource' in item) at += te.encodeInto(texts[i]!, buffer.subarray(at)).written;
+      else {
+        buffer.set(item.content, at);
+        at += item.content.byteLength;
+      }
+      ends[i] = at;
+      metas[i] = describe(item as AddRecordInput, at - start);
+    }
+
     // Per category in the batch: one key wrapped (HPKE) to the owner's scope key; each record's key wrapped under it.
     const directory = await currentScopes(owner);
-    const scopeBatch = new Map<string, { kekId: string; key: Uint8Array; scope: ScopeKeyView }>();
+    const scopeBatch = new Map<
+      string,
+      { index: number; kekId: string; key: Uint8Array; scope: ScopeKeyView }
+    >();
     const scopeKeys: { kekId: string; scopeId: Hex; envelope: string }[] = [];
-    for (const item of directory.size > 0 ? items : []) {
-      const category = describe(item as AddRecordInput, 0).category;
+    const scopeOf = metas.map((meta) => {
+      const category = meta.category;
       const scope = category ? directory.get(category) : undefined;
-      if (!scope || !category || scopeBatch.has(category)) continue;
-      const key = generateDataKey();
-      const id = bytesToHex(crypto.getRandomValues(new Uint8Array(16)));
-      scopeBatch.set(category, { kekId: id, key, scope });
-      const data = await hpkeWrap(hexToBytes(scope.publicKey), key, te.encode(id));
-      scopeKeys.push({ kekId: id, scopeId: scope.scopeId, envelope: encodeEnvelope({ kind: 'hpke', data }) });
+      if (!scope || !category) return -1;
+      let sb = scopeBatch.get(category);
+      if (!sb) {
+        sb = {
+          index: scopeBatch.size,
+          kekId: bytesToHex(crypto.getRandomValues(new Uint8Array(16))),
+          key: generateDataKey(),
+          scope,
+        };
+        scopeBatch.set(category, sb);
+      }
+      return sb.index;
+    });
+    const scopeList = [...scopeBatch.values()];
+    for (const sb of scopeList) {
+      const data = await hpkeWrap(hexToBytes(sb.scope.publicKey), sb.key, te.encode(sb.kekId));
+      scopeKeys.push({
+        kekId: sb.kekId,
+        scopeId: sb.scope.scopeId,
+        envelope: encodeEnvelope({ kind: 'hpke', data }),
+      });
     }
+
+    const sealed = await sealBatch({
+      owner,
+      creator: me,
+      batchKey,
+      kekId,
+      plain: buffer.slice(0, at),
+      ends,
+      metas: metas.map((m) => JSON.stringify(m)),
+      supersedes: items.map((item) => item.supersedes),
+      scopeOf,
+      scopeKeys: scopeList.map((b) => ({ kekId: b.kekId, key: b.key })),
+    });
+    options.onProgress?.(items.length, items.length);
 
     // Records of a batch travel as one pack blob (their ciphertexts back to back): one upload and one durable
     // write for the whole batch; each record keeps its own digest, which the node checks against its byte range.
-    const prepared: {
-      fields: AnchorFields;
-      envelope: string;
-      encMeta: string;
-      sealed: Uint8Array;
-      scopes?: { scopeId: Hex; envelope: string; kekId: string }[];
-    }[] = new Array(items.length);
-    for (const [i, item] of items.entries()) {
-      const dek = generateDataKey();
-      const plain = 'resource' in item ? te.encode(JSON.stringify(item.resource)) : item.content;
-      const sealed = await sealBytes(plain, dek);
-      const fields: AnchorFields = {
-        owner,
-        creator: me,
-        digest: bytesToHex(sha256(sealed)),
-        keyCommitment: keyCommitment(dek, sealed.subarray(0, 24)),
-        supersedes: item.supersedes ?? ZERO_HASH,
-      };
-      const recordId = recordIdOf(fields);
-      const envelope = encodeEnvelope({
-        kind: 'wrapped',
-        kekId,
-        data: await symWrap(batchKey, dek, hexToBytes(recordId)),
-      });
-      const meta = describe(item as AddRecordInput, plain.byteLength);
-      const encMeta = await sealMeta(meta, dek);
-      prepared[i] = { fields, envelope, encMeta, sealed };
-      const sb = meta.category ? scopeBatch.get(meta.category) : undefined;
-      if (sb) {
-        const data = await symWrap(sb.key, dek, hexToBytes(recordId));
-        prepared[i]!.scopes = [
-          {
-            scopeId: sb.scope.scopeId,
-            kekId: sb.kekId,
-            envelope: encodeEnvelope({ kind: 'wrapped', kekId: sb.kekId, data }),
-          },
-        ];
-      }
-      if (i % 64 === 63) options.onProgress?.(i + 1, items.length);
-    }
-    options.onProgress?.(items.length, items.length);
-    const pack = concat(...prepared.map((p) => p.sealed));
-    const packDigest = bytesToHex(sha256(pack));
-    await uploadBytes(pack);
-    let offset = 0;
+    await uploadBytes(sealed.pack);
     const manifest = te.encode(
       JSON.stringify({
         version: 1,
         creator: me,
-        pack: packDigest,
-        leaves: prepared.map((p) => {
-          const leaf = {
-            owner: p.fields.owner,
-            digest: p.fields.digest,
-            keyCommitment: p.fields.keyCommitment,
-            supersedes: p.fields.supersedes,
-            offset,
-            length: p.sealed.byteLength,
-          };
-          offset += p.sealed.byteLength;
-          return leaf;
-        }),
+        pack: sealed.packDigest,
+        leaves: sealed.records.map((r) => ({
+          owner: r.owner,
+          digest: r.digest,
+          keyCommitment: r.keyCommitment,
+          supersedes: r.supersedes,
+          offset: r.offset,
+          length: r.length,
+        })),
       }),
     );
     await uploadBytes(manifest);
     const manifestDigest = bytesToHex(sha256(manifest));
-    const tree = buildMerkleTree(prepared.map((p) => batchLeafOf(p.fields)));
-    const records = prepared.map((p) => ({
-      ...p.fields,
-      envelope: p.envelope,
-      kekId,
-      encMeta: p.encMeta,
-      ...(p.scopes ? { scopes: p.scopes } : {}),
-    }));
+    const records = sealed.records.map((r) => {
+      const sb = r.scope ? scopeList[r.scope.index] : undefined;
+      return {
+        owner: r.owner,
+        creator: r.creator,
+        digest: r.digest,
+        keyCommitment: r.keyCommitment,
+        supersedes: r.supersedes,
+        envelope: r.envelope,
+        kekId,
+        encMeta: r.encMeta,
+        ...(sb && r.scope
+          ? { scopes: [{ scopeId: sb.scope.scopeId, kekId: sb.kekId, envelope: r.scope.envelope }] }
+          : {}),
+      };
+    });
     return anchorInOrder(
       async (nonce) => {
         const message = {
           creator: me,
-          root: tree.root,
-          count: prepared.length,
+          root: sealed.root,
+          count: records.length,
           manifest: manifestDigest,
           nonce,
           deadline: deadline(),
@@ -744,6 +760,8 @@ export function createClient(opts: ClientOptions) {
     if (!Number.isInteger(inFlight) || inFlight < 1)
       throw new RangeError('inFlight must be a positive integer');
     const owner = options.owner;
+    // The sealing workers load while the first batch is read.
+    warmSealer();
     const batches: IngestedBatch[] = [];
     const running = new Set<Promise<void>>();
     let failure: { error: unknown } | undefined;
