@@ -488,7 +488,9 @@ export function openDatabase(file: string) {
 
   /**
    * Runs `fn` with commits that survive the process dying but may be lost with the machine's power (the WAL is not
-   * flushed per commit): for access receipts, written on every read, where a flush per read would cost read latency.
+   * flushed per commit; the next flushed commit carries them): for access receipts, written on every read, where a
+   * flush per read would cost read latency, and for what the indexer derives from the chain, which it derives again
+   * after a restart from its cursor (written in the same transactions, so lost with them).
    */
   function relaxed<T>(fn: () => T): T {
     db.exec('PRAGMA synchronous = NORMAL');
@@ -787,6 +789,8 @@ export function openDatabase(file: string) {
       setStatus: (root: string, status: BatchRow['status']) => void setBatchStatus.run(status, root),
       pending: () => pendingBatches.all() as unknown as BatchRow[],
       leaves: (root: string) => leavesOf.all(root) as unknown as LeafRow[],
+      /** Whether the batch's leaves are stored here (it was written through this node). */
+      hasLeaves: (root: string) => Number((countLeaves.get(root) as { n: number }).n) > 0,
       /** Indexes an anchored batch's records from its stored leaves; returns how many leaves it had. */
       indexLeaves: (
         root: string,
