@@ -108,8 +108,7 @@ export function createIndexer(opts: {
         times.set(log.blockNumber, await timeOf(log.blockNumber));
         if (log.eventName === 'BatchAnchored') {
           const a = log.args as { root: Hex; manifest: Hex };
-          if (!db.batches.hasLeaves(a.root))
-            manifests.set(a.root, await opts.manifests.manifest(a.manifest));
+          if (!db.batches.hasLeaves(a.root)) manifests.set(a.root, await opts.manifests.manifest(a.manifest));
         }
       }
       // Not flushed per pass: all of it comes from the chain (and, for a batch written here, from its leaves, stored
