@@ -20,6 +20,7 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, fdatasync, fsyncSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -148,6 +149,27 @@ function syntheaBundles(): Bundle[] {
     .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Bundle);
 }
 
+/** CPU time (user + system, ms) process `pid` has used so far, from /proc. */
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+/** The chain process a node started for `home` (its state lives there). */
+function chainPidOf(home: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmd.includes('anvil') && cmd.includes(home)) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
 async function startNodeWithCast() {
   const home = await tempDir('medbloc-bench-');
   const authorityId = newIdentity();
@@ -168,6 +190,16 @@ async function startNodeWithCast() {
     provider,
     patient,
     patientIdentity,
+    /** CPU ms used so far by this process (the client: its thread and the SDK's sealing workers), the node, the chain. */
+    cpu() {
+      const own = process.cpuUsage();
+      const chainPid = chainPidOf(home);
+      return {
+        client: (own.user + own.system) / 1000,
+        node: cpuMsOf(child.pid!),
+        chain: chainPid ? cpuMsOf(chainPid) : 0,
+      };
+    },
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
@@ -181,7 +213,10 @@ async function benchIngest() {
   // Two passes each over the same bundles: the first with everything cold (JIT), the second warm, as a bulk ingest of
   // many patients runs most of its time.
   const baseline = await medplumIngest(bundles);
+  const medplumCpu0 = process.cpuUsage();
   const baselineWarm = await medplumIngest(bundles);
+  const medplumCpu = process.cpuUsage(medplumCpu0);
+  const medplumCpuPerResource = (medplumCpu.user + medplumCpu.system) / baselineWarm.resources;
   // Each side's definitions load before its clock starts (the baseline's inside medplumIngest); the start-up
   // inclusive figures below add both loads, measured apart.
   loadValidationDefinitions();
@@ -211,7 +246,16 @@ async function benchIngest() {
       return { resources: out.recordIds.length, seconds, batches: out.batches.length };
     };
     const { resources, seconds, batches } = await pass();
+    const cpu0 = n.cpu();
     const warm = await pass();
+    const cpu1 = n.cpu();
+    // CPU per resource of the warm pass, µs, by process.
+    const cpuPerResource = {
+      client: ((cpu1.client - cpu0.client) * 1000) / warm.resources,
+      node: ((cpu1.node - cpu0.node) * 1000) / warm.resources,
+      chain: ((cpu1.chain - cpu0.chain) * 1000) / warm.resources,
+    };
+    const cpuTotal = cpuPerResource.client + cpuPerResource.node + cpuPerResource.chain;
     for (const hash of txs) batchGas += (await chain.getTransactionReceipt({ hash })).gasUsed;
     // One transaction per record, for comparison.
     const singles = 20;
@@ -265,6 +309,7 @@ async function benchIngest() {
       gasPerRecordBatched: perRecordBatched,
       gasPerRecordSingle: perRecordSingle,
       gasRatio: perRecordBatched / perRecordSingle,
+      cpuMicrosPerResource: { ...cpuPerResource, total: cpuTotal, medplum: medplumCpuPerResource },
     };
     line(
       `ingest ${resources} resources from ${bundles.length} Synthea bundles (${batches} batches of up to ${batchSize}, ${inFlight} in flight), first pass: ${(resources / seconds).toFixed(0)} resources/s vs Medplum MemoryRepository ${baseline.perSecond.toFixed(0)}/s (ratio ${(resources / seconds / baseline.perSecond).toFixed(2)}x)`,
@@ -274,6 +319,9 @@ async function benchIngest() {
     );
     line(
       `  counting each side's definitions load (Medplum ${load.medplum.toFixed(2)} s, ours ${load.ours.toFixed(2)} s): ${oursCold.toFixed(0)} vs ${medplumCold.toFixed(0)} resources/s (ratio ${(oursCold / medplumCold).toFixed(2)}x)`,
+    );
+    line(
+      `  CPU per resource, warm pass: client ${cpuPerResource.client.toFixed(0)} µs (its thread and sealing worker), node ${cpuPerResource.node.toFixed(0)} µs, chain ${cpuPerResource.chain.toFixed(0)} µs — ${cpuTotal.toFixed(0)} µs in all vs Medplum ${medplumCpuPerResource.toFixed(0)} µs (ratio ${(cpuTotal / medplumCpuPerResource).toFixed(2)}x; this machine has ${availableParallelism()} cores)`,
     );
     line(
       `  validation alone, one core: ours ${validatePerSecond.toFixed(0)} resources/s vs Medplum's validateResource ${medplumValidatePerSecond.toFixed(0)}/s (ratio ${(validatePerSecond / medplumValidatePerSecond).toFixed(2)}x); the whole path runs at ${(resources / seconds / validatePerSecond).toFixed(2)}x of ours`,
