@@ -12,6 +12,7 @@ import { createDigester } from './cid.ts';
 import { type AnchorFields, ZERO_HASH } from './eip712.ts';
 import { encodeEnvelope, symWrap } from './envelope.ts';
 import { InvalidArgumentError } from './errors.ts';
+import { keccakReady } from './keccak.ts';
 import { buildMerkleTree } from './merkle.ts';
 import { generateDataKey, keyCommitment, SEAL_HEADER_SIZE, sealBytes } from './seal.ts';
 
@@ -64,6 +65,10 @@ export async function sealRecordBatch(input: SealBatchInput): Promise<SealedBatc
   const n = ends.length;
   if (n === 0 || metas.length !== n)
     throw new InvalidArgumentError('a batch needs at least one record, and one metadata entry per record');
+  // Record ids, leaves and the root take three Keccaks per record: on the WebAssembly hasher, not its slower
+  // fallback, which a batch started right after import would otherwise run from start to end (nothing in the loop
+  // yields to the task that installs it).
+  await keccakReady;
   const sealed: Uint8Array[] = new Array(n);
   const records: SealedBatchRecord[] = new Array(n);
   let start = 0;
