@@ -6,6 +6,8 @@
  * in the child's access log.
  */
 import assert from 'node:assert/strict';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import {
   type Category,
@@ -321,6 +323,24 @@ describe('delegation: a guardian reads the records of the patient it acts for', 
     await assert.rejects(guardian.getRecord(single.recordId, { purpose: 'research' }), {
       code: 'NOT_CERTIFIED',
     });
+  });
+
+  test('a record filed under none of the child’s scopes is refused as such, not as a missing certification', async () => {
+    const rec = await c.provider.addRecord({ owner: child.address, resource: lab(206) });
+    assert.deepEqual((await guardian.getRecord(rec.recordId)).resource, lab(206));
+    const db = new DatabaseSync(path.join(t.home, 'index.sqlite'));
+    try {
+      db.prepare('DELETE FROM record_scopes WHERE record_id = ?').run(rec.recordId.toLowerCase());
+    } finally {
+      db.close();
+    }
+    await assert.rejects(guardian.getRecord(rec.recordId), { code: 'ENVELOPE_NOT_FOUND' });
+    // The child still reads it with its own key.
+    assert.deepEqual((await child.getRecord(rec.recordId)).resource, lab(206));
+    // A delegate that is also a certified provider with a grant of the record reads it through that grant.
+    await child.grant({ grantee: c.provider.address, record: rec.recordId });
+    await child.appointDelegate({ delegate: c.provider.address, kind: 'carer' });
+    assert.deepEqual((await c.provider.getRecord(rec.recordId)).resource, lab(206));
   });
 
   test('the same through the CLI: record list --owner and record get', async () => {

@@ -84,22 +84,18 @@ export function createConsentService(deps: { db: Db; chain: Chain; indexer: Inde
 
   /**
    * A current delegate of the owner reads the owner's records for care without a grant or a certification (a parent
-   * is not a provider): through the record's scope envelope, which it opens with the owner's keyring. A record filed
-   * under no scope is refused (the owner's client files every record when it appoints a delegate).
+   * is not a provider): through the record's scope envelope, which it opens with the owner's keyring. `unfiled` when
+   * the caller is a delegate but the record is filed under none of the owner's scopes (the owner's client files every
+   * record when it appoints a delegate, so this is a record from before a failed filing).
    */
   async function delegateAccess(
     caller: Address,
     row: RecordRow,
     purpose: number,
-  ): Promise<Access | undefined> {
+  ): Promise<Access | 'unfiled' | undefined> {
     if (purpose !== Purpose.care || !(await isDelegate(getAddress(row.owner), caller))) return undefined;
     const scopeId = db.scopes.ofRecord(row.record_id).find((s) => db.scopes.get(row.owner, s));
-    if (!scopeId)
-      throw new NodeError(
-        'ENVELOPE_NOT_FOUND',
-        `record ${row.record_id} is filed under none of its owner's scopes`,
-      );
-    return { via: 'delegate', scopeId: scopeId as Hex };
+    return scopeId ? { via: 'delegate', scopeId: scopeId as Hex } : 'unfiled';
   }
 
   function checkPurpose(purpose: number) {
@@ -296,8 +292,15 @@ export function createConsentService(deps: { db: Db; chain: Chain; indexer: Inde
       if (row.owner === caller.toLowerCase()) return { via: 'owner' };
       checkPurpose(purpose);
       const delegated = await delegateAccess(caller, row, purpose);
-      if (delegated) return delegated;
+      if (delegated && delegated !== 'unfiled') return delegated;
+      // A delegate may also be a provider with a grant of its own; failing that, it is told why it cannot read.
+      const unfiled = () =>
+        new NodeError(
+          'ENVELOPE_NOT_FOUND',
+          `record ${row.record_id} is filed under none of its owner's scopes`,
+        );
       if (!(await certifiedFor(caller, purpose))) {
+        if (delegated === 'unfiled') throw unfiled();
         throw new NodeError(
           'NOT_CERTIFIED',
           `${caller} is not currently certified as a ${purpose === Purpose.research ? 'researcher' : 'provider'}`,
@@ -309,6 +312,7 @@ export function createConsentService(deps: { db: Db; chain: Chain; indexer: Inde
         if (await isGranted(owner, caller, scopeId, purpose))
           return { via: 'scope', scopeId: scopeId as Hex };
       }
+      if (delegated === 'unfiled') throw unfiled();
       throw new NodeError(
         'FORBIDDEN',
         `you hold no live ${purpose === Purpose.research ? 'research' : 'care'} grant for record ${row.record_id}`,
