@@ -325,6 +325,25 @@ describe('delegation: a guardian reads the records of the patient it acts for', 
     });
   });
 
+  test('the guardian corrects a record: a new version for the child, superseding the old, signed by the guardian', async () => {
+    const original = (await guardian.listRecords({ owner: child.address })).find(
+      (r) => r.meta?.kind === 'fhir' && r.creator === c.provider.address,
+    )!;
+    const corrected = { ...lab(207), note: [{ text: 'corrected by the guardian' }] };
+    const v2 = await guardian.addRecord({
+      owner: child.address,
+      resource: corrected,
+      supersedes: original.recordId,
+    });
+    assert.equal(v2.creator, guardian.address);
+    const mine = await child.listRecords();
+    assert.equal(mine.find((r) => r.recordId === v2.recordId)?.supersedes, original.recordId);
+    assert.equal(mine.find((r) => r.recordId === original.recordId)?.supersededBy, v2.recordId);
+    const got = await guardian.getRecord(v2.recordId);
+    assert.deepEqual(got.resource, corrected);
+    assert.ok(got.verification.checks.includes('creator signature'));
+  });
+
   test('a record filed under none of the child’s scopes is refused as such, not as a missing certification', async () => {
     const rec = await c.provider.addRecord({ owner: child.address, resource: lab(206) });
     assert.deepEqual((await guardian.getRecord(rec.recordId)).resource, lab(206));

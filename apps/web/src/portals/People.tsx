@@ -320,7 +320,8 @@ function ActingFor() {
   );
 }
 
-/** The records of the patient this identity acts for, each opened with the patient's keys and verified. */
+/** The records of the patient this identity acts for, each opened with the patient's keys and verified; a FHIR
+ * record can be corrected (a new version, signed by the delegate). */
 function PatientRecords({ records, me }: { records: ReturnType<typeof useRecords>; me: Address }) {
   return (
     <>
@@ -329,7 +330,9 @@ function PatientRecords({ records, me }: { records: ReturnType<typeof useRecords
       <button type="button" onClick={() => void records.reload()}>
         Refresh records
       </button>
-      {records.items && <Timeline items={records.items} me={me} />}
+      {records.items && (
+        <Timeline items={records.items} me={me} editable onChanged={() => void records.reload()} />
+      )}
     </>
   );
 }
