@@ -241,7 +241,9 @@ describe('delegation: a carer acts for the patient until revoked', () => {
       mine.map((d) => [d.delegate, d.kind, d.live]),
       [[addr.carer, 'guardian', true]],
     );
-    assert.match(await ok(['--id', 'carer', 'delegate', 'list', '--for']), new RegExp(`for ${addr.patient}`));
+    const acting = await ok(['--id', 'carer', 'delegate', 'list', '--for']);
+    assert.match(acting, new RegExp(`for ${addr.patient}`));
+    assert.match(acting, /record list --owner/);
     await ok(['--id', 'carer', 'grant', c.provider.address, '--category', 'labs', '--for', addr.patient!]);
     const grants = JSON.parse(await ok(['--id', 'patient', '--json', 'grants', 'list'])) as GrantView[];
     assert.deepEqual(

@@ -242,7 +242,7 @@ program
 const delegate = () => import('./commands/delegate.ts');
 const delegateCmd = program
   .command('delegate')
-  .description('guardians and carers who act for you (share your records, add records for you)');
+  .description('guardians and carers who act for you (read and share your records, add records for you)');
 delegateCmd
   .command('add <address>')
   .description('appoint a registered account as your guardian or carer')

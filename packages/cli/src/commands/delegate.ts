@@ -1,6 +1,7 @@
 /**
- * `medbloc delegate add|remove|list`: a patient appoints a guardian or carer who may share the patient's categories
- * and add records for the patient (each action signed by the delegate and attributed to it), and revokes them.
+ * `medbloc delegate add|remove|list`: a patient appoints a guardian or carer who may read the patient's records (for
+ * care), share its categories and add records for it (each action signed by the delegate and attributed to it, each
+ * read in the patient's access log), and revokes them.
  */
 import { type Address, getAddress, isAddress } from 'viem';
 import { CliError, clientFor, type GlobalOptions, print } from '../context.ts';
@@ -64,6 +65,10 @@ export async function list(o: GlobalOptions & { patient?: string; for?: boolean;
           : 'lapsed';
       return `${d.kind.padEnd(8)} ${who}  ${state}`;
     });
-    return [...lines, `${rows.length} delegate(s)`].join('\n');
+    const hint =
+      o.for && rows.some((d) => d.live)
+        ? ['Read a patient’s records with: medbloc record list --owner <patient>']
+        : [];
+    return [...lines, `${rows.length} delegate(s)`, ...hint].join('\n');
   });
 }
