@@ -107,6 +107,9 @@ import { recoveryEntropyOf, recoveryReleaseAad, recoveryShareAad } from './recov
 import { scopeIdOf, scopeKeyPairOf, scopeSecretOf, secretOfScope } from './scopes.ts';
 import { sealBatch, warmSealer } from './sealer.ts';
 
+/** How many times an anchor refused for its nonce (used by another client of the identity, or out of order) is sent again. */
+const NONCE_RETRIES = 3;
+
 export interface ClientOptions {
   /** Base URL of a MedBloc node, e.g. http://127.0.0.1:7400 */
   node: string;
@@ -355,7 +358,7 @@ export function createClient(opts: ClientOptions) {
    * nonces are handed out in order; sending is not: several anchors may be in flight, and the node relays a creator's
    * anchors in nonce order. After the first, nonces are counted here. If anything fails, the nonce is read from the
    * node again before the next anchor; if the node refused the nonce itself (another client of this identity used it,
-   * or an anchor before it was refused), the anchor is signed and sent once more.
+   * or an anchor before it was refused), the anchor is signed and sent again, up to {@link NONCE_RETRIES} times.
    */
   async function anchorInOrder<S, T>(
     sign: (nonce: bigint) => Promise<S>,
@@ -378,7 +381,12 @@ export function createClient(opts: ClientOptions) {
         // Read once again, however many anchors counted from the same read fail.
         if (read === nonceReads) nextRecordNonce = undefined;
         const code = (err as { code?: string }).code;
-        if (attempt === 0 && (code === 'NONCE_OUT_OF_ORDER' || code === 'SIGNATURE_REPLAYED')) continue;
+        if (attempt < NONCE_RETRIES && (code === 'NONCE_OUT_OF_ORDER' || code === 'SIGNATURE_REPLAYED')) {
+          // Another client of this identity may still have anchors on their way with nonces it counted itself:
+          // a short, growing, jittered pause lets them arrive before the nonce is read again.
+          await new Promise((r) => setTimeout(r, (attempt + 1) * (10 + Math.random() * 20)));
+          continue;
+        }
         throw err;
       }
     }
