@@ -131,11 +131,31 @@ test('a patient imports an Apple Health export in the browser; nothing readable 
   assert.ok(sealer, `a sealing worker runs (workers: ${page.workers().map((w) => w.url())})`);
   assert.ok((await sealer.evaluate(() => (self as unknown as { batchesSealed: number }).batchesSealed)) >= 1);
 
+  // Any other file is sealed as it is read from disk and stored as one record, byte for byte.
+  const scan = path.join(dir, 'discharge-letter.txt');
+  const letter = `Discharge letter\n${'Resting well; follow up in two weeks.\n'.repeat(40_000)}`;
+  await writeFile(scan, letter);
+  await upload(page, scan);
+  await page.getByRole('status').filter({ hasText: 'discharge-letter.txt sealed and anchored.' }).waitFor();
+  const stored = (await sdk.listRecords()).find((r) => r.meta?.kind === 'file');
+  assert.ok(stored, 'the file is listed');
+  const got = await sdk.getRecord(stored.recordId);
+  assert.equal(Buffer.from(got.bytes).toString('utf8'), letter);
+  assert.equal(got.meta?.name, 'discharge-letter.txt');
+  assert.equal(got.meta?.size, Buffer.byteLength(letter));
+
   // The node saw ciphertext only: no source name, code or metadata of a measurement in any request body.
   assert.ok(traffic.bodies.length > 5);
   for (const { body } of traffic.bodies) {
     const s = body.toString('latin1');
-    for (const needle of ['Apple Watch', 'Omron', '85354-9', '8867-4', 'HeartRateMotionContext'])
+    for (const needle of [
+      'Apple Watch',
+      'Omron',
+      '85354-9',
+      '8867-4',
+      'HeartRateMotionContext',
+      'Resting well',
+    ])
       assert.ok(!s.includes(needle), `a request body carries "${needle}"`);
   }
   assert.deepEqual(traffic.consoleErrors, [], 'the page logged no error');

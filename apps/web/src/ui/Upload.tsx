@@ -126,9 +126,8 @@ export function UploadFile({
       onDone();
       return;
     }
-    const content = new Uint8Array(await file.arrayBuffer());
     await client.addRecord({
-      content,
+      content: chunksOf(file),
       ...(owner ? { owner } : {}),
       meta: {
         name: file.name,
@@ -176,4 +175,14 @@ export function UploadFile({
       </button>
     </form>
   );
+}
+
+/** A file's bytes as they are read (sealed chunk by chunk, never the whole file in the page's memory at once). */
+async function* chunksOf(file: Blob): AsyncGenerator<Uint8Array> {
+  const reader = file.stream().getReader();
+  try {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) yield r.value;
+  } finally {
+    reader.releaseLock();
+  }
 }
