@@ -94,8 +94,13 @@ export function createConsentService(deps: { db: Db; chain: Chain; indexer: Inde
     purpose: number,
   ): Promise<Access | 'unfiled' | undefined> {
     if (purpose !== Purpose.care || !(await isDelegate(getAddress(row.owner), caller))) return undefined;
-    const scopeId = db.scopes.ofRecord(row.record_id).find((s) => db.scopes.get(row.owner, s));
-    return scopeId ? { via: 'delegate', scopeId: scopeId as Hex } : 'unfiled';
+    const scopeId = ownerScopeOf(row);
+    return scopeId ? { via: 'delegate', scopeId } : 'unfiled';
+  }
+
+  /** One of the owner's own scopes the record is filed under (its envelope opens with the owner's keyring). */
+  function ownerScopeOf(row: RecordRow): Hex | undefined {
+    return db.scopes.ofRecord(row.record_id).find((s) => db.scopes.get(row.owner, s)) as Hex | undefined;
   }
 
   function checkPurpose(purpose: number) {
@@ -339,5 +344,6 @@ export function createConsentService(deps: { db: Db; chain: Chain; indexer: Inde
 
     requireActsFor,
     isDelegate,
+    ownerScopeOf,
   };
 }

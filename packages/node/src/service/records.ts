@@ -45,6 +45,8 @@ export interface ReadOptions {
 
 /** The envelope key of a scope reader (a scope is not an account). */
 const scopeReader = (scopeId: string) => `scope:${scopeId.toLowerCase()}`;
+const receiptRequired = () =>
+  new NodeError('RECEIPT_REQUIRED', 'send a signed access request (x-medbloc-access) with every read');
 const NO_KEYS = { envelope: null, kekId: null, wrapKeyEnvelope: null, scopeId: null, scopeKeyEnvelope: null };
 
 export interface AnchorInput {
@@ -598,9 +600,7 @@ export function createRecordsService(deps: {
         throw await deny(err as NodeError);
       }
     } else if (row.owner !== caller.toLowerCase()) {
-      throw await deny(
-        new NodeError('RECEIPT_REQUIRED', 'send a signed access request (x-medbloc-access) with every read'),
-      );
+      throw await deny(receiptRequired());
     }
     let access: Access;
     try {
@@ -639,15 +639,17 @@ export function createRecordsService(deps: {
     ) {
       const limit = Math.min(Math.max(page.limit ?? 100, 1), 1000);
       const [block, id] = page.after ? decodeCursor(page.after) : [-1, ''];
-      if (caller === owner) {
+      /** A page of all the owner's records, each with the caller's keys. */
+      const ownerPage = (keysOf: (row: RecordRow) => RecordKeys) => {
         const rows = db.records.listByOwner(owner.toLowerCase(), { block, id }, limit);
         const last = rows.at(-1);
         return {
-          records: rows.map((row) => ({ ...view(row), ...keysFor(caller, row, { via: 'owner' }) })),
+          records: rows.map((row) => ({ ...view(row), ...keysOf(row) })),
           total: db.records.countByOwner(owner.toLowerCase()),
           next: rows.length === limit && last ? encodeCursor(last.block_number, last.record_id) : null,
         };
-      }
+      };
+      if (caller === owner) return ownerPage((row) => keysFor(caller, row, { via: 'owner' }));
       // Another's records: only those a live grant covers, and nothing about the others (not even how many).
       const purpose = opts.request?.purpose ?? opts.purpose;
       const logList = (outcome: 'granted' | 'denied', request?: SignedAccessRequest) =>
@@ -666,25 +668,16 @@ export function createRecordsService(deps: {
         // A current delegate lists every record of the patient it acts for, each with the key of one of its scopes.
         if (!request) {
           await logList('denied');
-          throw new NodeError(
-            'RECEIPT_REQUIRED',
-            'send a signed access request (x-medbloc-access) with every read',
-          );
+          throw receiptRequired();
         }
-        const rows = db.records.listByOwner(owner.toLowerCase(), { block, id }, limit);
+        const out = ownerPage((row) => {
+          const scopeId = consent.ownerScopeOf(row);
+          return scopeId
+            ? keysFor(caller, row, { via: 'delegate', scopeId })
+            : { ...NO_KEYS, access: 'delegate' };
+        });
         await logList('granted', request);
-        const last = rows.at(-1);
-        return {
-          records: rows.map((row) => {
-            const scopeId = db.scopes.ofRecord(row.record_id).find((sc) => db.scopes.get(row.owner, sc));
-            const keys: RecordKeys = scopeId
-              ? keysFor(caller, row, { via: 'delegate', scopeId: scopeId as Hex })
-              : { ...NO_KEYS, access: 'delegate' };
-            return { ...view(row), ...keys };
-          }),
-          total: db.records.countByOwner(owner.toLowerCase()),
-          next: rows.length === limit && last ? encodeCursor(last.block_number, last.record_id) : null,
-        };
+        return out;
       }
       const visible = await consent.visibleTo(caller, owner, purpose);
       if (!visible) {
@@ -693,10 +686,7 @@ export function createRecordsService(deps: {
       }
       if (!request) {
         await logList('denied');
-        throw new NodeError(
-          'RECEIPT_REQUIRED',
-          'send a signed access request (x-medbloc-access) with every read',
-        );
+        throw receiptRequired();
       }
       const rows = db.records.listVisible(
         owner.toLowerCase(),
