@@ -138,7 +138,6 @@ export function asUint8Array(view: ArrayBufferView): Uint8Array {
 /**
  * A Node built-in module (`node:fs`, `node:crypto`…) when running on Node, reached synchronously through
  * process.getBuiltinModule so that bundlers for the browser see no import; undefined elsewhere.
- * Internal: not exported from the package.
  */
 export function nodeBuiltin<T>(id: string): T | undefined {
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;

@@ -6,7 +6,7 @@
 
 export * from './access-key.ts';
 export * from './anchor.ts';
-export { equalBytes, fromBase64Url, toBase64Url } from './bytes.ts';
+export { equalBytes, fromBase64Url, nodeBuiltin, toBase64Url } from './bytes.ts';
 export * from './cid.ts';
 export * from './eip712.ts';
 export * from './envelope.ts';

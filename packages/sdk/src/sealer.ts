@@ -4,7 +4,7 @@
  * thread's message port only (never off the machine, never to disk). Elsewhere (browsers), and for small batches,
  * batches are sealed inline. Either way the same core function runs, so the bytes are alike.
  */
-import { type SealBatchInput, type SealedBatch, sealRecordBatch } from '@medbloc/core/portable';
+import { nodeBuiltin, type SealBatchInput, type SealedBatch, sealRecordBatch } from '@medbloc/core/portable';
 
 type WorkerThreads = typeof import('node:worker_threads');
 type NodeWorker = InstanceType<WorkerThreads['Worker']>;
@@ -14,13 +14,8 @@ export const WORKER_MIN_RECORDS = 32;
 
 const WORKER_FLAG = 'medblocSealWorker';
 
-function workerThreads(): WorkerThreads | undefined {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  return proc?.getBuiltinModule?.('node:worker_threads') as WorkerThreads | undefined;
-}
-
 // Inside a sealing worker: seal each batch the port sends, and send the pack back without copying it.
-const threads = workerThreads();
+const threads = nodeBuiltin<WorkerThreads>('node:worker_threads');
 if (threads && !threads.isMainThread && (threads.workerData as Record<string, unknown>)?.[WORKER_FLAG]) {
   const port = threads.parentPort!;
   port.on('message', (msg: { id: number; input: SealBatchInput }) => {
@@ -133,13 +128,10 @@ let pool: WorkerPool | undefined;
 
 function workerPool(): WorkerPool | undefined {
   if (pool) return pool.usable ? pool : undefined;
-  const wt = workerThreads();
-  const os = (
-    globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
-  ).process?.getBuiltinModule?.('node:os') as typeof import('node:os') | undefined;
-  if (!wt || !os || !wt.isMainThread) return undefined;
+  const os = nodeBuiltin<typeof import('node:os')>('node:os');
+  if (!threads || !os || !threads.isMainThread) return undefined;
   // One core stays with the caller's thread; a node on the same machine has the rest when there are only two.
-  pool = new WorkerPool(wt, Math.max(1, Math.min(4, os.availableParallelism() - 1)));
+  pool = new WorkerPool(threads, Math.max(1, Math.min(4, os.availableParallelism() - 1)));
   return pool;
 }
 
