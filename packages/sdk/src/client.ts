@@ -601,7 +601,6 @@ export function createClient(opts: ClientOptions) {
     options: {
       owner?: Address;
       onProgress?: (done: number, total: number) => void;
-      concurrency?: number;
     } = {},
   ) {
     const owner = getAddress(options.owner ?? me);
