@@ -138,22 +138,24 @@ describe('medbloc CLI', () => {
     await fails(['--id', 'provider', 'record', 'ingest', path.join(dir, 'nothing-here')], 'FILE_NOT_FOUND');
     assert.equal(await count(), before);
 
-    const out = JSON.parse(
-      (
-        await ok([
-          '--id',
-          'provider',
-          '--json',
-          'record',
-          'ingest',
-          dir,
-          '--owner',
-          addr.patient!,
-          '--batch-size',
-          '100',
-        ])
-      ).stdout,
-    ) as { count: number; files: number; batches: { first: number; recordIds: string[]; txHash: string }[] };
+    type Ingested = { count: number; files: number; batches: { first: number; recordIds: string[] }[] };
+    const ingest = async (...extra: string[]) =>
+      JSON.parse(
+        (
+          await ok([
+            '--id',
+            'provider',
+            '--json',
+            'record',
+            'ingest',
+            dir,
+            '--owner',
+            addr.patient!,
+            ...extra,
+          ])
+        ).stdout,
+      ) as Ingested;
+    const out = await ingest('--batch-size', '100');
     assert.equal(out.files, 3);
     assert.equal(out.count, entries + 3);
     assert.equal(out.batches.length, Math.ceil(out.count / 100));
@@ -168,6 +170,32 @@ describe('medbloc CLI', () => {
       resource: { valueQuantity: { value: number } };
     };
     assert.equal(got.resource.valueQuantity.value, 72);
+
+    // Read again for sealing (--keep-mb 0, as a set larger than the limit is): the same records, in the same order.
+    const again = await ingest('--keep-mb', '0');
+    assert.equal(again.count, out.count);
+    assert.equal(await count(), before + 2 * out.count);
+    const lastAgain = JSON.parse(
+      (await ok(['--id', 'patient', '--json', 'record', 'get', again.batches.at(-1)!.recordIds.at(-1)!]))
+        .stdout,
+    ) as { resource: unknown };
+    assert.deepEqual(lastAgain.resource, got.resource);
+
+    // The keystore unlocks while the files are checked, but a bad file is still reported first, and a wrong
+    // passphrase stores nothing; so does a bad --keep-mb.
+    const wrong = { MEDBLOC_PASSPHRASE: 'not the passphrase' };
+    await fails(
+      ['--id', 'provider', 'record', 'ingest', dir, bad, '--owner', addr.patient!],
+      'FHIR_INVALID',
+      wrong,
+    );
+    await fails(
+      ['--id', 'provider', 'record', 'ingest', dir, '--owner', addr.patient!],
+      'WRONG_PASSPHRASE',
+      wrong,
+    );
+    await fails(['--id', 'provider', 'record', 'ingest', dir, '--keep-mb', '-1'], 'INVALID_ARGUMENT');
+    assert.equal(await count(), before + 2 * out.count);
   });
 
   test('a file goes in and comes out identical, written only after verification', async () => {

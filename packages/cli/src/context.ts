@@ -59,6 +59,11 @@ export function nodeUrl(o: GlobalOptions): string {
   return o.node ?? process.env.MEDBLOC_NODE ?? 'http://127.0.0.1:7400';
 }
 
+/** Whether {@link passphrase} has one without asking anyone. */
+export function passphraseAtHand(o: GlobalOptions): boolean {
+  return Boolean(o.passphraseFile || process.env.MEDBLOC_PASSPHRASE);
+}
+
 /** The passphrase from --passphrase-file or MEDBLOC_PASSPHRASE; prompting only when a person is at a terminal. */
 export async function passphrase(o: GlobalOptions, purpose: string): Promise<string> {
   if (o.passphraseFile) return (await readFile(o.passphraseFile, 'utf8')).replace(/\r?\n$/, '');

@@ -198,6 +198,11 @@ recordCmd
   )
   .option('--owner <address>', 'the patient who owns them (certified providers only; default: yourself)')
   .option('--batch-size <n>', 'records per batch (one Merkle root and one transaction each)', '1000')
+  .option(
+    '--keep-mb <n>',
+    'files of up to this many MB in all are parsed once and kept for sealing; larger sets are read again (0: always)',
+    '32',
+  )
   .action(async (paths: string[], _o, cmd: Command) => (await recordIngest()).ingest(paths, g(cmd)));
 recordCmd
   .command('list')

@@ -2,8 +2,9 @@
  * `medbloc record ingest <path...>`: bulk ingest of FHIR JSON — Bundles (each entry a record), single resources, and
  * NDJSON files (one resource per line, as FHIR Bulk Data exports them); directories are searched for `*.json` and
  * `*.ndjson`. Every resource of every file is parsed and validated first, so a bad one stops the ingest before
- * anything is stored; then the files are read again and their resources sealed and anchored in batches across file
- * boundaries (several on their way at once), with a progress bar. Memory holds one file and the batches in flight.
+ * anything is stored; then their resources are sealed and anchored in batches across file boundaries (several on
+ * their way at once), with a progress bar. Files of up to 32 MB in all (`--keep-mb`) are parsed once and kept between
+ * the passes; a larger set is read again for sealing, and memory holds one file and the batches in flight.
  */
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -12,11 +13,18 @@ import { createInterface } from 'node:readline';
 import { parseFhirJson, validateFhirResource } from '@medbloc/core';
 import { IngestError } from '@medbloc/sdk';
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import { CliError, clientFor, type GlobalOptions, partialIngest, print } from '../context.ts';
+import {
+  CliError,
+  clientFor,
+  type GlobalOptions,
+  partialIngest,
+  passphraseAtHand,
+  print,
+} from '../context.ts';
 import { progressBar } from '../progress.ts';
 import { addressOf, outcomeText } from './record.ts';
 
-type IngestOptions = GlobalOptions & { owner?: string; batchSize?: string };
+type IngestOptions = GlobalOptions & { owner?: string; batchSize?: string; keepMb?: string };
 type Resource = Record<string, unknown> & { resourceType: string };
 
 /** A JSON file larger than this is refused (NDJSON streams line by line, whatever its size). */
@@ -91,14 +99,30 @@ export async function ingest(paths: string[], o: IngestOptions) {
   const batchSize = Number(o.batchSize ?? 1000);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
     throw new CliError(`--batch-size must be a whole number from 1 to 10000`, 'INVALID_ARGUMENT');
+  const keepMb = Number(o.keepMb ?? 32);
+  if (!Number.isFinite(keepMb) || keepMb < 0)
+    throw new CliError(`--keep-mb must be a number of megabytes, 0 or more`, 'INVALID_ARGUMENT');
   const files = await filesOf(paths);
 
-  // Pass 1: every resource parsed and validated; nothing is stored if any is bad.
+  // The keystore unlocks (its scrypt runs off this thread) while the files are checked, unless a person must be
+  // asked for the passphrase; a wrong one is still reported only after the check.
+  const unlocking = passphraseAtHand(o) ? clientFor(o) : undefined;
+  unlocking?.catch(() => {});
+
+  // Pass 1: every resource parsed and validated; nothing is stored if any is bad. Files of up to --keep-mb in all
+  // stay parsed for pass 2; a larger set is read again there, one file at a time.
   let total = 0;
+  let kept: Resource[] | undefined = [];
+  let keptBytes = 0;
   const check = progressBar(`Checking ${files.length} files`, files.length, 'items');
   try {
     for (const [i, file] of files.entries()) {
-      for await (const _ of resourcesOf(file)) total++;
+      keptBytes += (await stat(file)).size;
+      if (keptBytes > keepMb * 1024 * 1024) kept = undefined;
+      for await (const resource of resourcesOf(file)) {
+        total++;
+        kept?.push(resource);
+      }
       check.update(i + 1);
     }
   } finally {
@@ -106,11 +130,12 @@ export async function ingest(paths: string[], o: IngestOptions) {
   }
   if (total === 0) throw new CliError('the files hold no FHIR resources', 'FHIR_INVALID');
 
-  // Pass 2: read again, sealed and anchored in batches.
-  const client = await clientFor(o);
+  // Pass 2: sealed and anchored in batches.
+  const client = await (unlocking ?? clientFor(o));
   const bar = progressBar(`Sealing ${total} resources`, total, 'items');
   async function* items() {
-    for (const file of files) for await (const resource of resourcesOf(file)) yield { resource };
+    if (kept) for (const resource of kept) yield { resource };
+    else for (const file of files) for await (const resource of resourcesOf(file)) yield { resource };
   }
   let out: Awaited<ReturnType<typeof client.ingest>>;
   try {
