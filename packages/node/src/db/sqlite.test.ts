@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
-import { openDatabase } from './sqlite.ts';
+import { openDatabase, syncFile } from './sqlite.ts';
 
 test('commits are flushed to disk (synchronous FULL) except inside relaxed, which always restores it', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'medbloc-db-'));
@@ -132,6 +132,72 @@ test("a batch's records read the same whether its leaves keep their reading mate
       assert.ok(db.blobs.referenced(pack), 'the pack is referenced while its batch exists');
     }
     assert.equal(db.batches.leaves(hex('2a')).length, 3);
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('durable flushes the WAL once for every commit before it; a commit made during a flush waits for the next one', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'medbloc-db-'));
+  const flushes: { file: string; done: boolean }[] = [];
+  let release = () => {};
+  const db = openDatabase(path.join(dir, 'index.sqlite'), {
+    // The real flush, held until the test lets it finish.
+    syncFile: async (file) => {
+      const f = { file, done: false };
+      flushes.push(f);
+      await new Promise<void>((r) => {
+        release = r;
+      });
+      await syncFile(file);
+      f.done = true;
+    },
+  });
+  const write = (k: string) => db.relaxed(() => db.meta.set(k, 'v'));
+  try {
+    write('a');
+    const first = db.durable();
+    write('b');
+    // Both arrive while the first flush runs (it may have started before "b"): they share the next one.
+    const second = db.durable();
+    const third = db.durable();
+    assert.equal(flushes.length, 1);
+    assert.equal(flushes[0]!.file, path.join(dir, 'index.sqlite-wal'));
+    release();
+    await first;
+    assert.equal(flushes[0]!.done, true);
+    let secondDone = false;
+    void second.then(() => {
+      secondDone = true;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(flushes.length, 2, 'one more flush for the commits made during the first');
+    assert.equal(secondDone, false, 'not durable until that flush is done');
+    release();
+    await Promise.all([second, third]);
+    assert.equal(flushes[1]!.done, true);
+    assert.equal(flushes.length, 2);
+    // Nothing pending: the next call starts a flush of its own at once.
+    write('c');
+    const fourth = db.durable();
+    assert.equal(flushes.length, 3);
+    release();
+    await fourth;
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('durable resolves with the commits in place; a WAL file not there (nothing to flush) is no error', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'medbloc-db-'));
+  const db = openDatabase(path.join(dir, 'index.sqlite'));
+  try {
+    db.relaxed(() => db.meta.set('k', 'v'));
+    await db.durable();
+    assert.equal(db.meta.get('k'), 'v');
+    await syncFile(path.join(dir, 'no-such-file'));
   } finally {
     db.close();
     rmSync(dir, { recursive: true, force: true });

@@ -7,6 +7,7 @@
  * (envelopes, encrypted metadata, batch leaves) is stored *before* the anchor is relayed, so an acknowledged record
  * is never listed without what is needed to read it.
  */
+import { open } from 'node:fs/promises';
 import { DatabaseSync } from 'node:sqlite';
 import { certificationTables } from './certification.ts';
 
@@ -278,11 +279,30 @@ const RECORD_SELECT = `
 export type Db = ReturnType<typeof openDatabase>;
 
 /** Opens (creating if needed) the node's SQLite database at `file` (':memory:' for tests). */
-export function openDatabase(file: string) {
+/** Flushes a file's data to the disk (fdatasync, off the event loop). */
+export async function syncFile(file: string): Promise<void> {
+  const fh = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (!fh) return;
+  try {
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface DatabaseOptions {
+  /** How the write-ahead log is flushed for {@link durable} (tests wrap it to count and delay flushes). */
+  syncFile?: (file: string) => Promise<void>;
+}
+
+export function openDatabase(file: string, options: DatabaseOptions = {}) {
   const db = new DatabaseSync(file);
   // Every commit reaches the disk before it returns (FULL): records' key envelopes, metadata, grants and profiles
   // exist only here, and an acknowledged write must survive the machine losing power, not just the process dying.
-  // Access receipts are the exception (see `relaxed`).
+  // Access receipts and what the indexer derives are committed `relaxed`, and receipts made durable by `durable`.
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
   db.exec(SCHEMA);
   // Columns added after a table first shipped: data directories made by earlier versions gain them here.
@@ -487,10 +507,10 @@ export function openDatabase(file: string) {
   }
 
   /**
-   * Runs `fn` with commits that survive the process dying but may be lost with the machine's power (the WAL is not
-   * flushed per commit; the next flushed commit carries them): for access receipts, written on every read, where a
-   * flush per read would cost read latency, and for what the indexer derives from the chain, which it derives again
-   * after a restart from its cursor (written in the same transactions, so lost with them).
+   * Runs `fn` with commits that survive the process dying but not yet the machine losing power (the WAL is not
+   * flushed per commit): for access receipts, written on every read, which `durable` then flushes in groups, and for
+   * what the indexer derives from the chain, which it derives again after a restart from its cursor (written in the
+   * same transactions, so lost with them).
    */
   function relaxed<T>(fn: () => T): T {
     db.exec('PRAGMA synchronous = NORMAL');
@@ -501,10 +521,36 @@ export function openDatabase(file: string) {
     }
   }
 
+  // Group commit: one flush of the WAL makes every commit before it durable, so concurrent reads share one. A commit
+  // made while a flush is running waits for the next. (A checkpoint that moves frames into the database file flushes
+  // the WAL before and the database after, so what it moved is durable too.)
+  const wal = `${file}-wal`;
+  const flushWal = options.syncFile ?? syncFile;
+  let flushing: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  /** Resolves once every commit made before the call is on the disk, `relaxed` ones included. */
+  function durable(): Promise<void> {
+    if (file === ':memory:') return Promise.resolve();
+    if (!flushing) {
+      flushing = flushWal(wal).finally(() => {
+        flushing = undefined;
+      });
+      return flushing;
+    }
+    next ??= flushing
+      .catch(() => {})
+      .then(() => {
+        next = undefined;
+        return durable();
+      });
+    return next;
+  }
+
   return {
     raw: db,
     tx,
     relaxed,
+    durable,
     certification: certificationTables(db),
     close: () => db.close(),
     meta: {

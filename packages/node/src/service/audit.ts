@@ -176,7 +176,8 @@ export function createAuditService(deps: {
     const nodeSignature =
       `0x${signBytes(null, Buffer.from(digest.slice(2), 'hex'), key.privateKey).toString('hex')}` as Hex;
     const leaf = accessReceiptLeaf(digest, request.signature);
-    // Not flushed per read (db.relaxed): a power loss may cost the last receipts, never records or keys.
+    // Committed without a flush of its own, then flushed with the receipts of concurrent reads: nothing is served
+    // (nor refused) before its receipt would survive a power loss.
     db.relaxed(() =>
       db.receipts.insert({
         owner,
@@ -196,6 +197,7 @@ export function createAuditService(deps: {
         leaf,
       }),
     );
+    await db.durable();
   }
 
   /** Anchors every pending receipt under one Merkle root on AccessLog. */
