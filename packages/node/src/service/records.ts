@@ -379,8 +379,9 @@ export function createRecordsService(deps: {
     if (doc.pack) await checkPack(doc.pack, manifest);
     else for (const digest of new Set(fields.map((f) => f.digest))) await requireBlob(digest);
 
-    const receipt = await ticket.relay(() => {
+    const receipt = await ticket.relay(async () => {
       storePendingBatch(input, doc, ids, fields);
+      await db.durable();
       return relayBatch(input.root);
     });
     await indexer.sync(receipt.blockNumber);
@@ -395,40 +396,43 @@ export function createRecordsService(deps: {
   /** Everything a reader of the batch's records needs, stored before the anchor exists; the batch is pending. */
   function storePendingBatch(input: BatchInput, doc: Manifest, ids: Hex[], fields: AnchorFields[]) {
     const manifest = doc.leaves;
-    db.tx(() => {
-      for (const k of input.wrapKeys) db.envelopes.putWrapKey(k.kekId, k.reader.toLowerCase(), k.envelope);
-      for (const k of input.scopeKeys ?? [])
-        db.envelopes.putWrapKey(k.kekId, scopeReader(k.scopeId), k.envelope);
-      // Without a pack each record's ciphertext is a blob of its own, found by its digest.
-      for (const [i, r] of input.records.entries()) putScopes(ids[i]!, r.scopes);
-      db.batches.insertPending(
-        {
-          root: input.root,
-          creator: input.creator.toLowerCase(),
-          count: fields.length,
-          manifest: input.manifest,
-          signature: input.signature,
-          nonce: input.nonce.toString(),
-          deadline: input.deadline.toString(),
-          pack: doc.pack,
-        },
-        fields.map((f, i) => {
-          const r = input.records[i]!;
-          return {
-            leaf_index: i,
-            record_id: ids[i]!,
-            owner: f.owner.toLowerCase(),
-            digest: f.digest,
-            key_commitment: f.keyCommitment,
-            supersedes: f.supersedes,
-            ...(doc.pack ? { pack_offset: manifest[i]!.offset!, pack_length: manifest[i]!.length! } : {}),
-            envelope: r.envelope,
-            kek_id: r.kekId ?? null,
-            enc_meta: r.encMeta ?? null,
-          };
-        }),
-      );
-    });
+    // Flushed by the caller's db.durable() before the anchor is relayed (off the event loop), not by this commit.
+    db.relaxed(() =>
+      db.tx(() => {
+        for (const k of input.wrapKeys) db.envelopes.putWrapKey(k.kekId, k.reader.toLowerCase(), k.envelope);
+        for (const k of input.scopeKeys ?? [])
+          db.envelopes.putWrapKey(k.kekId, scopeReader(k.scopeId), k.envelope);
+        // Without a pack each record's ciphertext is a blob of its own, found by its digest.
+        for (const [i, r] of input.records.entries()) putScopes(ids[i]!, r.scopes);
+        db.batches.insertPending(
+          {
+            root: input.root,
+            creator: input.creator.toLowerCase(),
+            count: fields.length,
+            manifest: input.manifest,
+            signature: input.signature,
+            nonce: input.nonce.toString(),
+            deadline: input.deadline.toString(),
+            pack: doc.pack,
+          },
+          fields.map((f, i) => {
+            const r = input.records[i]!;
+            return {
+              leaf_index: i,
+              record_id: ids[i]!,
+              owner: f.owner.toLowerCase(),
+              digest: f.digest,
+              key_commitment: f.keyCommitment,
+              supersedes: f.supersedes,
+              ...(doc.pack ? { pack_offset: manifest[i]!.offset!, pack_length: manifest[i]!.length! } : {}),
+              envelope: r.envelope,
+              kek_id: r.kekId ?? null,
+              enc_meta: r.encMeta ?? null,
+            };
+          }),
+        );
+      }),
+    );
   }
 
   function relayBatch(root: Hex) {
