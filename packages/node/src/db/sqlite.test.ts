@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
+import { heldFlush } from './held-flush.ts';
 import { openDatabase, syncFile } from './sqlite.ts';
 
 test('commits are flushed to disk (synchronous FULL) except inside relaxed, which always restores it', () => {
@@ -140,20 +141,8 @@ test("a batch's records read the same whether its leaves keep their reading mate
 
 test('durable flushes the WAL once for every commit before it; a commit made during a flush waits for the next one', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'medbloc-db-'));
-  const flushes: { file: string; done: boolean }[] = [];
-  let release = () => {};
-  const db = openDatabase(path.join(dir, 'index.sqlite'), {
-    // The real flush, held until the test lets it finish.
-    syncFile: async (file) => {
-      const f = { file, done: false };
-      flushes.push(f);
-      await new Promise<void>((r) => {
-        release = r;
-      });
-      await syncFile(file);
-      f.done = true;
-    },
-  });
+  const { flushes, release, syncFile: held } = heldFlush();
+  const db = openDatabase(path.join(dir, 'index.sqlite'), { syncFile: held });
   const write = (k: string) => db.relaxed(() => db.meta.set(k, 'v'));
   try {
     write('a');
@@ -198,6 +187,44 @@ test('durable resolves with the commits in place; a WAL file not there (nothing 
     await db.durable();
     assert.equal(db.meta.get('k'), 'v');
     await syncFile(path.join(dir, 'no-such-file'));
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('txDurable commits in one transaction and resolves after the flush; a failure inside rolls everything back', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'medbloc-db-'));
+  const { flushes, release, syncFile: held } = heldFlush();
+  const db = openDatabase(path.join(dir, 'index.sqlite'), { syncFile: held });
+  try {
+    let resolved = false;
+    const done = db
+      .txDurable(() => {
+        db.meta.set('a', '1');
+        db.meta.set('b', '2');
+        return 'out';
+      })
+      .then((v) => {
+        resolved = true;
+        return v;
+      });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(db.meta.get('b'), '2', 'committed at once');
+    assert.equal(resolved, false, 'not acknowledged before the flush');
+    release();
+    assert.equal(await done, 'out');
+    assert.equal(flushes.length, 1);
+    assert.equal(db.raw.prepare('PRAGMA synchronous').get()?.synchronous, 2, 'FULL again after it');
+    await assert.rejects(
+      db.txDurable(() => {
+        db.meta.set('c', '3');
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
+    assert.equal(db.meta.get('c'), undefined);
+    assert.equal(flushes.length, 1, 'nothing to flush after a rollback');
   } finally {
     db.close();
     rmSync(dir, { recursive: true, force: true });

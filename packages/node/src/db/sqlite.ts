@@ -546,11 +546,22 @@ export function openDatabase(file: string, options: DatabaseOptions = {}) {
     return next;
   }
 
+  /**
+   * Commits `fn`'s writes in one transaction and resolves once they are on the disk: as safe as `tx`, but the flush
+   * runs off the event loop and is shared with concurrent commits.
+   */
+  async function txDurable<T>(fn: () => T): Promise<T> {
+    const out = relaxed(() => tx(fn));
+    await durable();
+    return out;
+  }
+
   return {
     raw: db,
     tx,
     relaxed,
     durable,
+    txDurable,
     certification: certificationTables(db),
     close: () => db.close(),
     meta: {

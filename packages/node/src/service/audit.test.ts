@@ -6,24 +6,14 @@ import { test } from 'node:test';
 import { domainFor } from '@medbloc/core';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { Chain } from '../chain/client.ts';
-import { openDatabase, syncFile } from '../db/sqlite.ts';
+import { heldFlush } from '../db/held-flush.ts';
+import { openDatabase } from '../db/sqlite.ts';
 import { createAuditService } from './audit.ts';
 
 test('a read is answered only once its receipt is on the disk; concurrent reads share a flush', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'medbloc-audit-'));
-  let flushes = 0;
-  let flushed = 0;
-  let release = () => {};
-  const db = openDatabase(path.join(dir, 'index.sqlite'), {
-    syncFile: async (file) => {
-      flushes++;
-      await new Promise<void>((r) => {
-        release = r;
-      });
-      await syncFile(file);
-      flushed = flushes;
-    },
-  });
+  const { flushes, release, syncFile } = heldFlush();
+  const db = openDatabase(path.join(dir, 'index.sqlite'), { syncFile });
   // The service signs receipts in the AccessLog's EIP-712 domain; nothing else of the chain is used to log a read.
   const chain = { domain: () => domainFor(31337, `0x${'ab'.repeat(20)}`) } as unknown as Chain;
   const operator = privateKeyToAccount(`0x${'11'.repeat(32)}`);
@@ -42,19 +32,19 @@ test('a read is answered only once its receipt is on the disk; concurrent reads 
   try {
     let answered = 0;
     const reads = Array.from({ length: 20 }, (_, i) => read(i).then(() => answered++));
-    for (let i = 0; i < 100 && flushes === 0 && answered < 20; i++)
+    for (let i = 0; i < 100 && flushes.length === 0 && answered < 20; i++)
       await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(answered, 0, 'no read answered while its receipt is not flushed');
-    assert.equal(flushes, 1);
+    assert.equal(flushes.length, 1);
     assert.equal(db.receipts.ofOwner(owner.toLowerCase()).length, 20, 'every receipt committed');
     while (answered < 20) {
       release();
       await new Promise((r) => setTimeout(r, 10));
     }
     await Promise.all(reads);
-    assert.ok(flushes <= 2, `20 concurrent reads took ${flushes} flushes`);
-    assert.equal(flushed, flushes);
+    assert.ok(flushes.length <= 2, `20 concurrent reads took ${flushes.length} flushes`);
+    assert.ok(flushes.every((f) => f.done));
     assert.deepEqual(
       db.receipts.ofOwner(owner.toLowerCase()).map((r) => r.seq),
       Array.from({ length: 20 }, (_, i) => i + 1),

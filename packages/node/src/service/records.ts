@@ -235,9 +235,9 @@ export function createRecordsService(deps: {
     checkSupersedes(input.owner, input.supersedes);
     checkScopes(input.owner, input.scopes);
     await requireBlob(input.digest);
-    const receipt = await ticket.relay(() => {
-      // What a reader needs is stored before the anchor exists, so an anchored record is always readable.
-      db.tx(() => {
+    const receipt = await ticket.relay(async () => {
+      // What a reader needs is on the disk before the anchor exists, so an anchored record is always readable.
+      await db.txDurable(() => {
         db.envelopes.put(recordId, input.owner.toLowerCase(), input.envelope, input.kekId);
         putScopes(recordId, input.scopes);
         db.records.saveWrite(recordId, {
@@ -380,8 +380,7 @@ export function createRecordsService(deps: {
     else for (const digest of new Set(fields.map((f) => f.digest))) await requireBlob(digest);
 
     const receipt = await ticket.relay(async () => {
-      storePendingBatch(input, doc, ids, fields);
-      await db.durable();
+      await storePendingBatch(input, doc, ids, fields);
       return relayBatch(input.root);
     });
     await indexer.sync(receipt.blockNumber);
@@ -393,46 +392,43 @@ export function createRecordsService(deps: {
     };
   }
 
-  /** Everything a reader of the batch's records needs, stored before the anchor exists; the batch is pending. */
+  /** Everything a reader of the batch's records needs, on the disk before the anchor exists; the batch is pending. */
   function storePendingBatch(input: BatchInput, doc: Manifest, ids: Hex[], fields: AnchorFields[]) {
     const manifest = doc.leaves;
-    // Flushed by the caller's db.durable() before the anchor is relayed (off the event loop), not by this commit.
-    db.relaxed(() =>
-      db.tx(() => {
-        for (const k of input.wrapKeys) db.envelopes.putWrapKey(k.kekId, k.reader.toLowerCase(), k.envelope);
-        for (const k of input.scopeKeys ?? [])
-          db.envelopes.putWrapKey(k.kekId, scopeReader(k.scopeId), k.envelope);
-        // Without a pack each record's ciphertext is a blob of its own, found by its digest.
-        for (const [i, r] of input.records.entries()) putScopes(ids[i]!, r.scopes);
-        db.batches.insertPending(
-          {
-            root: input.root,
-            creator: input.creator.toLowerCase(),
-            count: fields.length,
-            manifest: input.manifest,
-            signature: input.signature,
-            nonce: input.nonce.toString(),
-            deadline: input.deadline.toString(),
-            pack: doc.pack,
-          },
-          fields.map((f, i) => {
-            const r = input.records[i]!;
-            return {
-              leaf_index: i,
-              record_id: ids[i]!,
-              owner: f.owner.toLowerCase(),
-              digest: f.digest,
-              key_commitment: f.keyCommitment,
-              supersedes: f.supersedes,
-              ...(doc.pack ? { pack_offset: manifest[i]!.offset!, pack_length: manifest[i]!.length! } : {}),
-              envelope: r.envelope,
-              kek_id: r.kekId ?? null,
-              enc_meta: r.encMeta ?? null,
-            };
-          }),
-        );
-      }),
-    );
+    return db.txDurable(() => {
+      for (const k of input.wrapKeys) db.envelopes.putWrapKey(k.kekId, k.reader.toLowerCase(), k.envelope);
+      for (const k of input.scopeKeys ?? [])
+        db.envelopes.putWrapKey(k.kekId, scopeReader(k.scopeId), k.envelope);
+      // Without a pack each record's ciphertext is a blob of its own, found by its digest.
+      for (const [i, r] of input.records.entries()) putScopes(ids[i]!, r.scopes);
+      db.batches.insertPending(
+        {
+          root: input.root,
+          creator: input.creator.toLowerCase(),
+          count: fields.length,
+          manifest: input.manifest,
+          signature: input.signature,
+          nonce: input.nonce.toString(),
+          deadline: input.deadline.toString(),
+          pack: doc.pack,
+        },
+        fields.map((f, i) => {
+          const r = input.records[i]!;
+          return {
+            leaf_index: i,
+            record_id: ids[i]!,
+            owner: f.owner.toLowerCase(),
+            digest: f.digest,
+            key_commitment: f.keyCommitment,
+            supersedes: f.supersedes,
+            ...(doc.pack ? { pack_offset: manifest[i]!.offset!, pack_length: manifest[i]!.length! } : {}),
+            envelope: r.envelope,
+            kek_id: r.kekId ?? null,
+            enc_meta: r.encMeta ?? null,
+          };
+        }),
+      );
+    });
   }
 
   function relayBatch(root: Hex) {

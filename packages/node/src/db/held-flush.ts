@@ -1,0 +1,22 @@
+/** For tests of durability ordering: the real WAL flush, each one held until the test releases it. */
+import { syncFile } from './sqlite.ts';
+
+export function heldFlush() {
+  const flushes: { file: string; done: boolean }[] = [];
+  let release = () => {};
+  return {
+    /** Every flush started so far, and whether it finished. */
+    flushes,
+    /** Lets the flush now waiting go on. */
+    release: () => release(),
+    syncFile: async (file: string) => {
+      const f = { file, done: false };
+      flushes.push(f);
+      await new Promise<void>((r) => {
+        release = r;
+      });
+      await syncFile(file);
+      f.done = true;
+    },
+  };
+}
