@@ -7,8 +7,8 @@
  * these for every record, and the generic ABI encoder costs several times the hash.
  */
 
-import { bytesToHex, type Hex } from 'viem';
-import { decodeHexInto } from './bytes.ts';
+import type { Hex } from 'viem';
+import { bytesToHex, decodeHexInto } from './bytes.ts';
 import type { AnchorFields } from './eip712.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { keccak256 } from './keccak.ts';

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { base64url } from 'multiformats/bases/base64';
-import { decodeHexInto, fromBase64Url, randomBytes, toBase64Url } from './bytes.ts';
+import * as viem from 'viem';
+import {
+  bytesToHex,
+  decodeHexInto,
+  fromBase64Url,
+  hexToBytes,
+  isHex,
+  randomBytes,
+  toBase64Url,
+} from './bytes.ts';
 import { InvalidArgumentError } from './errors.ts';
 
 test('randomBytes hands out fresh bytes of the asked length, never the same twice', () => {
@@ -50,4 +59,22 @@ test('decodeHexInto writes even-length 0x hex at an offset and refuses anything 
   for (const bad of ['0x0', '00ff', '0xzz', '0x0\u00ff', '0X00', '0x00ff00ff00ff00'])
     assert.equal(decodeHexInto(bad, out, 0), -1, bad);
   assert.equal(decodeHexInto('0x0102', out, 5), -1, 'does not fit');
+});
+
+test('hex helpers give what viem gives: 0x-prefixed lowercase out; prefixed or bare, odd or even, any case in', () => {
+  for (let n = 0; n < 70; n++) {
+    const bytes = randomBytes(n);
+    const hex = bytesToHex(bytes);
+    assert.equal(hex, viem.bytesToHex(bytes));
+    assert.deepEqual(hexToBytes(hex), bytes);
+    assert.deepEqual(hexToBytes(hex.toUpperCase().replace('0X', '0x')), bytes);
+    assert.deepEqual(hexToBytes(hex.slice(2)), bytes);
+  }
+  for (const odd of ['0x1', '0xabc', '0x0'])
+    assert.deepEqual(hexToBytes(odd), viem.hexToBytes(odd as viem.Hex));
+  assert.throws(() => hexToBytes('0xzz'));
+  for (const v of ['0x', '0xAbC1', '0x12g4', 'abc', '0x 1', 12, null, undefined, '0X12']) {
+    assert.equal(isHex(v), viem.isHex(v), String(v));
+    assert.equal(isHex(v, { strict: false }), viem.isHex(v, { strict: false }), String(v));
+  }
 });

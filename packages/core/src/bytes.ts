@@ -1,15 +1,39 @@
 /**
- * Byte helpers used across core. Hex, utf-8 and concatenation come from viem and noble (re-exported, not
- * re-implemented); this module adds what they lack: base64url, constant-time comparison, strict input checks
- * and synchronous access to node:crypto for the throughput-critical paths.
+ * Byte helpers used across core. Hex, utf-8 and concatenation come from noble (re-exported, or with viem's `0x`
+ * convention added, not re-implemented: loading viem for them would cost a sealing worker half its start-up); this
+ * module adds what they lack: base64url, constant-time comparison, strict input checks and synchronous access to
+ * node:crypto for the throughput-critical paths.
  */
 import type * as NodeCrypto from 'node:crypto';
-import { concatBytes, randomBytes as cryptoRandomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import {
+  concatBytes,
+  randomBytes as cryptoRandomBytes,
+  bytesToHex as plainHex,
+  hexToBytes as plainHexToBytes,
+  utf8ToBytes,
+} from '@noble/hashes/utils.js';
 import { base64url } from 'multiformats/bases/base64';
-import { bytesToHex, type Hex, hexToBytes, isHex } from 'viem';
+import type { Hex } from 'viem';
 import { InvalidArgumentError } from './errors.ts';
 
-export { bytesToHex, concatBytes, hexToBytes, utf8ToBytes };
+export { concatBytes, utf8ToBytes };
+
+/** `0x`-prefixed lowercase hex of `bytes` (as viem's bytesToHex). */
+export function bytesToHex(bytes: Uint8Array): Hex {
+  return `0x${plainHex(bytes)}`;
+}
+
+/** The bytes of a hex string, `0x`-prefixed or not; an odd length is read with a leading zero (as viem's). */
+export function hexToBytes(hex: string): Uint8Array {
+  const digits = hex.startsWith('0x') || hex.startsWith('0X') ? hex.slice(2) : hex;
+  return plainHexToBytes(digits.length % 2 ? `0${digits}` : digits);
+}
+
+/** Whether `value` is a `0x`-prefixed hex string (`strict`, the default: nothing but hex digits after it). */
+export function isHex(value: unknown, { strict = true }: { strict?: boolean } = {}): value is Hex {
+  if (typeof value !== 'string' || !value.startsWith('0x')) return false;
+  return !strict || /^0x[0-9a-fA-F]*$/.test(value);
+}
 
 const POOL_SIZE = 16 * 1024;
 let pool = new Uint8Array(0);

@@ -3,7 +3,8 @@
  * truth shared by the contracts (their typehashes must match), the node (which relays) and the SDK (which signs).
  * Each contract is its own signing domain: name "MedBloc", version "1", the chain id and the contract's address.
  */
-import { type Address, bytesToHex, type Hex, hexToBytes, type TypedDataDomain } from 'viem';
+import type { Address, Hex, TypedDataDomain } from 'viem';
+import { bytesToHex, hexToBytes } from './bytes.ts';
 import { keccak256 } from './keccak.ts';
 
 export const DOMAIN_NAME = 'MedBloc';

@@ -5,8 +5,8 @@
  * `SimpleMerkleTree.of(leaves, { sortLeaves: false })`), so both compute the same root and proofs.
  * Leaves must already be domain-separated from inner nodes (batchLeafOf double-hashes for this reason).
  */
-import { bytesToHex, type Hex } from 'viem';
-import { decodeHexInto } from './bytes.ts';
+import type { Hex } from 'viem';
+import { bytesToHex, decodeHexInto } from './bytes.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { keccak256 } from './keccak.ts';
 

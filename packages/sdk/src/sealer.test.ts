@@ -87,3 +87,39 @@ test('a process that started the sealing workers and has nothing left to do exit
   await rm(dir, { recursive: true, force: true });
   assert.equal(code, 0);
 });
+
+test("a sealing worker loads only what sealing needs: neither viem nor core's whole portable entry", async () => {
+  const { readFile } = await import('node:fs/promises');
+  const { createRequire } = await import('node:module');
+  const path = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const require = createRequire(import.meta.url);
+  // The package's folder, from its portable entry (its package.json is not an export).
+  const coreDir = path.resolve(path.dirname(require.resolve('@medbloc/core/portable')), '..');
+  const exportsOf = JSON.parse(await readFile(path.join(coreDir, 'package.json'), 'utf8')).exports as Record<
+    string,
+    string
+  >;
+  const packages = new Set<string>();
+  const seen = new Set<string>();
+  const walk = async (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const source = await readFile(file, 'utf8');
+    // Runtime imports only: `import type` and `export type` are erased before the worker runs.
+    for (const m of source.matchAll(/^(?:import|export) (?!type )[^;]*? from '([^']+)'/gms)) {
+      const spec = m[1]!;
+      if (spec.startsWith('.')) await walk(path.resolve(path.dirname(file), spec));
+      else if (spec.startsWith('@medbloc/core')) {
+        const sub = `.${spec.slice('@medbloc/core'.length)}`;
+        packages.add(spec);
+        await walk(path.join(coreDir, exportsOf[sub === '.' ? '.' : sub]!));
+      } else packages.add(spec);
+    }
+  };
+  await walk(fileURLToPath(new URL('./sealer.ts', import.meta.url)));
+  assert.ok(seen.size > 5, 'the walk followed the imports');
+  assert.ok(packages.has('@medbloc/core/seal-batch'));
+  assert.ok(!packages.has('viem'), [...packages].join(', '));
+  assert.ok(!packages.has('@medbloc/core/portable') && !packages.has('@medbloc/core'));
+});

@@ -4,7 +4,9 @@
  * thread's message port only (never off the machine, never to disk). Elsewhere (browsers), and for small batches,
  * batches are sealed inline. Either way the same core function runs, so the bytes are alike.
  */
-import { nodeBuiltin, type SealBatchInput, type SealedBatch, sealRecordBatch } from '@medbloc/core/portable';
+// Only the modules sealing needs, not core's whole portable entry: a worker loads them before it seals anything.
+import { nodeBuiltin } from '@medbloc/core/bytes';
+import { type SealBatchInput, type SealedBatch, sealRecordBatch } from '@medbloc/core/seal-batch';
 
 type WorkerThreads = typeof import('node:worker_threads');
 type NodeWorker = InstanceType<WorkerThreads['Worker']>;
