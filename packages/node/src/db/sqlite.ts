@@ -7,7 +7,7 @@
  * (envelopes, encrypted metadata, batch leaves) is stored *before* the anchor is relayed, so an acknowledged record
  * is never listed without what is needed to read it.
  */
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { DatabaseSync } from 'node:sqlite';
 import { certificationTables } from './certification.ts';
 
@@ -525,7 +525,20 @@ export function openDatabase(file: string, options: DatabaseOptions = {}) {
   // made while a flush is running waits for the next. (A checkpoint that moves frames into the database file flushes
   // the WAL before and the database after, so what it moved is durable too.)
   const wal = `${file}-wal`;
-  const flushWal = options.syncFile ?? syncFile;
+  // The WAL stays the same file while the database is open (a checkpoint rewinds it, never replaces it), so one
+  // handle serves every flush: one job on libuv's pool per flush, not an open, a sync and a close.
+  let walHandle: Promise<FileHandle | undefined> | undefined;
+  const flushWal =
+    options.syncFile ??
+    (async () => {
+      walHandle ??= open(wal, 'r').catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      const fh = await walHandle;
+      if (fh) await fh.datasync();
+      else walHandle = undefined;
+    });
   let flushing: Promise<void> | undefined;
   let next: Promise<void> | undefined;
   /** Resolves once every commit made before the call is on the disk, `relaxed` ones included. */
@@ -563,7 +576,10 @@ export function openDatabase(file: string, options: DatabaseOptions = {}) {
     durable,
     txDurable,
     certification: certificationTables(db),
-    close: () => db.close(),
+    close: () => {
+      db.close();
+      void walHandle?.then((fh) => fh?.close()).catch(() => {});
+    },
     meta: {
       get: (key: string) => (getMeta.get(key) as { value: string } | undefined)?.value,
       set: (key: string, value: string) => void setMeta.run(key, value),
