@@ -1,9 +1,10 @@
 /** For tests of durability ordering: the real WAL flush, each one held until the test releases it. */
-import { syncFile } from './sqlite.ts';
+import { fileFlusher } from './sqlite.ts';
 
 export function heldFlush() {
   const flushes: { file: string; done: boolean }[] = [];
   let release = () => {};
+  const flushers = new Map<string, ReturnType<typeof fileFlusher>>();
   return {
     /** Every flush started so far, and whether it finished. */
     flushes,
@@ -15,7 +16,8 @@ export function heldFlush() {
       await new Promise<void>((r) => {
         release = r;
       });
-      await syncFile(file);
+      if (!flushers.has(file)) flushers.set(file, fileFlusher(file));
+      await flushers.get(file)!.flush();
       f.done = true;
     },
   };

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { heldFlush } from './held-flush.ts';
-import { openDatabase, syncFile } from './sqlite.ts';
+import { fileFlusher, openDatabase } from './sqlite.ts';
 
 test('commits are flushed to disk (synchronous FULL) except inside relaxed, which always restores it', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'medbloc-db-'));
@@ -186,7 +186,7 @@ test('durable resolves with the commits in place; a WAL file not there (nothing 
     db.relaxed(() => db.meta.set('k', 'v'));
     await db.durable();
     assert.equal(db.meta.get('k'), 'v');
-    await syncFile(path.join(dir, 'no-such-file'));
+    await fileFlusher(path.join(dir, 'no-such-file')).flush();
   } finally {
     db.close();
     rmSync(dir, { recursive: true, force: true });

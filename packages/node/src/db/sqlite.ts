@@ -278,19 +278,26 @@ const RECORD_SELECT = `
 
 export type Db = ReturnType<typeof openDatabase>;
 
-/** Opens (creating if needed) the node's SQLite database at `file` (':memory:' for tests). */
-/** Flushes a file's data to the disk (fdatasync, off the event loop). */
-export async function syncFile(file: string): Promise<void> {
-  const fh = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw err;
-  });
-  if (!fh) return;
-  try {
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
+/**
+ * Flushes `file`'s data to the disk (fdatasync, on libuv's pool, off the event loop) through one handle kept open
+ * between flushes: one job per flush, not an open, a sync and a close. A file not there yet has nothing to flush.
+ */
+export function fileFlusher(file: string) {
+  let handle: Promise<FileHandle | undefined> | undefined;
+  return {
+    async flush(): Promise<void> {
+      handle ??= open(file, 'r').catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      const fh = await handle;
+      if (fh) await fh.datasync();
+      else handle = undefined;
+    },
+    close() {
+      void handle?.then((fh) => fh?.close()).catch(() => {});
+    },
+  };
 }
 
 export interface DatabaseOptions {
@@ -298,6 +305,7 @@ export interface DatabaseOptions {
   syncFile?: (file: string) => Promise<void>;
 }
 
+/** Opens (creating if needed) the node's SQLite database at `file` (':memory:' for tests). */
 export function openDatabase(file: string, options: DatabaseOptions = {}) {
   const db = new DatabaseSync(file);
   // Every commit reaches the disk before it returns (FULL): records' key envelopes, metadata, grants and profiles
@@ -524,21 +532,10 @@ export function openDatabase(file: string, options: DatabaseOptions = {}) {
   // Group commit: one flush of the WAL makes every commit before it durable, so concurrent reads share one. A commit
   // made while a flush is running waits for the next. (A checkpoint that moves frames into the database file flushes
   // the WAL before and the database after, so what it moved is durable too.)
+  // The WAL stays the same file while the database is open (a checkpoint rewinds it, never replaces it).
   const wal = `${file}-wal`;
-  // The WAL stays the same file while the database is open (a checkpoint rewinds it, never replaces it), so one
-  // handle serves every flush: one job on libuv's pool per flush, not an open, a sync and a close.
-  let walHandle: Promise<FileHandle | undefined> | undefined;
-  const flushWal =
-    options.syncFile ??
-    (async () => {
-      walHandle ??= open(wal, 'r').catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') return undefined;
-        throw err;
-      });
-      const fh = await walHandle;
-      if (fh) await fh.datasync();
-      else walHandle = undefined;
-    });
+  const walFlusher = fileFlusher(wal);
+  const flushWal = options.syncFile ?? (() => walFlusher.flush());
   let flushing: Promise<void> | undefined;
   let next: Promise<void> | undefined;
   /** Resolves once every commit made before the call is on the disk, `relaxed` ones included. */
@@ -578,7 +575,7 @@ export function openDatabase(file: string, options: DatabaseOptions = {}) {
     certification: certificationTables(db),
     close: () => {
       db.close();
-      void walHandle?.then((fh) => fh?.close()).catch(() => {});
+      walFlusher.close();
     },
     meta: {
       get: (key: string) => (getMeta.get(key) as { value: string } | undefined)?.value,
