@@ -26,8 +26,8 @@ import {
   parseEventLogs,
   http as viemHttp,
 } from 'viem';
-import { build } from 'vite';
 import {
+  buildWebApp,
   CHROMIUM,
   launchChromium,
   onboard,
@@ -40,7 +40,7 @@ import {
 } from './support/browser.ts';
 import { cast, newIdentity, ROOT, startTestNode } from './support/harness.ts';
 
-const DIST = path.join(ROOT, 'apps/web/dist');
+let DIST: string;
 const COMMIT_WINDOW = 120;
 const REVEAL_WINDOW = 120;
 /** The candidate's evidence: it exists in the clear only in the browsers and this test. */
@@ -62,7 +62,7 @@ async function newPage() {
 }
 
 before(async () => {
-  await build({ root: path.join(ROOT, 'apps/web'), logLevel: 'error' });
+  DIST = await buildWebApp();
   await mkdir(SHOTS, { recursive: true });
   testNode = await startTestNode();
   ({ server, origin } = await serveTogether(testNode.node.url, DIST));

@@ -12,7 +12,6 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { createClient } from '@medbloc/sdk';
 import type { Browser, Page } from 'playwright-core';
-import { build } from 'vite';
 import {
   heartRateExport,
   SAMPLE,
@@ -20,6 +19,7 @@ import {
   zipOf,
 } from '../packages/interop/src/apple-health/sample.test-helpers.ts';
 import {
+  buildWebApp,
   CHROMIUM,
   launchChromium,
   onboard,
@@ -38,12 +38,7 @@ const traffic = pageTraffic();
 
 before(async () => {
   dir = await tempDir();
-  const dist = path.join(dir, 'dist');
-  await build({
-    root: path.join(ROOT, 'apps/web'),
-    logLevel: 'error',
-    build: { outDir: dist, emptyOutDir: true },
-  });
+  const dist = await buildWebApp();
   testNode = await startTestNode();
   ({ server, origin } = await serveTogether(testNode.node.url, dist));
   if (existsSync(CHROMIUM)) browser = await launchChromium();

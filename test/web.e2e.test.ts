@@ -18,9 +18,9 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { createClient } from '@medbloc/sdk';
 import type { Browser, Page } from 'playwright-core';
-import { build } from 'vite';
 import { createWebApp } from '../packages/node/src/web.ts';
 import {
+  buildWebApp,
   CHROMIUM,
   launchChromium,
   onboard,
@@ -35,7 +35,7 @@ import {
 } from './support/browser.ts';
 import { cast, newIdentity, ROOT, startTestNode } from './support/harness.ts';
 
-const DIST = path.join(ROOT, 'apps/web/dist');
+let DIST: string;
 
 /** Plaintext that only ever exists in the browsers (and this test): it must never appear in a request body. */
 const SECRETS = {
@@ -69,7 +69,7 @@ async function settled(page: Page, n: number) {
 }
 
 before(async () => {
-  await build({ root: path.join(ROOT, 'apps/web'), logLevel: 'error' });
+  DIST = await buildWebApp();
   await mkdir(SHOTS, { recursive: true });
   testNode = await startTestNode();
   ({ server, origin } = await serveTogether(testNode.node.url, DIST));

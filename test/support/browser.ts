@@ -9,13 +9,28 @@ import path from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import { identityFromMnemonic } from '@medbloc/core';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
 import { createWebApp } from '../../packages/node/src/web.ts';
-import { ROOT } from './harness.ts';
+import { ROOT, tempDir } from './harness.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SHOTS = path.join(ROOT, 'artifacts/screenshots');
 /** Paths the node answers; everything else is the web app. */
 export const API = /^\/(v1\/|fhir|health|openapi\.json)/;
+
+/**
+ * Builds the web app into a folder of its own and returns it. Never into apps/web/dist: the web tests run side by
+ * side, and a build there empties the folder another test's browser is loading pages from.
+ */
+export async function buildWebApp(): Promise<string> {
+  const dist = path.join(await tempDir('medbloc-web-'), 'dist');
+  await build({
+    root: path.join(ROOT, 'apps/web'),
+    logLevel: 'error',
+    build: { outDir: dist, emptyOutDir: true },
+  });
+  return dist;
+}
 
 /**
  * Serves the app built in `dist` and forwards API paths to `nodeUrl` with the original Host header (the node checks
