@@ -10,7 +10,7 @@ import { heldFlush } from '../db/held-flush.ts';
 import { openDatabase } from '../db/sqlite.ts';
 import { createAuditService } from './audit.ts';
 
-test('a read is answered only once its receipt is on the disk; concurrent reads share a flush', async () => {
+test("another account's read is answered only once its receipt is on the disk; concurrent reads share a flush", async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'medbloc-audit-'));
   const { flushes, release, syncFile } = heldFlush();
   const db = openDatabase(path.join(dir, 'index.sqlite'), { syncFile });
@@ -49,6 +49,23 @@ test('a read is answered only once its receipt is on the disk; concurrent reads 
       db.receipts.ofOwner(owner.toLowerCase()).map((r) => r.seq),
       Array.from({ length: 20 }, (_, i) => i + 1),
     );
+    // The owner's own reads are logged alike but not held up by a flush (none is released from here on).
+    const flushesBefore = flushes.length;
+    const own = audit.record({
+      owner,
+      requester: owner,
+      record: `0x${'ff'.repeat(32)}`,
+      purpose: 1,
+      outcome: 'granted',
+      request: undefined,
+    });
+    const settled = await Promise.race([
+      own.then(() => true),
+      new Promise((r) => setTimeout(r, 2000, false)),
+    ]);
+    assert.equal(settled, true, "the owner's own read waited for a flush");
+    assert.equal(flushes.length, flushesBefore);
+    assert.equal(db.receipts.ofOwner(owner.toLowerCase()).length, 21);
   } finally {
     db.close();
     rmSync(dir, { recursive: true, force: true });
