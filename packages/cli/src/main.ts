@@ -201,7 +201,7 @@ recordCmd
   .option(
     '--keep-mb <n>',
     'files of up to this many MB in all are parsed once and kept for sealing; larger sets are read again (0: always)',
-    '32',
+    '64',
   )
   .action(async (paths: string[], _o, cmd: Command) => (await recordIngest()).ingest(paths, g(cmd)));
 recordCmd

@@ -3,7 +3,7 @@
  * NDJSON files (one resource per line, as FHIR Bulk Data exports them); directories are searched for `*.json` and
  * `*.ndjson`. Every resource of every file is parsed and validated first, so a bad one stops the ingest before
  * anything is stored; then their resources are sealed and anchored in batches across file boundaries (several on
- * their way at once), with a progress bar. Files of up to 32 MB in all (`--keep-mb`) are parsed once and kept between
+ * their way at once), with a progress bar. Files of up to 64 MB in all (`--keep-mb`) are parsed once and kept between
  * the passes; a larger set is read again for sealing, and memory holds one file and the batches in flight.
  */
 import { createReadStream } from 'node:fs';
@@ -99,7 +99,7 @@ export async function ingest(paths: string[], o: IngestOptions) {
   const batchSize = Number(o.batchSize ?? 1000);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
     throw new CliError(`--batch-size must be a whole number from 1 to 10000`, 'INVALID_ARGUMENT');
-  const keepMb = Number(o.keepMb ?? 32);
+  const keepMb = Number(o.keepMb ?? 64);
   if (!Number.isFinite(keepMb) || keepMb < 0)
     throw new CliError(`--keep-mb must be a number of megabytes, 0 or more`, 'INVALID_ARGUMENT');
   const files = await filesOf(paths);
