@@ -33,7 +33,7 @@ import {
   serveTogether,
   shoot,
 } from './support/browser.ts';
-import { cast, newIdentity, ROOT, startTestNode } from './support/harness.ts';
+import { cast, newIdentity, startTestNode } from './support/harness.ts';
 
 let DIST: string;
 
@@ -99,6 +99,35 @@ test('the node serves the built app with content types and an SPA fallback', {
   assert.equal((await fetch(`${origin}/%2e%2e/package.json`)).status, 404);
   const app = createWebApp({ dist: DIST });
   assert.equal((await app.request('/v1/nothing')).status, 404, 'API paths never fall back to the page');
+});
+
+test('the page may compile WebAssembly (its hashes run on it) but never evaluate strings as script', {
+  skip: !existsSync(CHROMIUM),
+}, async () => {
+  // A context of its own: the refused eval is reported on this page's console, not the other tests'.
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(origin);
+    const allowed = await page.evaluate(async () => {
+      // The smallest module: the magic number and version.
+      const wasm = await WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])).then(
+        () => true,
+        () => false,
+      );
+      let evaluated = true;
+      try {
+        // biome-ignore lint/security/noGlobalEval: checking that the page's policy refuses it
+        eval('1');
+      } catch {
+        evaluated = false;
+      }
+      return { wasm, evaluated };
+    });
+    assert.deepEqual(allowed, { wasm: true, evaluated: false });
+  } finally {
+    await context.close();
+  }
 });
 
 test('patients, providers and authorities in the browser; keys and plaintext never leave it', {

@@ -3,6 +3,7 @@
  * On chain only the 32-byte sha-256 digest is stored; the CID is rebuilt from it, so the two map one to one.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
+import { createSHA256 } from 'hash-wasm';
 import { CID } from 'multiformats/cid';
 import * as raw from 'multiformats/codecs/raw';
 import * as Digest from 'multiformats/hashes/digest';
@@ -47,6 +48,27 @@ export function createDigester(): Digester {
       return d;
     },
     digest: () => hash.digest(),
+  };
+  return d;
+}
+
+/**
+ * A streaming sha-256 for large payloads (a file being sealed or read back): node:crypto on Node; elsewhere
+ * hash-wasm's WebAssembly build, several times @noble/hashes on megabytes, with {@link createDigester}'s
+ * @noble/hashes where WebAssembly is not allowed (a page whose content security policy forbids it). Same bytes.
+ * @example const d = await createFastDigester();
+ */
+export async function createFastDigester(): Promise<Digester> {
+  if (nodeCrypto()) return createDigester();
+  const hasher = await createSHA256().catch(() => undefined);
+  if (!hasher) return createDigester();
+  hasher.init();
+  const d: Digester = {
+    update(bytes) {
+      hasher.update(bytes);
+      return d;
+    },
+    digest: () => hasher.digest('binary'),
   };
   return d;
 }

@@ -47,7 +47,9 @@ const API_PREFIXES = ['/v1/', '/fhir', '/health', '/openapi.json'];
  */
 const CSP = [
   "default-src 'self'",
-  "script-src 'self'",
+  // WebAssembly may be compiled (hash-wasm's SHA-256 and Keccak, several times faster than JavaScript on a large
+  // upload); JavaScript from strings still may not.
+  "script-src 'self' 'wasm-unsafe-eval'",
   "style-src 'self'",
   "img-src 'self' data: blob:",
   "connect-src 'self' http: https:",

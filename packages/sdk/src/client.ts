@@ -36,6 +36,7 @@ import {
   certifyTypes,
   combineShares,
   createDigester,
+  createFastDigester,
   DelegateKind,
   type DelegateKindName,
   decodeEnvelope,
@@ -407,7 +408,7 @@ export function createClient(opts: ClientOptions) {
     dek: Uint8Array,
     onProgress?: (n: number) => void,
   ) {
-    const digester = createDigester();
+    const digester = await createFastDigester();
     let header: Uint8Array | undefined;
     let plain = 0;
     async function* counted() {
@@ -1126,7 +1127,7 @@ export function createClient(opts: ClientOptions) {
     }
     const { dek } = verified;
     const verification = { ...verified.verification, checks: [...verified.verification.checks] };
-    const digester = createDigester();
+    const digester = await createFastDigester();
     async function* checked(): AsyncIterable<Uint8Array> {
       let headerBuf: Uint8Array | undefined = new Uint8Array(0);
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
