@@ -13,7 +13,6 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type http from 'node:http';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { authorityCouncilAbi } from '@medbloc/contracts';
 import { createClient, type MedblocClient } from '@medbloc/sdk';
@@ -38,7 +37,7 @@ import {
   serveTogether,
   shoot,
 } from './support/browser.ts';
-import { cast, newIdentity, ROOT, startTestNode } from './support/harness.ts';
+import { cast, newIdentity, startTestNode } from './support/harness.ts';
 
 let DIST: string;
 const COMMIT_WINDOW = 120;

@@ -27,7 +27,7 @@ import {
   pageTraffic,
   serveTogether,
 } from './support/browser.ts';
-import { ROOT, startTestNode, tempDir } from './support/harness.ts';
+import { startTestNode, tempDir } from './support/harness.ts';
 
 let testNode: Awaited<ReturnType<typeof startTestNode>>;
 let server: http.Server;
