@@ -39,6 +39,7 @@ import {
   createFastDigester,
   DelegateKind,
   type DelegateKindName,
+  type Digester,
   decodeEnvelope,
   domainFor,
   emergencyProfileTypes,
@@ -407,8 +408,10 @@ export function createClient(opts: ClientOptions) {
     source: AsyncIterable<Uint8Array>,
     dek: Uint8Array,
     onProgress?: (n: number) => void,
+    /** The plaintext's size when known: a small one is hashed without setting up the WebAssembly hasher. */
+    size?: number,
   ) {
-    const digester = await createFastDigester();
+    const digester = await digesterFor(size);
     let header: Uint8Array | undefined;
     let plain = 0;
     async function* counted() {
@@ -550,7 +553,12 @@ export function createClient(opts: ClientOptions) {
     const plainBytes = 'resource' in input ? te.encode(JSON.stringify(input.resource)) : undefined;
     const content = plainBytes ?? ('content' in input ? input.content : new Uint8Array());
     const source = content instanceof Uint8Array ? single(content) : content;
-    const sealed = await sealAndUpload(source, dek, input.onProgress);
+    const sealed = await sealAndUpload(
+      source,
+      dek,
+      input.onProgress,
+      content instanceof Uint8Array ? content.byteLength : undefined,
+    );
     const meta = describe(input, sealed.plainSize);
     const fields: AnchorFields = {
       owner,
@@ -1127,7 +1135,7 @@ export function createClient(opts: ClientOptions) {
     }
     const { dek } = verified;
     const verification = { ...verified.verification, checks: [...verified.verification.checks] };
-    const digester = await createFastDigester();
+    const digester = await digesterFor(Number(res.headers.get('content-length') ?? Number.NaN));
     async function* checked(): AsyncIterable<Uint8Array> {
       let headerBuf: Uint8Array | undefined = new Uint8Array(0);
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -2259,6 +2267,14 @@ export function createClient(opts: ClientOptions) {
 
 async function* single(bytes: Uint8Array) {
   yield bytes;
+}
+
+/** Below this many bytes (or a known size under it) a digest is not worth setting up the WebAssembly hasher for. */
+const FAST_DIGEST_FROM = 1024 * 1024;
+
+/** A SHA-256 digester for a payload of `size` bytes (unknown: NaN or undefined, taken as large). */
+function digesterFor(size: number | undefined): Promise<Digester> | Digester {
+  return size !== undefined && size < FAST_DIGEST_FROM ? createDigester() : createFastDigester();
 }
 
 function sha256(bytes: Uint8Array): Uint8Array {
