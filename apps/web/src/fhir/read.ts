@@ -128,13 +128,16 @@ export function clinicalDate(r: Json): string | undefined {
   return clinicalDateOf(r);
 }
 
+/** One formatter for every date shown (making one per call, as toLocaleString does, costs more than formatting). */
+const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
 export function formatDate(iso: string | number | undefined): string {
   if (iso === undefined) return '';
   const d = typeof iso === 'number' ? new Date(iso) : new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
   // Date-only values stay date-only; times are shown in the reader's zone.
   if (typeof iso === 'string' && /^\d{4}(-\d{2}(-\d{2})?)?$/.test(iso)) return iso;
-  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return DATE_TIME.format(d);
 }
 
 /** A one-line title for a resource ("Hemoglobin A1c 6.1 %", "Asthma", "Amoxicillin 500 mg"). */

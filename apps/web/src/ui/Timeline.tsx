@@ -7,6 +7,8 @@ import { categoryOf, dateOf, type RecordItem, versionsOf } from '../lib/records.
 import { RecordCard } from './RecordCard.tsx';
 
 const PAGE = 50;
+/** The day headings' format, made once (toLocaleDateString would make one per record and render). */
+const DAY = new Intl.DateTimeFormat(undefined, { dateStyle: 'full' });
 
 export function Timeline({
   items: all,
@@ -28,16 +30,18 @@ export function Timeline({
     for (const i of items) m.set(categoryOf(i), (m.get(categoryOf(i)) ?? 0) + 1);
     return [...m.entries()].sort();
   }, [items]);
+  // Each record's date is worked out once per render, not at every comparison of the sort.
   const sorted = useMemo(
     () =>
       items
         .filter((i) => category === 'All' || categoryOf(i) === category)
-        .sort((a, b) => dateOf(b) - dateOf(a)),
+        .map((i) => ({ i, t: dateOf(i) }))
+        .sort((a, b) => b.t - a.t),
     [items, category],
   );
   const days = new Map<string, RecordItem[]>();
-  for (const i of sorted.slice(0, shown)) {
-    const day = new Date(dateOf(i)).toLocaleDateString(undefined, { dateStyle: 'full' });
+  for (const { i, t } of sorted.slice(0, shown)) {
+    const day = DAY.format(new Date(t));
     days.set(day, [...(days.get(day) ?? []), i]);
   }
   const verified = items.filter((i) => i.state.status === 'verified').length;
