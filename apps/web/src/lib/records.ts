@@ -106,7 +106,9 @@ export function versionsOf(all: RecordItem[]): { latest: RecordItem[]; history: 
   return { latest, history };
 }
 
-const CONCURRENCY = 4;
+/** Records verified at once: a browser opens six connections to an origin (the node's, and the chain's). */
+const CONCURRENCY = 6;
+const PUBLISH_MS = 32;
 
 /**
  * Lists the records of `owner` and verifies each; `reload` lists again (already verified ones are kept). Reads of
@@ -128,8 +130,31 @@ export function useRecords(client: MedblocClient, owner?: `0x${string}`, purpose
     );
   }, []);
 
+  // Verifications finish one by one; the timeline is redrawn at most every PUBLISH_MS with all that finished since,
+  // not once per record (each redraw sorts and groups every record). A reload drops a redraw still to come.
+  const publishTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const toPublish = useRef<Listed[] | undefined>(undefined);
+  const publishSoon = useCallback(
+    (records: Listed[]) => {
+      toPublish.current = records;
+      publishTimer.current ??= setTimeout(() => {
+        publishTimer.current = undefined;
+        const latest = toPublish.current;
+        toPublish.current = undefined;
+        if (latest) publish(latest);
+      }, PUBLISH_MS);
+    },
+    [publish],
+  );
+  const dropPublish = useCallback(() => {
+    clearTimeout(publishTimer.current);
+    publishTimer.current = undefined;
+    toPublish.current = undefined;
+  }, []);
+
   const reload = useCallback(async () => {
     const gen = ++generation.current;
+    dropPublish();
     // Every refresh checks every record again: what verified before may have been altered since.
     states.current = new Map();
     setLoading(true);
@@ -164,19 +189,22 @@ export function useRecords(client: MedblocClient, owner?: `0x${string}`, purpose
     const worker = async () => {
       for (let r = queue.shift(); r; r = queue.shift()) {
         if (gen !== generation.current) return;
-        states.current.set(r.recordId, await verifyAndOpen(client, r, purpose));
-        publish(records);
+        const state = await verifyAndOpen(client, r, purpose);
+        if (gen !== generation.current) return;
+        states.current.set(r.recordId, state);
+        publishSoon(records);
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  }, [client, owner, purpose, publish]);
+  }, [client, owner, purpose, publish, publishSoon, dropPublish]);
 
   useEffect(() => {
     void reload();
     return () => {
       generation.current++;
+      dropPublish();
     };
-  }, [reload]);
+  }, [reload, dropPublish]);
 
   return { items, error, loading, reload };
 }
