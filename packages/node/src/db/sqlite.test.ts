@@ -5,13 +5,26 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { heldFlush } from './held-flush.ts';
-import { fileFlusher, openDatabase } from './sqlite.ts';
+import { type DatabaseOptions, fileFlusher, openDatabase } from './sqlite.ts';
 
-test('commits are flushed to disk (synchronous FULL) except inside relaxed, which always restores it', () => {
+/** Runs `fn` on a database in a fresh directory, closed and removed afterwards. */
+async function withDatabase(
+  fn: (db: ReturnType<typeof openDatabase>, dir: string) => unknown,
+  options: DatabaseOptions = {},
+) {
   const dir = mkdtempSync(path.join(tmpdir(), 'medbloc-db-'));
-  const db = openDatabase(path.join(dir, 'index.sqlite'));
-  const level = () => (db.raw.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous;
+  const db = openDatabase(path.join(dir, 'index.sqlite'), options);
   try {
+    await fn(db, dir);
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('commits are flushed to disk (synchronous FULL) except inside relaxed, which always restores it', async () => {
+  await withDatabase((db) => {
+    const level = () => (db.raw.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous;
     assert.equal(
       (db.raw.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode,
       'wal',
@@ -29,10 +42,7 @@ test('commits are flushed to disk (synchronous FULL) except inside relaxed, whic
       }),
     );
     assert.equal(level(), 2, 'FULL again after a failure inside relaxed');
-  } finally {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test("a batch's records read the same whether its leaves keep their reading material or, as data directories made before, the per-record tables do", () => {
@@ -140,93 +150,84 @@ test("a batch's records read the same whether its leaves keep their reading mate
 });
 
 test('durable flushes the WAL once for every commit before it; a commit made during a flush waits for the next one', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'medbloc-db-'));
   const { flushes, release, syncFile: held } = heldFlush();
-  const db = openDatabase(path.join(dir, 'index.sqlite'), { syncFile: held });
-  const write = (k: string) => db.relaxed(() => db.meta.set(k, 'v'));
-  try {
-    write('a');
-    const first = db.durable();
-    write('b');
-    // Both arrive while the first flush runs (it may have started before "b"): they share the next one.
-    const second = db.durable();
-    const third = db.durable();
-    assert.equal(flushes.length, 1);
-    assert.equal(flushes[0]!.file, path.join(dir, 'index.sqlite-wal'));
-    release();
-    await first;
-    assert.equal(flushes[0]!.done, true);
-    let secondDone = false;
-    void second.then(() => {
-      secondDone = true;
-    });
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal(flushes.length, 2, 'one more flush for the commits made during the first');
-    assert.equal(secondDone, false, 'not durable until that flush is done');
-    release();
-    await Promise.all([second, third]);
-    assert.equal(flushes[1]!.done, true);
-    assert.equal(flushes.length, 2);
-    // Nothing pending: the next call starts a flush of its own at once.
-    write('c');
-    const fourth = db.durable();
-    assert.equal(flushes.length, 3);
-    release();
-    await fourth;
-  } finally {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await withDatabase(
+    async (db, dir) => {
+      const write = (k: string) => db.relaxed(() => db.meta.set(k, 'v'));
+      write('a');
+      const first = db.durable();
+      write('b');
+      // Both arrive while the first flush runs (it may have started before "b"): they share the next one.
+      const second = db.durable();
+      const third = db.durable();
+      assert.equal(flushes.length, 1);
+      assert.equal(flushes[0]!.file, path.join(dir, 'index.sqlite-wal'));
+      release();
+      await first;
+      assert.equal(flushes[0]!.done, true);
+      let secondDone = false;
+      void second.then(() => {
+        secondDone = true;
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(flushes.length, 2, 'one more flush for the commits made during the first');
+      assert.equal(secondDone, false, 'not durable until that flush is done');
+      release();
+      await Promise.all([second, third]);
+      assert.equal(flushes[1]!.done, true);
+      assert.equal(flushes.length, 2);
+      // Nothing pending: the next call starts a flush of its own at once.
+      write('c');
+      const fourth = db.durable();
+      assert.equal(flushes.length, 3);
+      release();
+      await fourth;
+    },
+    { syncFile: held },
+  );
 });
 
-test('durable resolves with the commits in place; a WAL file not there (nothing to flush) is no error', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'medbloc-db-'));
-  const db = openDatabase(path.join(dir, 'index.sqlite'));
-  try {
+test('the real flush runs, and a WAL file not there yet is nothing to flush', async () => {
+  await withDatabase(async (db, dir) => {
     db.relaxed(() => db.meta.set('k', 'v'));
     await db.durable();
     assert.equal(db.meta.get('k'), 'v');
     await fileFlusher(path.join(dir, 'no-such-file')).flush();
-  } finally {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('txDurable commits in one transaction and resolves after the flush; a failure inside rolls everything back', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'medbloc-db-'));
   const { flushes, release, syncFile: held } = heldFlush();
-  const db = openDatabase(path.join(dir, 'index.sqlite'), { syncFile: held });
-  try {
-    let resolved = false;
-    const done = db
-      .txDurable(() => {
-        db.meta.set('a', '1');
-        db.meta.set('b', '2');
-        return 'out';
-      })
-      .then((v) => {
-        resolved = true;
-        return v;
-      });
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal(db.meta.get('b'), '2', 'committed at once');
-    assert.equal(resolved, false, 'not acknowledged before the flush');
-    release();
-    assert.equal(await done, 'out');
-    assert.equal(flushes.length, 1);
-    assert.equal(db.raw.prepare('PRAGMA synchronous').get()?.synchronous, 2, 'FULL again after it');
-    await assert.rejects(
-      db.txDurable(() => {
-        db.meta.set('c', '3');
-        throw new Error('boom');
-      }),
-      /boom/,
-    );
-    assert.equal(db.meta.get('c'), undefined);
-    assert.equal(flushes.length, 1, 'nothing to flush after a rollback');
-  } finally {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await withDatabase(
+    async (db) => {
+      let resolved = false;
+      const done = db
+        .txDurable(() => {
+          db.meta.set('a', '1');
+          db.meta.set('b', '2');
+          return 'out';
+        })
+        .then((v) => {
+          resolved = true;
+          return v;
+        });
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(db.meta.get('b'), '2', 'committed at once');
+      assert.equal(resolved, false, 'not acknowledged before the flush');
+      release();
+      assert.equal(await done, 'out');
+      assert.equal(flushes.length, 1);
+      assert.equal(db.raw.prepare('PRAGMA synchronous').get()?.synchronous, 2, 'FULL again after it');
+      await assert.rejects(
+        db.txDurable(() => {
+          db.meta.set('c', '3');
+          throw new Error('boom');
+        }),
+        /boom/,
+      );
+      assert.equal(db.meta.get('c'), undefined);
+      assert.equal(flushes.length, 1, 'nothing to flush after a rollback');
+    },
+    { syncFile: held },
+  );
 });
