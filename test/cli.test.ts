@@ -4,7 +4,7 @@
  * scan of everything the node stores — disk, database, chain state — for plaintext and keys.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decryptKeystore, identityFromMnemonic } from '@medbloc/core';
@@ -136,6 +136,12 @@ describe('medbloc CLI', () => {
     );
     assert.match(refused.stderr, /a\.ndjson: line 2 \(Observation\) is invalid/);
     await fails(['--id', 'provider', 'record', 'ingest', path.join(dir, 'nothing-here')], 'FILE_NOT_FOUND');
+    // A JSON document over 64 MB is refused before it is read (a sparse file: nothing is written to the disk).
+    const huge = path.join(bad, 'huge.json');
+    await writeFile(huge, '');
+    await truncate(huge, 64 * 1024 * 1024 + 1);
+    await fails(['--id', 'provider', 'record', 'ingest', huge], 'FHIR_TOO_LARGE');
+    await rm(huge);
     assert.equal(await count(), before);
 
     type Ingested = { count: number; files: number; batches: { first: number; recordIds: string[] }[] };

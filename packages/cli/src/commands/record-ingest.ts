@@ -57,8 +57,11 @@ async function filesOf(paths: string[]): Promise<string[]> {
   return out;
 }
 
-/** Each resource of `file` with where it came from ("entry 3", "line 12"); throws a CliError naming a bad one. */
-async function* resourcesOf(file: string): AsyncGenerator<Resource> {
+/**
+ * Each resource of `file` with where it came from ("entry 3", "line 12"); throws a CliError naming a bad one.
+ * `size`: the file's size if the caller has just read it (else it is read here).
+ */
+async function* resourcesOf(file: string, size?: number): AsyncGenerator<Resource> {
   const invalid = (where: string, outcome: OperationOutcome, code: string) =>
     new CliError(`${file}: ${where}${outcomeText(outcome)}`, code, outcome);
   const checked = (r: Resource, where: string) => {
@@ -77,8 +80,7 @@ async function* resourcesOf(file: string): AsyncGenerator<Resource> {
     }
     return;
   }
-  const { size } = await stat(file);
-  if (size > JSON_MAX_BYTES)
+  if ((size ?? (await stat(file)).size) > JSON_MAX_BYTES)
     throw new CliError(
       `${file} is too large for one FHIR JSON document; split it or use NDJSON`,
       'FHIR_TOO_LARGE',
@@ -117,9 +119,10 @@ export async function ingest(paths: string[], o: IngestOptions) {
   const check = progressBar(`Checking ${files.length} files`, files.length, 'items');
   try {
     for (const [i, file] of files.entries()) {
-      keptBytes += (await stat(file)).size;
+      const { size } = await stat(file);
+      keptBytes += size;
       if (keptBytes > keepMb * 1024 * 1024) kept = undefined;
-      for await (const resource of resourcesOf(file)) {
+      for await (const resource of resourcesOf(file, size)) {
         total++;
         kept?.push(resource);
       }
