@@ -52,14 +52,18 @@ export function createDigester(): Digester {
   return d;
 }
 
+/** Below this many bytes a digest is not worth setting up the WebAssembly hasher for. */
+const FAST_DIGEST_FROM = 1024 * 1024;
+
 /**
- * A streaming sha-256 for large payloads (a file being sealed or read back): node:crypto on Node; elsewhere
- * hash-wasm's WebAssembly build, several times @noble/hashes on megabytes, with {@link createDigester}'s
- * @noble/hashes where WebAssembly is not allowed (a page whose content security policy forbids it). Same bytes.
- * @example const d = await createFastDigester();
+ * A streaming sha-256 for a payload of `size` bytes (unknown: undefined or NaN, taken as large), such as a file being
+ * sealed or read back: node:crypto on Node; elsewhere, for a large payload, hash-wasm's WebAssembly build (several
+ * times @noble/hashes on megabytes), else {@link createDigester}'s @noble/hashes (also where WebAssembly is not
+ * allowed: a page whose content security policy forbids it). Same bytes.
+ * @example const d = await createFastDigester(file.size);
  */
-export async function createFastDigester(): Promise<Digester> {
-  if (nodeCrypto()) return createDigester();
+export async function createFastDigester(size?: number): Promise<Digester> {
+  if (nodeCrypto() || (size !== undefined && size < FAST_DIGEST_FROM)) return createDigester();
   const hasher = await createSHA256().catch(() => undefined);
   if (!hasher) return createDigester();
   hasher.init();

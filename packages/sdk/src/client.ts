@@ -39,7 +39,6 @@ import {
   createFastDigester,
   DelegateKind,
   type DelegateKindName,
-  type Digester,
   decodeEnvelope,
   domainFor,
   emergencyProfileTypes,
@@ -408,10 +407,10 @@ export function createClient(opts: ClientOptions) {
     source: AsyncIterable<Uint8Array>,
     dek: Uint8Array,
     onProgress?: (n: number) => void,
-    /** The plaintext's size when known: a small one is hashed without setting up the WebAssembly hasher. */
+    /** The plaintext's size when known (a small one is hashed without setting up the WebAssembly hasher). */
     size?: number,
   ) {
-    const digester = await digesterFor(size);
+    const digester = await createFastDigester(size);
     let header: Uint8Array | undefined;
     let plain = 0;
     async function* counted() {
@@ -1135,7 +1134,7 @@ export function createClient(opts: ClientOptions) {
     }
     const { dek } = verified;
     const verification = { ...verified.verification, checks: [...verified.verification.checks] };
-    const digester = await digesterFor(Number(res.headers.get('content-length') ?? Number.NaN));
+    const digester = await createFastDigester(Number(res.headers.get('content-length') ?? Number.NaN));
     async function* checked(): AsyncIterable<Uint8Array> {
       let headerBuf: Uint8Array | undefined = new Uint8Array(0);
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -2267,14 +2266,6 @@ export function createClient(opts: ClientOptions) {
 
 async function* single(bytes: Uint8Array) {
   yield bytes;
-}
-
-/** Below this many bytes (or a known size under it) a digest is not worth setting up the WebAssembly hasher for. */
-const FAST_DIGEST_FROM = 1024 * 1024;
-
-/** A SHA-256 digester for a payload of `size` bytes (unknown: NaN or undefined, taken as large). */
-function digesterFor(size: number | undefined): Promise<Digester> | Digester {
-  return size !== undefined && size < FAST_DIGEST_FROM ? createDigester() : createFastDigester();
 }
 
 function sha256(bytes: Uint8Array): Uint8Array {
