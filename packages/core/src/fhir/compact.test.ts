@@ -70,11 +70,20 @@ test('a process that validated on the compact definitions gets the full ones whe
       const inBundle = core.validateFhirResource({ resourceType: 'Bundle', type: 'collection',
         entry: [{ resource: { resourceType: 'Patient', gender: 'female' } }] }).ok;
       const patientAfter = !!medplum.isResourceType('Patient');
+      // … and so does a contained resource, and one nested in a Parameters' parts.
+      const medicationBefore = !!medplum.isResourceType('Medication');
+      core.validateFhirResource({ resourceType: 'Observation', status: 'final', code: { text: 'x' },
+        contained: [{ resourceType: 'Medication', id: 'm' }] });
+      const deviceBefore = !!medplum.isResourceType('Device');
+      core.validateFhirResource({ resourceType: 'Parameters',
+        parameter: [{ name: 'p', part: [{ name: 'q', resource: { resourceType: 'Device' } }] }] });
+      const nestedAfter = [medplum.isResourceType('Medication'), medplum.isResourceType('Device')].map(Boolean);
       const accountBeforeFull = !!medplum.isResourceType('Account');
       const paramsBefore = Object.keys(medplum.getSearchParameters('Observation') ?? {}).length;
       core.loadFhirDefinitions();
       parentPort.postMessage({
         before, ok, bad, compact, paramsBefore, patientBefore, inBundle, patientAfter, accountBeforeFull,
+        medicationBefore, deviceBefore, nestedAfter,
         accountAfterFull: !!medplum.isResourceType('Account'),
         full: core.fhirDefinitionsLoaded(),
         paramsAfter: Object.keys(medplum.getSearchParameters('Observation') ?? {}).length,
@@ -98,6 +107,8 @@ test('a process that validated on the compact definitions gets the full ones whe
   assert.equal(out.patientBefore, false, 'Patient is not indexed before a Patient is met');
   assert.equal(out.inBundle, true);
   assert.equal(out.patientAfter, true, 'a Patient met inside a Bundle is indexed');
+  assert.deepEqual([out.medicationBefore, out.deviceBefore], [false, false]);
+  assert.deepEqual(out.nestedAfter, [true, true], 'contained and Parameters-held resources are indexed');
   assert.equal(out.accountBeforeFull, false);
   assert.equal(out.accountAfterFull, true, 'the full definitions index every resource type');
   assert.equal(out.full, 'full');

@@ -92,9 +92,19 @@ export function loadCompactDefinitions(files: Record<string, Bundle>): void {
 }
 
 /**
- * Indexes the StructureDefinition of every resource type `value` holds (itself, contained, bundled, at any depth)
- * that is not indexed yet. Validation calls it first, so the validator and FHIRPath find every type they meet; a
- * no-op once everything is indexed.
+ * Where a resource can sit inside another in R4: `contained` (every DomainResource), `Bundle.entry.resource` and
+ * `.response.outcome`, `Parameters.parameter.resource` and its nested `part`s. Other elements cannot hold one (the
+ * validator judges them by their element type, not by a `resourceType` they might carry).
+ */
+const HOLDS_RESOURCES = new Set(['contained', 'entry', 'resource', 'response', 'outcome', 'parameter', 'part']);
+
+/**
+ * Indexes the StructureDefinition of every resource type `value` holds (itself, contained, bundled, in Parameters, at
+ * any depth) that is not indexed yet, so the validator and FHIRPath find every type they meet. Validation calls it
+ * first; a caller that knows what is coming may call it ahead. A no-op once everything is indexed.
+ *
+ * @example
+ * for (const bundle of bundles) indexResourceTypesIn(bundle); // before a timed or latency-bound run
  */
 export function indexResourceTypesIn(value: unknown): void {
   if (unindexed.size === 0 || value === null || typeof value !== 'object') return;
@@ -112,6 +122,7 @@ export function indexResourceTypesIn(value: unknown): void {
     }
   }
   for (const key in object) {
+    if (!HOLDS_RESOURCES.has(key)) continue;
     const v = object[key];
     if (v !== null && typeof v === 'object') indexResourceTypesIn(v);
   }

@@ -4,6 +4,7 @@ export {
   type CompactDefinitionsFile,
   compactDefinitionsPath,
   fhirDefinitionsLoaded,
+  indexResourceTypesIn,
   loadCompactDefinitions,
   readCompactDefinitions,
 } from './definitions.ts';
