@@ -63,40 +63,48 @@ export interface MedplumBaseline {
   /** Storing without validation: the first pass (everything cold) and a second, warm one. */
   storeOnly: MedplumPass;
   storeOnlyWarm: MedplumWarmPass;
-  /** Validating each resource, then storing it. The first runs after the store-only pass, on a warm router. */
+  /** Validating each resource, then storing it: the same two passes. */
   validating: MedplumPass;
   validatingWarm: MedplumWarmPass;
 }
 
-async function baselinePasses(bundles: Bundle[]): Promise<MedplumBaseline> {
+type Job = { medplumBaseline: Bundle[]; validate: boolean };
+
+/** A first pass with everything cold, then a warm one, of one way of ingesting. */
+async function twoPasses({ medplumBaseline: bundles, validate }: Job) {
   loadMedplumDefinitions();
-  const withCpu = async (validate: boolean): Promise<MedplumWarmPass> => {
-    const cpu0 = process.cpuUsage();
-    const out = await medplumIngest(bundles, { validate });
-    const cpu = process.cpuUsage(cpu0);
-    return { ...out, cpuPerResource: (cpu.user + cpu.system) / out.resources };
-  };
-  const storeOnly = await medplumIngest(bundles);
-  const validating = await medplumIngest(bundles, { validate: true });
-  return { storeOnly, validating, storeOnlyWarm: await withCpu(false), validatingWarm: await withCpu(true) };
+  const first = await medplumIngest(bundles, { validate });
+  const cpu0 = process.cpuUsage();
+  const warm = await medplumIngest(bundles, { validate });
+  const cpu = process.cpuUsage(cpu0);
+  return { first, warm: { ...warm, cpuPerResource: (cpu.user + cpu.system) / warm.resources } };
 }
 
-if (!isMainThread && (workerData as { medplumBaseline?: Bundle[] })?.medplumBaseline)
-  parentPort?.postMessage(
-    await baselinePasses((workerData as { medplumBaseline: Bundle[] }).medplumBaseline),
-  );
+if (!isMainThread && (workerData as Job | undefined)?.medplumBaseline)
+  parentPort?.postMessage(await twoPasses(workerData as Job));
 
-/**
- * Medplum's ingest passes in a worker thread of their own (its own heap and module instances, the caller idle while
- * it runs), so what the calling process has loaded does not weigh on the baseline.
- */
-export function medplumBaseline(bundles: Bundle[]): Promise<MedplumBaseline> {
+function inWorker(job: Job): Promise<{ first: MedplumPass; warm: MedplumWarmPass }> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(new URL(import.meta.url), { workerData: { medplumBaseline: bundles } });
-    w.once('message', (out: MedplumBaseline) => {
+    const w = new Worker(new URL(import.meta.url), { workerData: job });
+    w.once('message', (out: { first: MedplumPass; warm: MedplumWarmPass }) => {
       resolve(out);
       void w.terminate();
     });
     w.once('error', reject);
   });
+}
+
+/**
+ * Medplum's ingest passes, each way in a fresh worker thread of its own (its own heap and module instances, the caller
+ * idle while it runs): both first passes are cold, and what the calling process has loaded does not weigh on them.
+ */
+export async function medplumBaseline(bundles: Bundle[]): Promise<MedplumBaseline> {
+  const validating = await inWorker({ medplumBaseline: bundles, validate: true });
+  const storeOnly = await inWorker({ medplumBaseline: bundles, validate: false });
+  return {
+    storeOnly: storeOnly.first,
+    storeOnlyWarm: storeOnly.warm,
+    validating: validating.first,
+    validatingWarm: validating.warm,
+  };
 }

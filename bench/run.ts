@@ -213,10 +213,9 @@ async function startNodeWithCast() {
 async function benchIngest() {
   const bundles = syntheaBundles();
   // Two passes each over the same bundles: the first with everything cold (JIT), the second warm, as a bulk ingest of
-  // many patients runs most of its time. Medplum twice over (in a worker thread of its own): validating every resource
+  // many patients runs most of its time. Medplum two ways, each in a fresh worker thread: validating every resource
   // with its validateResource before storing it, as its server does on every create and as our path does (the
-  // like-for-like baseline), and its MemoryRepository storing without validation. The store-only first pass runs
-  // first, so the validating first pass meets a warm router: that favours the baseline.
+  // like-for-like baseline), and its MemoryRepository storing without validation.
   const {
     storeOnly,
     validating: baseline,
