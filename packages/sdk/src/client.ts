@@ -752,6 +752,9 @@ export function createClient(opts: ClientOptions) {
           '/v1/records/batch',
           {
             ...signed,
+            // As strings here, so the thousand-record body is stringified without a replacer (see http.ts).
+            nonce: signed.nonce.toString(),
+            deadline: signed.deadline.toString(),
             records,
             wrapKeys: [{ kekId, reader: owner, envelope: wrapKeyEnvelope }],
             scopeKeys,

@@ -96,7 +96,7 @@ export function loadCompactDefinitions(files: Record<string, Bundle>): void {
  * `.response.outcome`, `Parameters.parameter.resource` and its nested `part`s. Other elements cannot hold one (the
  * validator judges them by their element type, not by a `resourceType` they might carry).
  */
-const HOLDS_RESOURCES = new Set(['contained', 'entry', 'resource', 'response', 'outcome', 'parameter', 'part']);
+const HOLDS_RESOURCES = ['contained', 'entry', 'resource', 'response', 'outcome', 'parameter', 'part'] as const;
 
 /**
  * Indexes the StructureDefinition of every resource type `value` holds (itself, contained, bundled, in Parameters, at
@@ -121,8 +121,7 @@ export function indexResourceTypesIn(value: unknown): void {
       indexStructureDefinitionBundle({ resourceType: 'Bundle', type: 'collection', entry });
     }
   }
-  for (const key in object) {
-    if (!HOLDS_RESOURCES.has(key)) continue;
+  for (const key of HOLDS_RESOURCES) {
     const v = object[key];
     if (v !== null && typeof v === 'object') indexResourceTypesIn(v);
   }
