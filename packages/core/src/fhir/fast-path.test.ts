@@ -198,6 +198,20 @@ test('invariants that hold for lack of an element are still enforced when the el
   };
   assert.equal(provedValid(nested), false);
   assert.equal(medplumAccepts(nested), false);
+  // … and holds, proved without evaluating it, when the contained resources contain none; dom-4: a contained
+  // resource has no version id or last-updated time.
+  const plain = {
+    ...observation,
+    contained: [{ resourceType: 'Patient', id: 'p', meta: { tag: [{ code: 't' }] } }],
+  };
+  assert.equal(medplumAccepts(plain), true);
+  assert.equal(provedValid(plain), true);
+  const versioned = {
+    ...observation,
+    contained: [{ resourceType: 'Patient', id: 'p', meta: { versionId: '2' } }],
+  };
+  assert.equal(provedValid(versioned), false);
+  assert.equal(medplumAccepts(versioned), false);
   // dom-5: a contained resource has no security labels; a primitive extension counts as present.
   const labelled = {
     ...observation,

@@ -178,21 +178,54 @@ const EMPTY_PRESERVING = new Set([
  * `a.b.where(…).empty()`: the first property navigated, and whether the path has no function in it (then evaluating
  * it cannot throw). Undefined for any other shape.
  */
-function emptinessTest(atom: Atom): { first: string; plain: boolean } | undefined {
+function emptinessTest(atom: Atom): { first: string; plain: boolean; rest: string[] } | undefined {
   if (!(atom instanceof DotAtom)) return undefined;
   const test = atom.right;
   if (!(test instanceof FunctionAtom) || test.name !== 'empty' || test.args.length > 0) return undefined;
   let plain = true;
+  const rest: string[] = [];
   let step: Atom = atom.left;
   while (step instanceof DotAtom) {
     if (step.right instanceof FunctionAtom) {
       if (!EMPTY_PRESERVING.has(step.right.name)) return undefined;
       plain = false;
-    } else if (!(step.right instanceof SymbolAtom)) return undefined;
+    } else if (step.right instanceof SymbolAtom) rest.unshift(step.right.name);
+    else return undefined;
     step = step.left;
   }
   if (!(step instanceof SymbolAtom) || /^[%$]/.test(step.name)) return undefined;
-  return { first: step.name, plain };
+  return { first: step.name, plain, rest };
+}
+
+/**
+ * Whether navigating the property names `steps` from `start` (a JSON value, or an array of them) finds nothing: true
+ * only when that is certain. Any shape where FHIRPath might find something this plain walk does not — a primitive's
+ * extension (`_name`), a choice type (`nameString`), a type name, a primitive in the middle — answers false, and the
+ * invariant is evaluated.
+ */
+function emptyAlong(start: unknown, steps: readonly string[]): boolean {
+  let current: unknown[] = Array.isArray(start) ? start : [start];
+  for (const name of steps) {
+    if (!/^[a-z]/.test(name)) return false;
+    const next: unknown[] = [];
+    for (const node of current) {
+      if (node === null || typeof node !== 'object' || Array.isArray(node)) return false;
+      const object = node as Record<string, unknown>;
+      if (object[`_${name}`] !== undefined) return false;
+      const value = object[name];
+      if (value === undefined) {
+        for (const key in object)
+          if (key.length > name.length && key.startsWith(name) && /[A-Z]/.test(key[name.length]!))
+            return false;
+        continue;
+      }
+      if (Array.isArray(value)) next.push(...value);
+      else next.push(value);
+    }
+    if (next.length === 0) return true;
+    current = next;
+  }
+  return false;
 }
 
 /**
@@ -214,7 +247,13 @@ function absenceRule(atom: Atom, schema: InternalTypeSchema): Shortcut | undefin
   const test = emptinessTest(atom);
   if (test) {
     const keys = keysOf(test.first);
-    return keys && ((object) => keys.every((k) => object[k] === undefined));
+    if (!keys) return undefined;
+    const absent: Shortcut = (object) => keys.every((k) => object[k] === undefined);
+    // A plain path from a plain element (dom-2 `contained.contained.empty()` on a resource that has contained ones)
+    // also holds when walking it finds nothing.
+    if (!test.plain || test.rest.length === 0 || !schema.elements[test.first]) return absent;
+    return (object) =>
+      absent(object) || (object[`_${test.first}`] === undefined && emptyAlong(object[test.first], test.rest));
   }
   if (atom instanceof AndAtom) {
     const left = absenceRule(atom.left, schema);
