@@ -96,7 +96,15 @@ export function loadCompactDefinitions(files: Record<string, Bundle>): void {
  * `.response.outcome`, `Parameters.parameter.resource` and its nested `part`s. Other elements cannot hold one (the
  * validator judges them by their element type, not by a `resourceType` they might carry).
  */
-const HOLDS_RESOURCES = ['contained', 'entry', 'resource', 'response', 'outcome', 'parameter', 'part'] as const;
+const HOLDS_RESOURCES = [
+  'contained',
+  'entry',
+  'resource',
+  'response',
+  'outcome',
+  'parameter',
+  'part',
+] as const;
 
 /**
  * Indexes the StructureDefinition of every resource type `value` holds (itself, contained, bundled, in Parameters, at
