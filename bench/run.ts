@@ -274,8 +274,8 @@ async function benchIngest() {
       const rec = await n.provider.addRecord({ resource, owner: n.patient.address });
       singleGas += (await chain.getTransactionReceipt({ hash: rec.txHash })).gasUsed;
     }
-    // Validation alone, the first step of our path, for scale: core's validator (its fast path, Medplum's validator where that steps aside) and Medplum's
-    // validateResource on every resource.
+    // Validation alone, the first step of our path, for scale: core's validator (its fast path, Medplum's validator
+    // where that steps aside) and Medplum's validateResource on every resource.
     const all = bundles.flatMap((b) => (b.entry ?? []).map((e) => e.resource as Resource));
     const perSecond = (check: (r: Resource) => unknown) => {
       const tv = performance.now();
